@@ -1,0 +1,38 @@
+# Two commands do everything: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test unit functional e2e lint bench import clean-local
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(STAMP)
+
+## run: the whole shop locally (embedded AWS, seeded catalog, API :8000, SPA :8080)
+run: $(STAMP)
+	$(PY) -m scripts.stack
+
+## test: every test tier (unit, functional, e2e) and the linter
+test: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m pytest
+
+unit functional e2e: $(STAMP)
+	$(PY) -m pytest tests/$@
+
+## bench: search read cost and latency at 1k/10k/50k products vs a Scan baseline
+bench: $(STAMP)
+	$(PY) -m bench.search $(BENCH_ARGS)
+
+## import: load FILE into the running local stack (for AWS: python -m scripts.import_catalog FILE --stage dev)
+import: $(STAMP)
+	AWS_ENDPOINT_URL=$${AWS_ENDPOINT_URL:-http://127.0.0.1:$${AWS_PORT:-5100}} \
+	AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION=us-east-1 \
+	$(PY) -m scripts.import_catalog $(FILE) --stage local
+
+## clean-local: forget local data (next `make run` seeds again)
+clean-local:
+	rm -rf .local

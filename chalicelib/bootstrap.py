@@ -1,0 +1,31 @@
+"""Dependencies of the app, built once per warm Lambda container and injected.
+
+Views call these getters; tests call ``reset()`` between stacks. Nothing is
+created at import time, so a cold start pays only for what a request uses.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import boto3
+
+from .config import Settings
+
+
+@cache
+def get_settings() -> Settings:
+    return Settings.from_env()
+
+
+@cache
+def get_table() -> Any:
+    """The shop's DynamoDB table (boto3 honours AWS_ENDPOINT_URL locally)."""
+    return boto3.resource("dynamodb").Table(get_settings().table_name)
+
+
+def reset() -> None:
+    """Forget every cached dependency (tests, stage switches)."""
+    get_settings.cache_clear()
+    get_table.cache_clear()

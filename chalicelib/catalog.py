@@ -1,0 +1,228 @@
+"""The catalog: products and the search index that is written with them.
+
+A product is one item; its search index is a set of *index entries*, one per
+list it belongs to (all products, its species, category, brand, and each
+three-letter word prefix of its text). Each entry carries what a query filters
+on, and is sorted by relevance (table sort key), price and name (two LSIs).
+The keys of the entries a product owns are stored on the product, so an update
+removes exactly the stale ones, in the same transaction as the product.
+See docs/data-model.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any, Final
+
+from botocore.exceptions import ClientError
+
+from . import keys
+from .errors import Conflict, ProductNotFound
+from .models import Product, ProductIn
+from .text import fold, index_text, name_key, slug
+
+# One product's update must fit in one TransactWriteItems (100 actions):
+# the product, its new entries and the deletion of its stale ones.
+MAX_INDEX_ENTRIES: Final = 48
+_FIXED_ENTRIES: Final = 4  # all, species, category, brand
+
+FIELD_WEIGHTS: Final = {"name": 3, "brand": 2, "category": 2, "species": 2, "description": 1}
+
+Table = Any  # boto3 DynamoDB Table resource
+Item = dict[str, Any]
+
+
+def new_product_id(name: str) -> str:
+    base = "-".join(fold(name).split())[:40].strip("-") or "product"
+    return f"{base}-{uuid.uuid4().hex[:8]}"
+
+
+def index_entries(product: Product) -> list[Item]:
+    """The index entries of one product, best-scoring word prefixes first."""
+    indexed = index_text(
+        [
+            (product.name, FIELD_WEIGHTS["name"]),
+            (product.brand, FIELD_WEIGHTS["brand"]),
+            (product.category.value, FIELD_WEIGHTS["category"]),
+            (product.species.value.replace("_", " "), FIELD_WEIGHTS["species"]),
+            (product.description, FIELD_WEIGHTS["description"]),
+        ]
+    )
+    nk = name_key(product.name)
+    shared: Item = {
+        "product_id": product.id,
+        "price": product.price_cents,
+        "name_key": nk,
+        "species": product.species.value,
+        "category": product.category.value,
+        "brand": slug(product.brand),
+        "in_stock": product.stock > 0,
+        "text": indexed.text,
+    }
+    lists = [
+        (keys.all_products_pk(), keys.NEUTRAL_SCORE),
+        (keys.attribute_pk("species", product.species.value), keys.NEUTRAL_SCORE),
+        (keys.attribute_pk("category", product.category.value), keys.NEUTRAL_SCORE),
+        (keys.attribute_pk("brand", slug(product.brand)), keys.NEUTRAL_SCORE),
+    ]
+    ranked = sorted(indexed.prefix_scores.items(), key=lambda kv: (-kv[1], kv[0]))
+    lists += [(keys.word_pk(prefix), score) for prefix, score in ranked[: MAX_INDEX_ENTRIES - _FIXED_ENTRIES]]
+    return [{"PK": pk, "SK": keys.index_entry_sk(score, nk, product.id), **shared} for pk, score in lists]
+
+
+def product_item(product: Product, entries: list[Item], version: int = 1) -> Item:
+    return {
+        **keys.product_key(product.id),
+        **product.model_dump(mode="json", exclude_none=True),
+        "index_keys": [[e["PK"], e["SK"]] for e in entries],
+        "updated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "version": version,
+    }
+
+
+def to_product(item: Item) -> Product:
+    return Product.model_validate({k: int(v) if k in ("price_cents", "stock") else v for k, v in item.items()})
+
+
+def get_product(table: Table, product_id: str) -> Product:
+    item = table.get_item(Key=keys.product_key(product_id)).get("Item")
+    if item is None:
+        raise ProductNotFound(product_id)
+    return to_product(item)
+
+
+def get_products(table: Table, product_ids: list[str]) -> dict[str, Product]:
+    """Several products by id in one BatchGetItem round (at most 100 ids)."""
+    found: dict[str, Product] = {}
+    request: dict[str, Any] = {table.name: {"Keys": [keys.product_key(pid) for pid in dict.fromkeys(product_ids)]}}
+    while request.get(table.name, {}).get("Keys"):
+        response = table.meta.client.batch_get_item(RequestItems=request)
+        for item in response["Responses"].get(table.name, []):
+            found[item["id"]] = to_product(item)
+        request = response.get("UnprocessedKeys") or {}
+    return found
+
+
+def _stale_entry_keys(old_item: Item | None, entries: list[Item]) -> list[dict[str, str]]:
+    if not old_item:
+        return []
+    current = {(e["PK"], e["SK"]) for e in entries}
+    return [{"PK": pk, "SK": sk} for pk, sk in old_item.get("index_keys", []) if (pk, sk) not in current]
+
+
+def save_product(table: Table, product: Product, *, create: bool) -> Product:
+    """Write a product and its index entries in one transaction.
+
+    ``create`` refuses an existing id (409); otherwise the product must exist
+    (404). Either way the product and its index never disagree.
+    """
+    old = table.get_item(Key=keys.product_key(product.id), ConsistentRead=True).get("Item")
+    if create and old is not None:
+        raise Conflict(f"a product with id {product.id!r} already exists", field="id")
+    if not create and old is None:
+        raise ProductNotFound(product.id)
+    entries = index_entries(product)
+    condition: dict[str, Any] = (
+        {"ConditionExpression": "attribute_not_exists(PK)"}
+        if create
+        else {
+            # Nobody changed the product since we read its index keys.
+            "ConditionExpression": "#v = :seen",
+            "ExpressionAttributeNames": {"#v": "version"},
+            "ExpressionAttributeValues": {":seen": old["version"]},  # type: ignore[index]
+        }
+    )
+    version = 1 if old is None else int(old["version"]) + 1
+    actions: list[dict[str, Any]] = [
+        {"Put": {"TableName": table.name, "Item": product_item(product, entries, version), **condition}}
+    ]
+    actions += [{"Put": {"TableName": table.name, "Item": e}} for e in entries]
+    actions += [{"Delete": {"TableName": table.name, "Key": k}} for k in _stale_entry_keys(old, entries)]
+    try:
+        table.meta.client.transact_write_items(TransactItems=actions)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "TransactionCanceledException":
+            raise Conflict("the product changed while it was being saved; try again", field="id") from exc
+        raise
+    return product
+
+
+def delete_product(table: Table, product_id: str) -> None:
+    old = table.get_item(Key=keys.product_key(product_id), ConsistentRead=True).get("Item")
+    if old is None:
+        raise ProductNotFound(product_id)
+    actions: list[dict[str, Any]] = [
+        {
+            "Delete": {
+                "TableName": table.name,
+                "Key": keys.product_key(product_id),
+                "ConditionExpression": "attribute_exists(PK)",
+            }
+        }
+    ]
+    actions += [
+        {"Delete": {"TableName": table.name, "Key": {"PK": pk, "SK": sk}}} for pk, sk in old.get("index_keys", [])
+    ]
+    try:
+        table.meta.client.transact_write_items(TransactItems=actions)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "TransactionCanceledException":
+            raise ProductNotFound(product_id) from exc
+        raise
+
+
+def import_products(
+    table: Table, products: Iterable[ProductIn], progress: Callable[[int], None] = lambda n: None
+) -> int:
+    """Bulk upsert (BatchWriteItem): for catalog files and seeding, not for the API.
+
+    Existing products are replaced together with their index entries. Returns
+    the number of products written.
+    """
+    written = 0
+    batch: list[Product] = []
+    with table.batch_writer(overwrite_by_pkeys=["PK", "SK"]) as writer:
+        for incoming in products:
+            batch.append(
+                Product.model_validate({**incoming.model_dump(), "id": incoming.id or new_product_id(incoming.name)})
+            )
+            if len(batch) == 100:
+                written += _import_batch(table, writer, batch)
+                progress(len(batch))
+                batch = []
+        if batch:
+            written += _import_batch(table, writer, batch)
+            progress(len(batch))
+    return written
+
+
+def _import_batch(table: Table, writer: Any, batch: list[Product]) -> int:
+    existing = _raw_items(table, [p.id for p in batch])
+    for product in batch:
+        entries = index_entries(product)
+        for key in _stale_entry_keys(existing.get(product.id), entries):
+            writer.delete_item(Key=key)
+        for entry in entries:
+            writer.put_item(Item=entry)
+        old = existing.get(product.id)
+        writer.put_item(Item=product_item(product, entries, 1 if old is None else int(old["version"]) + 1))
+    return len(batch)
+
+
+def _raw_items(table: Table, product_ids: list[str]) -> dict[str, Item]:
+    found: dict[str, Item] = {}
+    request: dict[str, Any] = {
+        table.name: {
+            "Keys": [keys.product_key(pid) for pid in dict.fromkeys(product_ids)],
+            "ProjectionExpression": "id, index_keys, #v",
+            "ExpressionAttributeNames": {"#v": "version"},
+        }
+    }
+    while request.get(table.name, {}).get("Keys"):
+        response = table.meta.client.batch_get_item(RequestItems=request)
+        for item in response["Responses"].get(table.name, []):
+            found[item["id"]] = item
+        request = response.get("UnprocessedKeys") or {}
+    return found

@@ -1,0 +1,90 @@
+"""Domain errors, and the one place where they become HTTP responses.
+
+Services raise these; the ``api_errors`` decorator on each view turns them
+into JSON responses. Chalice turns any other exception in a view into a bare
+500 before middleware could see it, so the mapping has to wrap the view.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from chalice import ChaliceViewError, Response
+from pydantic import ValidationError
+
+logger = logging.getLogger(__name__)
+
+
+class ShopError(Exception):
+    status = 500
+    code = "internal_error"
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class InvalidInput(ShopError):
+    status = 400
+    code = "invalid_input"
+
+
+class NotFound(ShopError):
+    status = 404
+    code = "not_found"
+
+
+class ProductNotFound(NotFound):
+    code = "product_not_found"
+
+    def __init__(self, product_id: str) -> None:
+        super().__init__(f"no product with id {product_id!r}")
+
+
+class Conflict(ShopError):
+    status = 409
+    code = "conflict"
+
+
+def from_validation_error(exc: ValidationError, where: str = "") -> InvalidInput:
+    """The first problem pydantic found, naming the field it is about."""
+    first = exc.errors()[0]
+    field = ".".join(str(part) for part in first["loc"]) or None
+    message = first["msg"]
+    if first["type"] == "extra_forbidden":
+        message = f"unknown {where or 'field'} {field!r}"
+    elif field:
+        message = f"{field}: {message}"
+    return InvalidInput(message, field=field)
+
+
+def error_response(status: int, code: str, message: str, field: str | None = None) -> Response:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if field:
+        body["field"] = field
+    return Response(body=body, status_code=status, headers={"Content-Type": "application/json"})
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def api_errors(view: F) -> F:
+    """Map domain errors to JSON responses; log and hide anything unexpected."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return view(*args, **kwargs)
+        except ShopError as exc:
+            return error_response(exc.status, exc.code, exc.message, exc.field)
+        except ChaliceViewError:
+            raise  # Chalice's own 4xx (e.g. a body that is not JSON)
+        except Exception:
+            logger.exception("unhandled error in %s", view.__name__)
+            return error_response(500, "internal_error", "something went wrong on our side")
+
+    return wrapper  # type: ignore[return-value]

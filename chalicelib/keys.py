@@ -1,0 +1,52 @@
+"""Every DynamoDB key of the shop is built here, and nowhere else.
+
+The table layout and the access pattern each key serves are written down in
+docs/data-model.md; keep the two in step.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+PRODUCT_SK: Final = "PRODUCT"
+
+# Secondary indexes of the table (see infra/template.yaml).
+BY_PRICE: Final = "by_price"
+BY_NAME: Final = "by_name"
+INDEX_SORT_ATTRS: Final = {BY_PRICE: "price", BY_NAME: "name_key"}
+
+# Index entries whose table sort key carries no text score (attribute lists).
+NEUTRAL_SCORE: Final = 5
+
+
+def product_key(product_id: str) -> dict[str, str]:
+    """The product item: ``PRODUCT#<id>`` / ``PRODUCT``."""
+    return {"PK": f"PRODUCT#{product_id}", "SK": PRODUCT_SK}
+
+
+def all_products_pk() -> str:
+    """Index list holding every product (browse with no filter)."""
+    return "IDX#ALL"
+
+
+def attribute_pk(name: str, value: str) -> str:
+    """Index list of one attribute value, e.g. ``IDX#A#species=dog``."""
+    return f"IDX#A#{name}={value}"
+
+
+def word_pk(prefix: str) -> str:
+    """Index list of the products having a word that starts with ``prefix``.
+
+    ``prefix`` is the first three letters of a normalised word (or the whole
+    word when shorter), e.g. ``IDX#W#sal`` for salmon, salt, saltwater.
+    """
+    return f"IDX#W#{prefix}"
+
+
+def index_entry_sk(score: int, name_key: str, product_id: str) -> str:
+    """Relevance order inside one index list: best score first, then name.
+
+    ``9 - score`` makes a higher score sort first in ascending order; the id
+    keeps the key unique, so paging never skips or repeats an entry.
+    """
+    return f"{9 - score}#{name_key}#{product_id}"

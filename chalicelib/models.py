@@ -1,0 +1,116 @@
+"""Schemas of what crosses the API, one per direction.
+
+Requests are validated into these types; responses are built from them, never
+from raw DynamoDB items. The OpenAPI document (chalicelib/openapi.py) is
+generated from the same classes.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
+
+MAX_PAGE = 100
+DEFAULT_PAGE = 24
+MAX_PRICE_CENTS = 10_000_000  # 100,000.00: far above anything the shop sells
+MAX_STOCK = 1_000_000
+
+ProductId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$")]
+
+
+class Species(StrEnum):
+    dog = "dog"
+    cat = "cat"
+    fish = "fish"
+    bird = "bird"
+    small_animal = "small_animal"
+    reptile = "reptile"
+
+
+class Category(StrEnum):
+    food = "food"
+    treats = "treats"
+    toys = "toys"
+    beds = "beds"
+    health = "health"
+    grooming = "grooming"
+    habitats = "habitats"
+    accessories = "accessories"
+
+
+class Sort(StrEnum):
+    relevance = "relevance"
+    price_asc = "price_asc"
+    price_desc = "price_desc"
+    name = "name"
+
+
+class ProductFields(BaseModel):
+    """What an admin writes (POST /products, PUT /products/{id})."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(min_length=3, max_length=120)
+    description: str = Field(min_length=1, max_length=2000)
+    species: Species
+    category: Category
+    brand: str = Field(min_length=1, max_length=60)
+    price_cents: int = Field(ge=1, le=MAX_PRICE_CENTS, strict=True)
+    currency: str = Field(default="USD", pattern=r"^USD$")
+    stock: int = Field(ge=0, le=MAX_STOCK, strict=True)
+    image: str | None = Field(default=None, max_length=200)
+
+
+class ProductIn(ProductFields):
+    """A product in a catalog file or a create request; the id is optional."""
+
+    id: ProductId | None = None
+
+
+class Product(ProductFields):
+    """A product as the API returns it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: ProductId
+
+
+class ProductPage(BaseModel):
+    items: list[Product]
+    next_cursor: str | None = Field(description="Pass as `cursor` to get the next page; null on the last page.")
+
+
+class SearchParams(BaseModel):
+    """Query string of GET /products. Unknown parameters are refused.
+
+    ``q`` keeps its trailing space: it tells that the last word is complete.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    q: str | None = Field(default=None, max_length=200, description="Words to find (prefix match on the last one).")
+    species: Species | None = None
+    category: Category | None = None
+    brand: str | None = Field(default=None, max_length=60, description="Brand name, case-insensitive.")
+    min_price: int | None = Field(default=None, ge=0, le=MAX_PRICE_CENTS, description="In cents.")
+    max_price: int | None = Field(default=None, ge=0, le=MAX_PRICE_CENTS, description="In cents.")
+    in_stock: bool | None = Field(default=None, description="true: only products with stock.")
+    sort: Sort = Sort.relevance
+    limit: int = Field(default=DEFAULT_PAGE, ge=1, le=MAX_PAGE)
+    cursor: str | None = Field(default=None, max_length=2048, description="`next_cursor` of the previous page.")
+
+    @field_validator("max_price")
+    @classmethod
+    def _not_below_min(cls, value: int | None, info: ValidationInfo) -> int | None:
+        low = info.data.get("min_price")
+        if value is not None and low is not None and value < low:
+            raise ValueError("must not be below min_price")
+        return value
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(description="Stable, machine-readable error code.")
+    message: str = Field(description="What went wrong, for a human.")
+    field: str | None = Field(default=None, description="The parameter or body field at fault.")

@@ -1,0 +1,113 @@
+"""The OpenAPI 3 document served at GET /openapi.json.
+
+Parameter and body schemas come from chalicelib/models.py, so the document
+cannot drift from the validation the API really applies. A test checks that
+every route of the app is documented here.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from pydantic import BaseModel
+
+from .models import ErrorBody, Product, ProductPage, SearchParams
+
+REF = "#/components/schemas/"
+
+
+def _schemas(*models: type[BaseModel]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for model in models:
+        schema = model.model_json_schema(ref_template=REF + "{model}")
+        found.update(schema.pop("$defs", {}))
+        found[model.__name__] = schema
+    return found
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": {"$ref": REF + "ErrorBody"}}}}
+
+
+def _ok(description: str, schema: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": {"$ref": REF + schema}}}}
+
+
+def _query_parameters() -> list[dict[str, Any]]:
+    schema = SearchParams.model_json_schema(ref_template=REF + "{model}")
+    params = []
+    for name, prop in schema["properties"].items():
+        description = prop.pop("description", None)
+        param: dict[str, Any] = {"name": name, "in": "query", "required": False, "schema": prop}
+        if description:
+            param["description"] = description
+        params.append(param)
+    return params
+
+
+@cache
+def document(server_url: str | None = None) -> dict[str, Any]:
+    product_id = {"name": "product_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    doc: dict[str, Any] = {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Serverless Pet Store API",
+            "version": "1.0.0",
+            "description": "Search the catalog, manage it (admin) and buy (signed in). Money is integer cents.",
+        },
+        "paths": {
+            "/health": {
+                "get": {
+                    "summary": "Liveness check",
+                    "operationId": "health",
+                    "responses": {
+                        "200": {
+                            "description": "The API is up",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"type": "object", "properties": {"status": {"type": "string"}}}
+                                }
+                            },
+                        }
+                    },
+                }
+            },
+            "/products": {
+                "get": {
+                    "summary": "Search and browse products",
+                    "description": (
+                        "Words are matched in name, description and brand, case- and accent-insensitive, "
+                        "plural or singular; the last word is matched as a prefix unless the query ends "
+                        "with a space. Several words must all match. Pages may be shorter than `limit` "
+                        "when filters are very selective; follow `next_cursor` until it is null."
+                    ),
+                    "operationId": "searchProducts",
+                    "parameters": _query_parameters(),
+                    "responses": {
+                        "200": _ok("A page of products", "ProductPage"),
+                        "400": _error("A parameter is invalid; `field` names it"),
+                    },
+                }
+            },
+            "/products/{product_id}": {
+                "parameters": [product_id],
+                "get": {
+                    "summary": "One product",
+                    "operationId": "getProduct",
+                    "responses": {"200": _ok("The product", "Product"), "404": _error("No such product")},
+                },
+            },
+            "/openapi.json": {
+                "get": {
+                    "summary": "This document",
+                    "operationId": "openapi",
+                    "responses": {"200": {"description": "OpenAPI 3 document"}},
+                }
+            },
+        },
+        "components": {"schemas": _schemas(ErrorBody, Product, ProductPage)},
+    }
+    if server_url:
+        doc["servers"] = [{"url": server_url}]
+    return doc

@@ -1,0 +1,198 @@
+"""Product search: words and attributes, without ever scanning the table.
+
+A search reads *one* index list (see chalicelib/catalog.py), chosen to be as
+small as possible: the brand's list, else the list of a query word's prefix,
+else the category's or species' list, else the list of all products. The
+list is read in the requested order (table sort key for relevance, an LSI for
+price or name), and everything else the query asks is a filter expression on
+the entries: each word ("dog" whole, "pupp" as a prefix), the attributes, the
+price range, stock. So the read cost grows with the page asked for (divided
+by how selective the filters are), never with the size of the catalog; a
+per-request read budget bounds the worst case, and the cursor resumes exactly
+where the last page stopped.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import reduce
+from typing import Any, Final
+
+from boto3.dynamodb.conditions import Attr, ConditionBase, Key
+
+from . import cursor, keys
+from .catalog import Table, get_products
+from .errors import InvalidInput
+from .models import Product, SearchParams, Sort
+from .text import Term, parse_query, slug
+
+# Most index entries one request may read before it returns what it found
+# (possibly a short page) with a cursor to continue.
+READ_BUDGET: Final = 1000
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How one search reads DynamoDB: which list, in which order, what filter."""
+
+    pk: str
+    index: str | None  # None: table sort key (relevance); else an LSI name
+    forward: bool
+    key_condition: Any
+    filter: ConditionBase | None
+    fingerprint: str
+
+    @property
+    def position_keys(self) -> set[str]:
+        extra = {keys.INDEX_SORT_ATTRS[self.index]} if self.index else set()
+        return {"PK", "SK"} | extra
+
+
+@dataclass
+class SearchResult:
+    items: list[Product]
+    next_cursor: str | None
+    items_read: int = 0  # index entries evaluated + products fetched
+    requests: int = 0  # DynamoDB calls
+    entries: list[dict[str, Any]] = field(default_factory=list, repr=False)
+
+
+def _driver_pk(params: SearchParams, terms: list[Term]) -> str:
+    """The smallest index list that holds every possible match."""
+    if params.brand:
+        return keys.attribute_pk("brand", slug(params.brand))
+    # Whole words before the word being typed; longer words are rarer.
+    ranked = sorted(terms, key=lambda t: (t.is_prefix, -len(t.word)))
+    for term in ranked:
+        if term.index_prefix:
+            return keys.word_pk(term.index_prefix)
+    if params.category:
+        return keys.attribute_pk("category", params.category.value)
+    if params.species:
+        return keys.attribute_pk("species", params.species.value)
+    return keys.all_products_pk()
+
+
+def _term_condition(term: Term) -> ConditionBase:
+    options = [Attr("text").contains(p) for p in term.patterns()]
+    return reduce(lambda a, b: a | b, options)
+
+
+def plan_search(params: SearchParams) -> Plan:
+    terms = parse_query(params.q or "")
+    pk = _driver_pk(params, terms)
+    index = {Sort.relevance: None, Sort.price_asc: keys.BY_PRICE, Sort.price_desc: keys.BY_PRICE}.get(
+        params.sort, keys.BY_NAME
+    )
+    key_condition = Key("PK").eq(pk)
+    conditions: list[ConditionBase] = [_term_condition(t) for t in terms]
+    low, high = params.min_price, params.max_price
+    if index == keys.BY_PRICE and (low is not None or high is not None):
+        key_condition &= Key("price").between(low or 0, high if high is not None else 10**12)
+    else:
+        if low is not None:
+            conditions.append(Attr("price").gte(low))
+        if high is not None:
+            conditions.append(Attr("price").lte(high))
+    for name, value in (
+        ("species", params.species.value if params.species else None),
+        ("category", params.category.value if params.category else None),
+        ("brand", slug(params.brand) if params.brand else None),
+    ):
+        if value is not None and pk != keys.attribute_pk(name, value):
+            conditions.append(Attr(name).eq(value))
+    if params.in_stock is not None:
+        conditions.append(Attr("in_stock").eq(params.in_stock))
+    fingerprint = cursor.fingerprint(
+        {
+            "terms": [(t.stemmed, t.is_prefix) for t in terms],
+            **params.model_dump(mode="json", exclude={"q", "cursor", "limit"}),
+        }
+    )
+    return Plan(
+        pk=pk,
+        index=index,
+        forward=params.sort != Sort.price_desc,
+        key_condition=key_condition,
+        filter=reduce(lambda a, b: a & b, conditions) if conditions else None,
+        fingerprint=fingerprint,
+    )
+
+
+def _position(entry: dict[str, Any], plan: Plan) -> cursor.Position:
+    return {k: int(entry[k]) if k == "price" else str(entry[k]) for k in plan.position_keys}
+
+
+def _still_matches(product: Product, params: SearchParams) -> bool:
+    """Re-check what may have changed since the index entry was written."""
+    if params.in_stock is not None and (product.stock > 0) != params.in_stock:
+        return False
+    if params.min_price is not None and product.price_cents < params.min_price:
+        return False
+    return params.max_price is None or product.price_cents <= params.max_price
+
+
+def search_products(table: Table, params: SearchParams, read_budget: int = READ_BUDGET) -> SearchResult:
+    plan = plan_search(params)
+    start: dict[str, Any] | None = None
+    if params.cursor:
+        start = cursor.decode(params.cursor, plan.fingerprint, plan.position_keys)
+        if start["PK"] != plan.pk:
+            raise InvalidInput("cursor belongs to a different query; start again without it", field="cursor")
+    result = SearchResult(items=[], next_cursor=None)
+    found, next_position = _read_entries(table, plan, params.limit, start, read_budget, result)
+    result.entries = found
+    if found:
+        products = get_products(table, [e["product_id"] for e in found])
+        result.requests += 1
+        result.items_read += len(found)
+        result.items = [
+            products[e["product_id"]]
+            for e in found
+            if e["product_id"] in products and _still_matches(products[e["product_id"]], params)
+        ]
+    if next_position is not None:
+        result.next_cursor = cursor.encode(next_position, plan.fingerprint)
+    return result
+
+
+def _read_entries(
+    table: Table,
+    plan: Plan,
+    limit: int,
+    start: dict[str, Any] | None,
+    read_budget: int,
+    result: SearchResult,
+) -> tuple[list[dict[str, Any]], cursor.Position | None]:
+    """Query the plan's list until ``limit`` entries pass the filter, the list
+    ends, or the read budget is spent. Returns them and where to resume."""
+    found: list[dict[str, Any]] = []
+    selectivity = 1.0
+    while True:
+        wanted = limit - len(found)
+        batch = wanted if plan.filter is None else math.ceil(wanted / selectivity) + 5
+        request: dict[str, Any] = {
+            "KeyConditionExpression": plan.key_condition,
+            "ScanIndexForward": plan.forward,
+            "Limit": max(1, min(batch, read_budget - result.items_read)),
+            **({"IndexName": plan.index} if plan.index else {}),
+            **({"FilterExpression": plan.filter} if plan.filter is not None else {}),
+            **({"ExclusiveStartKey": start} if start else {}),
+        }
+        response = table.query(**request)
+        result.requests += 1
+        result.items_read += int(response["ScannedCount"])
+        page = response["Items"]
+        if len(page) >= wanted:
+            found += page[:wanted]
+            more = len(page) > wanted or "LastEvaluatedKey" in response
+            return found, _position(found[-1], plan) if more else None
+        found += page
+        start = response.get("LastEvaluatedKey")
+        if start is None:
+            return found, None
+        if result.items_read >= read_budget:
+            return found, _position(start, plan)
+        # Estimate how many entries pass the filter, to ask for enough next time.
+        selectivity = max(len(found) / max(result.items_read, 1), 0.02)

@@ -1,0 +1,97 @@
+"""Load a catalog file into a stage's table, with a progress bar.
+
+    python -m scripts.import_catalog data/products.json            # local stack (make run)
+    python -m scripts.import_catalog catalog.json --stage dev      # your AWS account
+
+The file is a JSON array of products (see data/products.json). Every product
+is validated first; a file with any invalid product is refused whole, with the
+position and field of each problem, and nothing is written. Products are
+upserts: an existing id is replaced together with its search index entries.
+For the local stage, AWS_ENDPOINT_URL must point at the running local stack
+(make run prints it; `make import FILE=...` sets it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import boto3
+from pydantic import ValidationError
+from tqdm import tqdm
+
+from chalicelib.catalog import import_products
+from chalicelib.models import ProductIn
+
+from .resources import ROOT
+
+
+class CatalogFileError(ValueError):
+    pass
+
+
+def read_catalog(path: Path) -> list[ProductIn]:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CatalogFileError(f"{path}: cannot read a JSON array of products ({exc})") from exc
+    if not isinstance(raw, list):
+        raise CatalogFileError(f"{path}: expected a JSON array of products")
+    products: list[ProductIn] = []
+    problems: list[str] = []
+    for position, entry in enumerate(raw):
+        try:
+            products.append(ProductIn.model_validate(entry))
+        except ValidationError as exc:
+            for error in exc.errors():
+                where = ".".join(str(p) for p in error["loc"])
+                problems.append(f"  product #{position} ({_label(entry)}): {where}: {error['msg']}")
+    ids = [p.id for p in products if p.id]
+    problems += [f"  duplicate id {i!r}" for i in sorted({i for i in ids if ids.count(i) > 1})]
+    if problems:
+        raise CatalogFileError(f"{path}: {len(problems)} problem(s), nothing imported:\n" + "\n".join(problems[:50]))
+    return products
+
+
+def _label(entry: Any) -> str:
+    return str(entry.get("id") or entry.get("name") or "?") if isinstance(entry, dict) else "not an object"
+
+
+def stage_table_name(stage: str) -> str:
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    try:
+        return str(config["stages"][stage]["environment_variables"]["TABLE_NAME"])
+    except KeyError as exc:
+        raise SystemExit(f"stage {stage!r} has no TABLE_NAME in .chalice/config.json") from exc
+
+
+def load(table: Any, products: list[ProductIn], show_progress: bool = True) -> int:
+    with tqdm(total=len(products), unit="product", disable=not show_progress, desc="importing") as bar:
+        return import_products(table, products, progress=bar.update)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("file", type=Path)
+    parser.add_argument("--stage", default="local", help="stage whose table to load (default: local)")
+    parser.add_argument("--table", help="table name (default: the stage's TABLE_NAME)")
+    args = parser.parse_args(argv)
+    if args.stage == "local" and not os.environ.get("AWS_ENDPOINT_URL"):
+        parser.error("the local stage needs AWS_ENDPOINT_URL (start `make run`, then use `make import FILE=...`)")
+    try:
+        products = read_catalog(args.file)
+    except CatalogFileError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    table = boto3.resource("dynamodb").Table(args.table or stage_table_name(args.stage))
+    written = load(table, products)
+    print(f"imported {written} products into {table.name}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,221 @@
+"""The whole shop on one machine: `make run`.
+
+Starts, in this one process and on loopback only:
+- the embedded AWS: moto's server (DynamoDB today), reached by the app through
+  the same boto3 calls as in production (AWS_ENDPOINT_URL);
+- the stage's resources, created from infra/template.yaml;
+- the catalog, seeded from data/products.json on the first start and restored
+  from the snapshot in .local/ afterwards (so local edits survive a restart);
+- the real Chalice app, served as `chalice local --stage local` serves it;
+- a static server for frontend/, with /config.json telling the SPA where the
+  API is.
+
+Ctrl-C or SIGTERM saves the snapshot and stops everything.
+Ports: API_PORT (8000), WEB_PORT (8080), AWS_PORT (5100); data: LOCAL_DATA_DIR (.local).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import signal
+import threading
+import time
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from .import_catalog import load, read_catalog, stage_table_name
+from .resources import ROOT, create_table
+
+HOST = "127.0.0.1"
+STAGE = "local"
+FRONTEND = ROOT / "frontend"
+SEED_FILE = ROOT / "data" / "products.json"
+SNAPSHOT_EVERY_S = 30
+
+
+def fake_aws_environment(aws_url: str) -> dict[str, str]:
+    """Credentials that only moto accepts: real ones are never sent anywhere."""
+    return {
+        "AWS_ENDPOINT_URL": aws_url,
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_SESSION_TOKEN": "local",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+    }
+
+
+class FrontendHandler(SimpleHTTPRequestHandler):
+    """Serves frontend/ and the SPA's /config.json."""
+
+    def __init__(self, *args: Any, site_config: dict[str, Any], **kwargs: Any) -> None:
+        self.site_config = site_config
+        super().__init__(*args, directory=str(FRONTEND), **kwargs)
+
+    def do_GET(self) -> None:
+        if self.path.split("?")[0] == "/config.json":
+            body = json.dumps(self.site_config).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Cache-Control", "no-store")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        super().do_GET()
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        pass
+
+
+class LocalStack:
+    """Start and stop the local shop; used by `make run`, the e2e tests and bench/."""
+
+    def __init__(
+        self,
+        api_port: int = 8000,
+        web_port: int = 8080,
+        aws_port: int = 5100,
+        data_dir: Path | None = ROOT / ".local",
+        seed_file: Path | None = SEED_FILE,
+        serve_api: bool = True,
+        serve_web: bool = True,
+    ) -> None:
+        self.api_port, self.web_port, self.aws_port = api_port, web_port, aws_port
+        self.data_dir, self.seed_file = data_dir, seed_file
+        self.serve_api, self.serve_web = serve_api, serve_web
+        self.aws_url = f"http://{HOST}:{aws_port}"
+        self.api_url = f"http://{HOST}:{api_port}"
+        self.web_url = f"http://{HOST}:{web_port}"
+        self.table_name = stage_table_name(STAGE)
+        self._servers: list[Any] = []
+        self._stop_snapshots = threading.Event()
+
+    @property
+    def snapshot_file(self) -> Path | None:
+        return self.data_dir / f"{self.table_name}.json" if self.data_dir else None
+
+    # -- lifecycle -------------------------------------------------------
+    def start(self) -> LocalStack:
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per AWS call
+
+        os.environ.update(fake_aws_environment(self.aws_url))
+        moto = ThreadedMotoServer(ip_address=HOST, port=self.aws_port, verbose=False)
+        moto.start()
+        self._servers.append(moto)
+        client = boto3.client("dynamodb")
+        create_table(client, self.table_name)
+        self.restore_or_seed()
+        if self.serve_api:
+            self._start_api()
+        if self.serve_web:
+            self._start_web()
+        if self.snapshot_file:
+            threading.Thread(target=self._snapshot_loop, daemon=True, name="snapshots").start()
+        return self
+
+    def stop(self) -> None:
+        self._stop_snapshots.set()
+        self.save_snapshot()
+        for server in reversed(self._servers):
+            server.stop() if hasattr(server, "stop") else server.shutdown()
+        self._servers.clear()
+
+    def _start_api(self) -> None:
+        from chalice.cli import create_local_server
+        from chalice.cli.factory import CLIFactory
+
+        factory = CLIFactory(project_dir=str(ROOT), environ=os.environ)
+        server = create_local_server(factory, HOST, self.api_port, STAGE)
+        threading.Thread(target=server.serve_forever, daemon=True, name="api").start()
+        self._servers.append(server)
+
+    def _start_web(self) -> None:
+        site_config = {"api_url": self.api_url, "stage": STAGE}
+        handler = functools.partial(FrontendHandler, site_config=site_config)
+        server = ThreadingHTTPServer((HOST, self.web_port), handler)
+        threading.Thread(target=server.serve_forever, daemon=True, name="web").start()
+        self._servers.append(server)
+
+    # -- data ------------------------------------------------------------
+    def restore_or_seed(self) -> None:
+        snapshot = self.snapshot_file
+        client = boto3.client("dynamodb")
+        if snapshot and snapshot.exists():
+            items = json.loads(snapshot.read_text())
+            for start in range(0, len(items), 25):
+                requests = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
+                pending: dict[str, Any] = {self.table_name: requests}
+                while pending:
+                    pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+            self.restored = len(items)
+        elif self.seed_file:
+            table = boto3.resource("dynamodb").Table(self.table_name)
+            load(table, read_catalog(self.seed_file))
+            self.restored = 0
+
+    def save_snapshot(self) -> None:
+        """Write every item of the table to .local/ (a dev tool: Scan is fine here)."""
+        snapshot = self.snapshot_file
+        if not snapshot or not self._servers:
+            return
+        client = boto3.client("dynamodb")
+        items: list[dict[str, Any]] = []
+        for page in client.get_paginator("scan").paginate(TableName=self.table_name):
+            items += page["Items"]
+        snapshot.parent.mkdir(parents=True, exist_ok=True)
+        partial = snapshot.with_suffix(".tmp")
+        partial.write_text(json.dumps(items))
+        partial.replace(snapshot)
+
+    def _snapshot_loop(self) -> None:
+        while not self._stop_snapshots.wait(SNAPSHOT_EVERY_S):
+            self.save_snapshot()
+
+
+def main() -> None:
+    stack = LocalStack(
+        api_port=int(os.environ.get("API_PORT", "8000")),
+        web_port=int(os.environ.get("WEB_PORT", "8080")),
+        aws_port=int(os.environ.get("AWS_PORT", "5100")),
+        data_dir=Path(os.environ.get("LOCAL_DATA_DIR", ROOT / ".local")),
+    )
+    stopping = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopping.set())
+    print("Starting the Serverless Pet Store locally...", flush=True)
+    started = time.monotonic()
+    stack.start()
+    how = (
+        f"restored {stack.restored} items from {stack.snapshot_file}"
+        if stack.restored
+        else "seeded from data/products.json"
+    )
+    print(
+        f"""
+Serverless Pet Store is up (stage {STAGE}, {time.monotonic() - started:.1f}s)
+  Shop (SPA)    {stack.web_url}
+  API           {stack.api_url}   (OpenAPI: {stack.api_url}/openapi.json)
+  SPA config    {stack.web_url}/config.json
+  Embedded AWS  {stack.aws_url}   (moto; AWS_ENDPOINT_URL for boto3 and the aws CLI)
+  Catalog       {how}
+                delete .local/ to start again from the seed file
+Press Ctrl-C to stop.""",
+        flush=True,
+    )
+    stopping.wait()
+    print("\nStopping: saving the local data...", flush=True)
+    stack.stop()
+    print("Stopped.", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""Fixtures shared by the test tiers (unit tests need none of them)."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """moto's server on loopback, as the local stack runs it; yields its URL."""
+    from moto.server import ThreadedMotoServer
+
+    from scripts.stack import fake_aws_environment
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    url = f"http://127.0.0.1:{port}"
+    patch = pytest.MonkeyPatch()
+    for name, value in fake_aws_environment(url).items():
+        patch.setenv(name, value)
+    boto3.setup_default_session()
+    yield url
+    patch.undo()
+    server.stop()
+
+
+class DynamoCalls:
+    """Records the DynamoDB operations the code under test makes."""
+
+    def __init__(self) -> None:
+        self.operations: list[str] = []
+
+    def __call__(self, model: Any, **_: Any) -> None:
+        self.operations.append(model.name)
+
+    def clear(self) -> None:
+        self.operations.clear()
+
+
+@pytest.fixture()
+def dynamo_calls(aws: str) -> Iterator[DynamoCalls]:
+    """Every DynamoDB call made through boto3's default session during a test."""
+    calls = DynamoCalls()
+    events = boto3.DEFAULT_SESSION.events  # type: ignore[union-attr]
+    events.register("before-call.dynamodb", calls)
+    yield calls
+    events.unregister("before-call.dynamodb", calls)

@@ -1,0 +1,58 @@
+from chalicelib.text import fold, index_text, parse_query, slug, stem, words
+
+
+def test_fold_removes_case_accents_and_punctuation() -> None:
+    assert fold("  Purée de CRÈME, Jalapeño-free!  ") == "puree de creme jalapeno free"
+
+
+def test_words_drop_stop_words_and_single_letters() -> None:
+    assert words("A toy for the cat's bed") == ["toy", "cat", "bed"]
+
+
+def test_plural_and_singular_share_a_stem() -> None:
+    assert stem("puppies") == stem("puppy")
+    assert stem("toys") == stem("toy")
+    assert stem("brushes") == stem("brush")
+
+
+def test_index_text_keeps_words_and_stems_between_spaces() -> None:
+    indexed = index_text([("Squeaky Toys", 3), ("for puppies", 1)])
+    assert " toys " in indexed.text and " toy " in indexed.text
+    assert " puppies " in indexed.text and " puppi " in indexed.text
+
+
+def test_index_text_scores_each_prefix_by_its_best_field() -> None:
+    indexed = index_text([("Salmon Bites", 3), ("salt free, dog treats", 1)])
+    assert indexed.prefix_scores["sal"] == 3
+    assert indexed.prefix_scores["dog"] == 1
+
+
+def test_last_word_is_a_prefix_while_typing() -> None:
+    terms = parse_query("dog pupp")
+    assert [(t.word, t.is_prefix) for t in terms] == [("dog", False), ("pupp", True)]
+    assert " pupp" in terms[1].patterns()
+
+
+def test_a_trailing_space_ends_the_last_word() -> None:
+    terms = parse_query("dog toys ")
+    assert all(not t.is_prefix for t in terms)
+    assert terms[1].patterns() == [" toy "]
+
+
+def test_whole_words_match_by_stem_between_spaces() -> None:
+    (term,) = parse_query("Puppies ")
+    assert term.patterns() == [" puppi "]
+    assert term.index_prefix == "pup"
+
+
+def test_a_two_letter_prefix_has_no_index_list() -> None:
+    (term,) = parse_query("do")
+    assert term.index_prefix is None
+
+
+def test_repeated_words_count_once() -> None:
+    assert len(parse_query("dog dogs dog ")) == 1
+
+
+def test_slug_is_case_and_accent_insensitive() -> None:
+    assert slug("Crème & Co") == slug("creme co") == "creme-co"
