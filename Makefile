@@ -29,8 +29,6 @@ bench: $(STAMP)
 
 ## import: load FILE into the running local stack (for AWS: python -m scripts.import_catalog FILE --stage dev)
 import: $(STAMP)
-	AWS_ENDPOINT_URL=$${AWS_ENDPOINT_URL:-http://127.0.0.1:$${AWS_PORT:-5100}} \
-	AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION=us-east-1 \
 	$(PY) -m scripts.import_catalog $(FILE) --stage local
 
 ## clean-local: forget local data (next `make run` seeds again)

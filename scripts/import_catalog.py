@@ -7,8 +7,8 @@ The file is a JSON array of products (see data/products.json). Every product
 is validated first; a file with any invalid product is refused whole, with the
 position and field of each problem, and nothing is written. Products are
 upserts: an existing id is replaced together with its search index entries.
-For the local stage, AWS_ENDPOINT_URL must point at the running local stack
-(make run prints it; `make import FILE=...` sets it).
+The local stage writes to the running `make run` stack (its AWS_PORT, or
+AWS_ENDPOINT_URL), with credentials only the embedded AWS accepts.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from tqdm import tqdm
 from chalicelib.catalog import import_products
 from chalicelib.models import ProductIn
 
-from .resources import ROOT
+from .resources import ROOT, fake_aws_environment, local_aws_url
 
 
 class CatalogFileError(ValueError):
@@ -80,8 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stage", default="local", help="stage whose table to load (default: local)")
     parser.add_argument("--table", help="table name (default: the stage's TABLE_NAME)")
     args = parser.parse_args(argv)
-    if args.stage == "local" and not os.environ.get("AWS_ENDPOINT_URL"):
-        parser.error("the local stage needs AWS_ENDPOINT_URL (start `make run`, then use `make import FILE=...`)")
+    if args.stage == "local":
+        # The running `make run` stack (AWS_PORT or AWS_ENDPOINT_URL), never real AWS.
+        os.environ.update(fake_aws_environment(local_aws_url()))
     try:
         products = read_catalog(args.file)
     except CatalogFileError as exc:

@@ -6,6 +6,7 @@ template that production deploys, so keys and indexes cannot drift apart.
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -59,3 +60,20 @@ def create_table(dynamodb: Any, table_name: str) -> None:
     if table_name not in existing:
         dynamodb.create_table(**table_definition(table_name))
         dynamodb.get_waiter("table_exists").wait(TableName=table_name)
+
+
+def fake_aws_environment(aws_url: str) -> dict[str, str]:
+    """Credentials that only moto accepts: real ones are never sent anywhere."""
+    return {
+        "AWS_ENDPOINT_URL": aws_url,
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_SESSION_TOKEN": "local",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+    }
+
+
+def local_aws_url() -> str:
+    """Where `make run` serves the embedded AWS."""
+    return os.environ.get("AWS_ENDPOINT_URL") or f"http://127.0.0.1:{os.environ.get('AWS_PORT', '5100')}"

@@ -30,25 +30,13 @@ from typing import Any
 import boto3
 
 from .import_catalog import load, read_catalog, stage_table_name
-from .resources import ROOT, create_table
+from .resources import ROOT, create_table, fake_aws_environment
 
 HOST = "127.0.0.1"
 STAGE = "local"
 FRONTEND = ROOT / "frontend"
 SEED_FILE = ROOT / "data" / "products.json"
 SNAPSHOT_EVERY_S = 30
-
-
-def fake_aws_environment(aws_url: str) -> dict[str, str]:
-    """Credentials that only moto accepts: real ones are never sent anywhere."""
-    return {
-        "AWS_ENDPOINT_URL": aws_url,
-        "AWS_ACCESS_KEY_ID": "local",
-        "AWS_SECRET_ACCESS_KEY": "local",
-        "AWS_SESSION_TOKEN": "local",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1",
-    }
 
 
 class FrontendHandler(SimpleHTTPRequestHandler):

@@ -21,7 +21,7 @@ def aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """moto's server on loopback, as the local stack runs it; yields its URL."""
     from moto.server import ThreadedMotoServer
 
-    from scripts.stack import fake_aws_environment
+    from scripts.resources import fake_aws_environment
 
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
