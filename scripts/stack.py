@@ -93,6 +93,10 @@ class LocalStack:
     def start(self) -> LocalStack:
         from moto.server import ThreadedMotoServer
 
+        from . import moto_speedups
+
+        moto_speedups.install()
+
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per AWS call
 
         os.environ.update(fake_aws_environment(self.aws_url))

@@ -21,6 +21,10 @@ def aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """moto's server on loopback, as the local stack runs it; yields its URL."""
     from moto.server import ThreadedMotoServer
 
+    from scripts import moto_speedups
+
+    moto_speedups.install()
+
     from scripts.resources import fake_aws_environment
 
     port = free_port()
