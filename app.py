@@ -6,19 +6,24 @@ result. The work happens in chalicelib/ (see README.md for the map).
 
 from __future__ import annotations
 
+import json
+import logging
 import os
-from typing import Any
+from typing import Any, TypeVar
 
-from chalice import Chalice, CORSConfig
-from pydantic import ValidationError
+from chalice import AuthResponse, Chalice, CORSConfig, Response, UnauthorizedError
+from chalice.app import AuthRequest
+from pydantic import BaseModel, ValidationError
 
-from chalicelib import catalog, openapi
-from chalicelib.bootstrap import get_table
-from chalicelib.errors import api_errors, from_validation_error
-from chalicelib.models import ProductPage, SearchParams
+from chalicelib import catalog, openapi, profile
+from chalicelib.auth import Identity, InvalidToken
+from chalicelib.bootstrap import get_cognito, get_settings, get_table, get_verifier
+from chalicelib.errors import Forbidden, InvalidInput, api_errors, from_validation_error
+from chalicelib.models import ProductFields, ProductIn, ProductPage, SearchParams
 from chalicelib.search import search_products
 
 app = Chalice(app_name="petstore")
+app.log.setLevel(logging.INFO)
 # Bearer tokens, not cookies, carry the session, so any origin may read
 # responses; a stage can still pin its SPA origin with CORS_ALLOW_ORIGIN.
 app.api.cors = CORSConfig(
@@ -27,11 +32,72 @@ app.api.cors = CORSConfig(
     max_age=600,
 )
 
+M = TypeVar("M", bound=BaseModel)
 
+
+# -- authorizer --------------------------------------------------------------
+@app.authorizer(ttl_seconds=300)
+def jwt_auth(auth_request: AuthRequest) -> AuthResponse:
+    """Verify the caller's JWT (chalicelib/auth.py).
+
+    API Gateway answers 401 when a TOKEN authorizer fails with exactly
+    "Unauthorized". The policy allows every route ("*") because API Gateway
+    caches it per token for all routes: which route a caller may use (admin
+    only, own orders only) is decided in the views, from the identity passed
+    in the context (values must be strings there, hence the joined roles).
+    """
+    try:
+        identity = get_verifier().verify(auth_request.token)
+    except InvalidToken as exc:
+        app.log.info("refused a token: %s", exc)
+        raise UnauthorizedError("Unauthorized") from exc
+    return AuthResponse(
+        routes=["*"],
+        principal_id=identity.sub,
+        context={"sub": identity.sub, "email": identity.email or "", "roles": ",".join(identity.roles)},
+    )
+
+
+def caller() -> Identity:
+    context = app.current_request.context.get("authorizer") or {}
+    return Identity(
+        sub=context["sub"],
+        email=context.get("email") or None,
+        roles=tuple(r for r in str(context.get("roles", "")).split(",") if r),
+    )
+
+
+def require_admin() -> Identity:
+    identity = caller()
+    if get_settings().admin_role not in identity.roles:
+        raise Forbidden("this needs the admin role")
+    return identity
+
+
+# -- request helpers -----------------------------------------------------------
 def query_params() -> dict[str, Any]:
     return dict(app.current_request.query_params or {})
 
 
+def json_body(model: type[M]) -> M:
+    raw = app.current_request.raw_body or b""
+    try:
+        data = json.loads(raw or b"null")
+    except ValueError as exc:
+        raise InvalidInput("the body is not valid JSON", field="body") from exc
+    if not isinstance(data, dict):
+        raise InvalidInput("the body must be a JSON object", field="body")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise from_validation_error(exc) from exc
+
+
+def dump(model: BaseModel) -> dict[str, Any]:
+    return model.model_dump(mode="json")
+
+
+# -- public routes ---------------------------------------------------------------
 @app.route("/health")
 def health() -> dict[str, str]:
     return {"status": "ok"}
@@ -45,15 +111,47 @@ def list_products() -> dict[str, Any]:
     except ValidationError as exc:
         raise from_validation_error(exc, where="parameter") from exc
     result = search_products(get_table(), params)
-    return ProductPage(items=result.items, next_cursor=result.next_cursor).model_dump(mode="json")
+    return dump(ProductPage(items=result.items, next_cursor=result.next_cursor))
 
 
 @app.route("/products/{product_id}")
 @api_errors
 def get_product(product_id: str) -> dict[str, Any]:
-    return catalog.get_product(get_table(), product_id).model_dump(mode="json")
+    return dump(catalog.get_product(get_table(), product_id))
 
 
 @app.route("/openapi.json")
 def openapi_document() -> dict[str, Any]:
     return openapi.document()
+
+
+# -- signed in -------------------------------------------------------------------
+@app.route("/me", authorizer=jwt_auth)
+@api_errors
+def me() -> dict[str, Any]:
+    token = app.current_request.headers.get("authorization", "")
+    return profile.describe(caller(), token, get_cognito if get_verifier().settings.cognito else None)
+
+
+# -- admin -----------------------------------------------------------------------
+@app.route("/products", methods=["POST"], authorizer=jwt_auth)
+@api_errors
+def create_product() -> Response:
+    require_admin()
+    product = catalog.create_product(get_table(), json_body(ProductIn))
+    return Response(dump(product), status_code=201, headers={"Location": f"/products/{product.id}"})
+
+
+@app.route("/products/{product_id}", methods=["PUT"], authorizer=jwt_auth)
+@api_errors
+def update_product(product_id: str) -> dict[str, Any]:
+    require_admin()
+    return dump(catalog.update_product(get_table(), product_id, json_body(ProductFields)))
+
+
+@app.route("/products/{product_id}", methods=["DELETE"], authorizer=jwt_auth)
+@api_errors
+def delete_product(product_id: str) -> Response:
+    require_admin()
+    catalog.delete_product(get_table(), product_id)
+    return Response(body="", status_code=204)

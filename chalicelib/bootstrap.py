@@ -11,7 +11,8 @@ from typing import Any
 
 import boto3
 
-from .config import Settings
+from .auth import TokenVerifier
+from .config import Settings, auth_settings_from_env
 
 
 @cache
@@ -25,7 +26,18 @@ def get_table() -> Any:
     return boto3.resource("dynamodb").Table(get_settings().table_name)
 
 
+@cache
+def get_verifier() -> TokenVerifier:
+    """One verifier per container: its JWKS cache outlives the request."""
+    return TokenVerifier(auth_settings_from_env())
+
+
+@cache
+def get_cognito() -> Any:
+    return boto3.client("cognito-idp")
+
+
 def reset() -> None:
     """Forget every cached dependency (tests, stage switches)."""
-    get_settings.cache_clear()
-    get_table.cache_clear()
+    for getter in (get_settings, get_table, get_verifier, get_cognito):
+        getter.cache_clear()

@@ -17,10 +17,11 @@ from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 from botocore.exceptions import ClientError
+from pydantic import ValidationError
 
 from . import keys
 from .errors import Conflict, ProductNotFound
-from .models import Product, ProductIn
+from .models import Product, ProductFields, ProductIn
 from .text import fold, index_text, name_key, slug
 
 # One product's update must fit in one TransactWriteItems (100 actions):
@@ -147,6 +148,22 @@ def save_product(table: Table, product: Product, *, create: bool) -> Product:
             raise Conflict("the product changed while it was being saved; try again", field="id") from exc
         raise
     return product
+
+
+def create_product(table: Table, incoming: ProductIn) -> Product:
+    """A new product; its id is derived from the name unless one is given."""
+    product_id = incoming.id or new_product_id(incoming.name)
+    product = Product.model_validate({**incoming.model_dump(), "id": product_id})
+    return save_product(table, product, create=True)
+
+
+def update_product(table: Table, product_id: str, fields: ProductFields) -> Product:
+    """Replace an existing product's fields (and its index entries)."""
+    try:
+        product = Product.model_validate({**fields.model_dump(), "id": product_id})
+    except ValidationError as exc:  # not even a possible id
+        raise ProductNotFound(product_id) from exc
+    return save_product(table, product, create=False)
 
 
 def delete_product(table: Table, product_id: str) -> None:

@@ -33,6 +33,11 @@ class InvalidInput(ShopError):
     code = "invalid_input"
 
 
+class Forbidden(ShopError):
+    status = 403
+    code = "forbidden"
+
+
 class NotFound(ShopError):
     status = 404
     code = "not_found"

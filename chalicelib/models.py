@@ -110,7 +110,13 @@ class SearchParams(BaseModel):
         return value
 
 
+class Me(BaseModel):
+    id: str
+    email: str | None
+    roles: list[str]
+
+
 class ErrorBody(BaseModel):
     code: str = Field(description="Stable, machine-readable error code.")
-    message: str = Field(description="What went wrong, for a human.")
+    message: str | None = Field(description="What went wrong, for a human.")
     field: str | None = Field(default=None, description="The parameter or body field at fault.")

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .models import ErrorBody, Product, ProductPage, SearchParams
+from .models import ErrorBody, Me, Product, ProductFields, ProductIn, ProductPage, SearchParams
 
 REF = "#/components/schemas/"
 
@@ -44,6 +44,17 @@ def _query_parameters() -> list[dict[str, Any]]:
             param["description"] = description
         params.append(param)
     return params
+
+
+def _body(schema: str) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": {"$ref": REF + schema}}}}
+
+
+SIGNED_IN: list[dict[str, list[str]]] = [{"bearer": []}]
+AUTH_ERRORS = {
+    "401": _error("No valid token (API Gateway's answer: code UNAUTHORIZED)"),
+}
+ADMIN_ERRORS = {**AUTH_ERRORS, "403": _error("The caller is not in the admin role")}
 
 
 @cache
@@ -88,7 +99,19 @@ def document(server_url: str | None = None) -> dict[str, Any]:
                         "200": _ok("A page of products", "ProductPage"),
                         "400": _error("A parameter is invalid; `field` names it"),
                     },
-                }
+                },
+                "post": {
+                    "summary": "Create a product (admin)",
+                    "operationId": "createProduct",
+                    "security": SIGNED_IN,
+                    "requestBody": _body("ProductIn"),
+                    "responses": {
+                        "201": _ok("The product as saved", "Product"),
+                        "400": _error("A field is invalid; `field` names it"),
+                        "409": _error("A product with this id exists"),
+                        **ADMIN_ERRORS,
+                    },
+                },
             },
             "/products/{product_id}": {
                 "parameters": [product_id],
@@ -97,6 +120,33 @@ def document(server_url: str | None = None) -> dict[str, Any]:
                     "operationId": "getProduct",
                     "responses": {"200": _ok("The product", "Product"), "404": _error("No such product")},
                 },
+                "put": {
+                    "summary": "Replace a product's fields (admin)",
+                    "operationId": "updateProduct",
+                    "security": SIGNED_IN,
+                    "requestBody": _body("ProductFields"),
+                    "responses": {
+                        "200": _ok("The product as saved", "Product"),
+                        "400": _error("A field is invalid; `field` names it"),
+                        "404": _error("No such product"),
+                        "409": _error("The product changed meanwhile; retry"),
+                        **ADMIN_ERRORS,
+                    },
+                },
+                "delete": {
+                    "summary": "Delete a product (admin)",
+                    "operationId": "deleteProduct",
+                    "security": SIGNED_IN,
+                    "responses": {"204": {"description": "Deleted"}, "404": _error("No such product"), **ADMIN_ERRORS},
+                },
+            },
+            "/me": {
+                "get": {
+                    "summary": "The caller's id, email and roles",
+                    "operationId": "me",
+                    "security": SIGNED_IN,
+                    "responses": {"200": _ok("The caller", "Me"), **AUTH_ERRORS},
+                }
             },
             "/openapi.json": {
                 "get": {
@@ -106,7 +156,17 @@ def document(server_url: str | None = None) -> dict[str, Any]:
                 }
             },
         },
-        "components": {"schemas": _schemas(ErrorBody, Product, ProductPage)},
+        "components": {
+            "schemas": _schemas(ErrorBody, Me, Product, ProductFields, ProductIn, ProductPage),
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "An access token from the stage's identity provider (Cognito or Auth0).",
+                }
+            },
+        },
     }
     if server_url:
         doc["servers"] = [{"url": server_url}]

@@ -1,13 +1,20 @@
-"""Make moto's DynamoDB Query read one partition, as DynamoDB does.
+"""Two patches that make moto's DynamoDB cost what DynamoDB's costs.
 
-moto answers every Query by sorting *all* items of the table (``Table.all_items``)
-and then keeping those of the asked partition: O(table log table) per call.
-With a search index of a few thousand products that is seconds per search, so
-the local stack, the tests and bench/ install this patch: while a Query on the
-table or a local secondary index runs, ``all_items`` returns only the items of
-its partition (same items, same order; LSIs share the table's partition key).
-GSI queries and everything else are left to moto as they are.
-tests/functional/test_moto_speedups.py checks that results are identical.
+1. moto answers every Query by sorting *all* items of the table
+   (``Table.all_items``) and then keeping those of the asked partition:
+   O(table log table) per call, seconds per search with a few thousand
+   products. While a Query on the table or a local secondary index runs,
+   ``all_items`` returns only the items of its partition (same items, same
+   order; LSIs share the table's partition key). GSI queries are left as is.
+2. moto's TransactWriteItems deep-copies the whole table once *per action*
+   before it starts, to roll back on failure: a 30-action transaction on a
+   10,000-item table takes many seconds. While it runs, the copy holds only the
+   partitions the transaction touches (the others are not modified by it), and
+   is made once.
+
+The local stack, the tests and bench/ install them.
+tests/functional/test_moto_speedups.py checks that answers are identical and
+that a failed transaction still leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -73,3 +80,55 @@ def install() -> None:
     Table.all_items = all_items
     Table.query = query
     Table._partition_query_installed = True
+    _install_cheap_transaction_snapshots()
+
+
+def _install_cheap_transaction_snapshots() -> None:
+    import copy
+
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.table import Table
+
+    original_transact = DynamoDBBackend.transact_write_items
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]], *args: Any, **kwargs: Any) -> Any:
+        touched = _touched_partitions(self, transact_items, DynamoType)
+        _current.touched, _current.snapshots = touched, {}
+        try:
+            return original_transact(self, transact_items, *args, **kwargs)
+        finally:
+            _current.touched, _current.snapshots = None, None
+
+    def table_deepcopy(self: Any, memo: dict[int, Any]) -> Any:
+        touched = getattr(_current, "touched", None)
+        if touched is not None and self.name in touched:
+            snapshot = _current.snapshots.get(self.name)
+            if snapshot is None:
+                snapshot = copy.copy(self)
+                snapshot.items = copy.copy(self.items)  # a defaultdict: keep its factory
+                for key in touched[self.name] & set(self.items):
+                    snapshot.items[key] = copy.deepcopy(self.items[key])
+                _current.snapshots[self.name] = snapshot
+            return snapshot
+        clone = self.__class__.__new__(self.__class__)
+        memo[id(self)] = clone
+        for name, value in self.__dict__.items():
+            setattr(clone, name, copy.deepcopy(value, memo))
+        return clone
+
+    transact_write_items.__wrapped_original__ = original_transact  # type: ignore[attr-defined]
+    DynamoDBBackend.transact_write_items = transact_write_items
+    Table.__deepcopy__ = table_deepcopy
+
+
+def _touched_partitions(backend: Any, transact_items: list[dict[str, Any]], dynamo_type: Any) -> dict[str, set[Any]]:
+    """Table name -> partition keys (moto DynamoTypes) the transaction writes."""
+    touched: dict[str, set[Any]] = {}
+    for action in transact_items:
+        for body in action.values():
+            table = backend.tables.get(body.get("TableName"))
+            key = body.get("Key") or body.get("Item") or {}
+            if table is not None and table.hash_key_attr in key:
+                touched.setdefault(table.name, set()).add(dynamo_type(key[table.hash_key_attr]))
+    return touched

@@ -62,6 +62,67 @@ def create_table(dynamodb: Any, table_name: str) -> None:
         dynamodb.get_waiter("table_exists").wait(TableName=table_name)
 
 
+def _properties(logical_id: str) -> dict[str, Any]:
+    return dict(template()["Resources"][logical_id]["Properties"])
+
+
+def create_user_pool(cognito: Any, pool_name: str) -> dict[str, str]:
+    """The user pool, its SPA client and its groups, as the template defines them.
+
+    Returns the ids the app and the SPA need: ``user_pool_id``, ``client_id``.
+    """
+    pool = _properties("UserPool")
+    created = cognito.create_user_pool(
+        PoolName=pool_name,
+        **{
+            k: pool[k]
+            for k in ("UsernameAttributes", "AutoVerifiedAttributes", "Policies", "Schema", "AccountRecoverySetting")
+            if k in pool
+        },
+    )
+    pool_id = created["UserPool"]["Id"]
+    client = _properties("SpaClient")
+    client.pop("UserPoolId")
+    client_id = cognito.create_user_pool_client(UserPoolId=pool_id, **client)["UserPoolClient"]["ClientId"]
+    for resource in template()["Resources"].values():
+        if resource["Type"] == "AWS::Cognito::UserPoolGroup":
+            group = dict(resource["Properties"])
+            group.pop("UserPoolId")
+            cognito.create_group(UserPoolId=pool_id, **group)
+    return {"user_pool_id": pool_id, "client_id": client_id}
+
+
+# Local only: the accounts `make run` creates and prints (README lists them).
+DEMO_USERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("shopper@example.com", "Shopper-pass-1", ()),
+    ("admin@example.com", "Admin-pass-1", ("admin",)),
+)
+
+
+def create_demo_users(cognito: Any, user_pool_id: str) -> None:
+    for email, password, groups in DEMO_USERS:
+        cognito.admin_create_user(
+            UserPoolId=user_pool_id,
+            Username=email,
+            UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}],
+            MessageAction="SUPPRESS",
+        )
+        cognito.admin_set_user_password(UserPoolId=user_pool_id, Username=email, Password=password, Permanent=True)
+        for group in groups:
+            cognito.admin_add_user_to_group(UserPoolId=user_pool_id, Username=email, GroupName=group)
+
+
+def local_auth_environment(aws_url: str, pool: dict[str, str], region: str = "us-east-1") -> dict[str, str]:
+    """What the app needs to verify the local pool's tokens (set by the stack)."""
+    return {
+        "AUTH_PROVIDER": "cognito",
+        "COGNITO_REGION": region,
+        "COGNITO_USER_POOL_ID": pool["user_pool_id"],
+        "COGNITO_CLIENT_ID": pool["client_id"],
+        "AUTH_JWKS_URL": f"{aws_url}/{pool['user_pool_id']}/.well-known/jwks.json",
+    }
+
+
 def fake_aws_environment(aws_url: str) -> dict[str, str]:
     """Credentials that only moto accepts: real ones are never sent anywhere."""
     return {

@@ -1,14 +1,16 @@
 """The whole shop on one machine: `make run`.
 
 Starts, in this one process and on loopback only:
-- the embedded AWS: moto's server (DynamoDB today), reached by the app through
-  the same boto3 calls as in production (AWS_ENDPOINT_URL);
-- the stage's resources, created from infra/template.yaml;
+- the embedded AWS: moto's server (DynamoDB, Cognito with its JWKS), reached
+  by the app through the same boto3 calls as in production (AWS_ENDPOINT_URL);
+- the stage's resources, created from infra/template.yaml: the table, the user
+  pool with its SPA client and admin group, and the demo users;
 - the catalog, seeded from data/products.json on the first start and restored
   from the snapshot in .local/ afterwards (so local edits survive a restart);
-- the real Chalice app, served as `chalice local --stage local` serves it;
+- the real Chalice app, served as `chalice local --stage local` serves it, its
+  JWT authorizer answering as API Gateway does (scripts/gateway.py);
 - a static server for frontend/, with /config.json telling the SPA where the
-  API is.
+  API and the user pool are.
 
 Ctrl-C or SIGTERM saves the snapshot and stops everything.
 Ports: API_PORT (8000), WEB_PORT (8080), AWS_PORT (5100); data: LOCAL_DATA_DIR (.local).
@@ -29,8 +31,17 @@ from typing import Any
 
 import boto3
 
+from . import gateway
 from .import_catalog import load, read_catalog, stage_table_name
-from .resources import ROOT, create_table, fake_aws_environment
+from .resources import (
+    DEMO_USERS,
+    ROOT,
+    create_demo_users,
+    create_table,
+    create_user_pool,
+    fake_aws_environment,
+    local_auth_environment,
+)
 
 HOST = "127.0.0.1"
 STAGE = "local"
@@ -106,6 +117,10 @@ class LocalStack:
         client = boto3.client("dynamodb")
         create_table(client, self.table_name)
         self.restore_or_seed()
+        cognito = boto3.client("cognito-idp")
+        self.pool = create_user_pool(cognito, f"petstore-{STAGE}")
+        create_demo_users(cognito, self.pool["user_pool_id"])
+        os.environ.update(local_auth_environment(self.aws_url, self.pool))
         if self.serve_api:
             self._start_api()
         if self.serve_web:
@@ -125,13 +140,24 @@ class LocalStack:
         from chalice.cli import create_local_server
         from chalice.cli.factory import CLIFactory
 
+        gateway.install()  # 401s and CORS on auth errors, as API Gateway answers
         factory = CLIFactory(project_dir=str(ROOT), environ=os.environ)
         server = create_local_server(factory, HOST, self.api_port, STAGE)
         threading.Thread(target=server.serve_forever, daemon=True, name="api").start()
         self._servers.append(server)
 
     def _start_web(self) -> None:
-        site_config = {"api_url": self.api_url, "stage": STAGE}
+        site_config = {
+            "api_url": self.api_url,
+            "stage": STAGE,
+            "auth": {
+                "provider": "cognito",
+                "region": os.environ["AWS_REGION"],
+                "user_pool_id": self.pool["user_pool_id"],
+                "client_id": self.pool["client_id"],
+                "endpoint": self.aws_url,
+            },
+        }
         handler = functools.partial(FrontendHandler, site_config=site_config)
         server = ThreadingHTTPServer((HOST, self.web_port), handler)
         threading.Thread(target=server.serve_forever, daemon=True, name="web").start()
@@ -185,11 +211,19 @@ def main() -> None:
         signal.signal(sig, lambda *_: stopping.set())
     print("Starting the Serverless Pet Store locally...", flush=True)
     started = time.monotonic()
-    stack.start()
+    try:
+        stack.start()
+    except BaseException:
+        stack.stop()
+        raise
     how = (
         f"restored {stack.restored} items from {stack.snapshot_file}"
         if stack.restored
         else "seeded from data/products.json"
+    )
+    users = "\n                ".join(
+        f"{email} / {password}" + (f"  ({', '.join(groups)})" if groups else "")
+        for email, password, groups in DEMO_USERS
     )
     print(
         f"""
@@ -200,6 +234,7 @@ Serverless Pet Store is up (stage {STAGE}, {time.monotonic() - started:.1f}s)
   Embedded AWS  {stack.aws_url}   (moto; AWS_ENDPOINT_URL for boto3 and the aws CLI)
   Catalog       {how}
                 delete .local/ to start again from the seed file
+  Demo users    {users}
 Press Ctrl-C to stop.""",
         flush=True,
     )

@@ -127,3 +127,45 @@ def test_local_edits_survive_a_restart(stack: RunningStack, stack_env: dict[str,
         assert "restored" in "".join(again.output)
     finally:
         assert again.stop() == 0
+
+
+def test_demo_users_sign_in_and_the_api_verifies_their_tokens(stack: RunningStack) -> None:
+    import boto3
+
+    config = requests.get(f"{stack.web}/config.json", timeout=10).json()["auth"]
+    cognito = boto3.client(
+        "cognito-idp",
+        endpoint_url=config["endpoint"],
+        region_name=config["region"],
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+
+    def sign_in(email: str, password: str) -> str:
+        result = cognito.initiate_auth(
+            ClientId=config["client_id"],
+            AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": email, "PASSWORD": password},
+        )
+        return str(result["AuthenticationResult"]["AccessToken"])
+
+    shopper = {"Authorization": "Bearer " + sign_in("shopper@example.com", "Shopper-pass-1")}
+    admin = {"Authorization": "Bearer " + sign_in("admin@example.com", "Admin-pass-1")}
+    assert requests.get(f"{stack.api}/me", headers=shopper, timeout=10).json()["email"] == "shopper@example.com"
+    refused = requests.get(f"{stack.api}/me", timeout=10)
+    assert refused.status_code == 401 and refused.headers["Access-Control-Allow-Origin"] == "*"
+    assert refused.json()["code"] == "UNAUTHORIZED"
+    product = {
+        "name": "Stack Test Perch",
+        "description": "Made by the e2e test.",
+        "species": "bird",
+        "category": "accessories",
+        "brand": "Testbrand",
+        "price_cents": 500,
+        "stock": 2,
+    }
+    assert requests.post(f"{stack.api}/products", json=product, headers=shopper, timeout=10).status_code == 403
+    created = requests.post(f"{stack.api}/products", json=product, headers=admin, timeout=10)
+    assert created.status_code == 201, created.text
+    found = requests.get(f"{stack.api}/products", params={"q": "stack test perch"}, timeout=10).json()
+    assert [p["id"] for p in found["items"]] == [created.json()["id"]]

@@ -13,8 +13,16 @@ import pytest
 from chalice.test import Client
 
 from chalicelib import bootstrap
+from scripts import gateway
 from scripts.import_catalog import load, read_catalog, stage_table_name
-from scripts.resources import ROOT, create_table
+from scripts.resources import (
+    DEMO_USERS,
+    ROOT,
+    create_demo_users,
+    create_table,
+    create_user_pool,
+    local_auth_environment,
+)
 
 SEED = ROOT / "data" / "products.json"
 
@@ -34,11 +42,49 @@ def table(aws: str) -> Any:
     return table
 
 
+@pytest.fixture(scope="session")
+def user_pool(aws: str) -> dict[str, str]:
+    """The local user pool (from infra/template.yaml) with the demo users."""
+    cognito = boto3.client("cognito-idp")
+    pool = create_user_pool(cognito, "petstore-local")
+    create_demo_users(cognito, pool["user_pool_id"])
+    return pool
+
+
+@pytest.fixture(scope="session")
+def tokens(user_pool: dict[str, str]) -> dict[str, dict[str, str]]:
+    """Tokens of the demo users, from Cognito's InitiateAuth as the SPA gets them."""
+    cognito = boto3.client("cognito-idp")
+    found = {}
+    for email, password, _ in DEMO_USERS:
+        result = cognito.initiate_auth(
+            ClientId=user_pool["client_id"],
+            AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": email, "PASSWORD": password},
+        )["AuthenticationResult"]
+        found[email.split("@")[0]] = {"access": result["AccessToken"], "id": result["IdToken"]}
+    return found
+
+
 @pytest.fixture()
-def client(table: Any, dynamo_calls: Any) -> Iterator[Client]:
+def auth_env(aws: str, user_pool: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    env = local_auth_environment(aws, user_pool)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return env
+
+
+@pytest.fixture()
+def client(table: Any, dynamo_calls: Any, auth_env: dict[str, str]) -> Iterator[Client]:
+    """The app as `make run` serves it: real authorizer, API Gateway's 401s."""
     from app import app
 
+    gateway.install()
     bootstrap.reset()  # the app builds its boto3 objects after the call recorder is set
     with Client(app, stage_name="local") as test_client:
         yield test_client
     bootstrap.reset()
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
