@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from . import keys
 from .errors import Conflict, ProductNotFound
 from .models import Product, ProductFields, ProductIn
-from .text import fold, index_text, name_key, slug
+from .text import fold, index_text, name_key, prefix_of, slug
 
 # One product's update must fit in one TransactWriteItems (100 actions):
 # the product, its new entries and the deletion of its stale ones.
@@ -41,7 +41,8 @@ def new_product_id(name: str) -> str:
 
 
 def index_entries(product: Product) -> list[Item]:
-    """The index entries of one product, best-scoring word prefixes first."""
+    """The index entries of one product: its attribute lists and one entry per
+    term (word or stem), the best-scoring terms kept when there are too many."""
     indexed = index_text(
         [
             (product.name, FIELD_WEIGHTS["name"]),
@@ -62,15 +63,34 @@ def index_entries(product: Product) -> list[Item]:
         "in_stock": product.stock > 0,
         "text": indexed.text,
     }
-    lists = [
-        (keys.all_products_pk(), keys.NEUTRAL_SCORE),
-        (keys.attribute_pk("species", product.species.value), keys.NEUTRAL_SCORE),
-        (keys.attribute_pk("category", product.category.value), keys.NEUTRAL_SCORE),
-        (keys.attribute_pk("brand", slug(product.brand)), keys.NEUTRAL_SCORE),
+    attribute_lists = [
+        keys.all_products_pk(),
+        keys.attribute_pk("species", product.species.value),
+        keys.attribute_pk("category", product.category.value),
+        keys.attribute_pk("brand", slug(product.brand)),
     ]
-    ranked = sorted(indexed.prefix_scores.items(), key=lambda kv: (-kv[1], kv[0]))
-    lists += [(keys.word_pk(prefix), score) for prefix, score in ranked[: MAX_INDEX_ENTRIES - _FIXED_ENTRIES]]
-    return [{"PK": pk, "SK": keys.index_entry_sk(score, nk, product.id), **shared} for pk, score in lists]
+    entries = [
+        {"PK": pk, "SK": keys.index_entry_sk(keys.NEUTRAL_SCORE, nk, product.id), **shared} for pk in attribute_lists
+    ]
+    ranked = sorted(indexed.term_scores.items(), key=lambda kv: (-kv[1], kv[0]))
+    kept = dict(ranked[: MAX_INDEX_ENTRIES - len(attribute_lists)])
+    by_list: dict[str, list[str]] = {}
+    for term in sorted(kept):
+        by_list.setdefault(prefix_of(term), []).append(term)
+    for prefix, terms in by_list.items():
+        entries += [
+            {
+                "PK": keys.word_pk(prefix),
+                "SK": keys.word_entry_sk(term, kept[term], nk, product.id),
+                "term": term,
+                # The product's other terms in this list: a prefix query that
+                # matches several of them returns the product once (search.py).
+                "terms_here": terms,
+                **shared,
+            }
+            for term in terms
+        ]
+    return entries
 
 
 def product_item(product: Product, entries: list[Item], version: int = 1) -> Item:

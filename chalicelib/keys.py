@@ -35,12 +35,21 @@ def attribute_pk(name: str, value: str) -> str:
 
 
 def word_pk(prefix: str) -> str:
-    """Index list of the products having a word that starts with ``prefix``.
+    """Index list of the products having a term that starts with ``prefix``.
 
-    ``prefix`` is the first three letters of a normalised word (or the whole
-    word when shorter), e.g. ``IDX#W#sal`` for salmon, salt, saltwater.
+    ``prefix`` is the first three letters of a term (or the whole term when
+    shorter), e.g. ``IDX#W#sal`` for salmon, salt, saltwater.
     """
     return f"IDX#W#{prefix}"
+
+
+def word_entry_sk(term: str, score: int, name_key: str, product_id: str) -> str:
+    """Inside a word list: by term, then best score first, then name.
+
+    ``begins_with(SK, "salmon#")`` reads exactly the products with that term,
+    best first; ``begins_with(SK, "salm")`` every term starting so.
+    """
+    return f"{term}#{index_entry_sk(score, name_key, product_id)}"
 
 
 def index_entry_sk(score: int, name_key: str, product_id: str) -> str:

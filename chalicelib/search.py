@@ -38,6 +38,7 @@ class Plan:
 
     pk: str
     index: str | None  # None: table sort key (relevance); else an LSI name
+    shared_prefix: str | None  # typing driver: skip a product's later terms (see _shadowed)
     forward: bool
     key_condition: Any
     filter: ConditionBase | None
@@ -58,20 +59,20 @@ class SearchResult:
     entries: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
 
-def _driver_pk(params: SearchParams, terms: list[Term]) -> str:
-    """The smallest index list that holds every possible match."""
+def _driver(params: SearchParams, terms: list[Term]) -> tuple[str, Term | None]:
+    """The smallest index list that holds every possible match (and its term)."""
     if params.brand:
-        return keys.attribute_pk("brand", slug(params.brand))
+        return keys.attribute_pk("brand", slug(params.brand)), None
     # Whole words before the word being typed; longer words are rarer.
     ranked = sorted(terms, key=lambda t: (t.is_prefix, -len(t.word)))
     for term in ranked:
         if term.index_prefix:
-            return keys.word_pk(term.index_prefix)
+            return keys.word_pk(term.index_prefix), term
     if params.category:
-        return keys.attribute_pk("category", params.category.value)
+        return keys.attribute_pk("category", params.category.value), None
     if params.species:
-        return keys.attribute_pk("species", params.species.value)
-    return keys.all_products_pk()
+        return keys.attribute_pk("species", params.species.value), None
+    return keys.all_products_pk(), None
 
 
 def _term_condition(term: Term) -> ConditionBase:
@@ -81,12 +82,21 @@ def _term_condition(term: Term) -> ConditionBase:
 
 def plan_search(params: SearchParams) -> Plan:
     terms = parse_query(params.q or "")
-    pk = _driver_pk(params, terms)
+    pk, driver = _driver(params, terms)
     index = {Sort.relevance: None, Sort.price_asc: keys.BY_PRICE, Sort.price_desc: keys.BY_PRICE}.get(
         params.sort, keys.BY_NAME
     )
     key_condition = Key("PK").eq(pk)
     conditions: list[ConditionBase] = [_term_condition(t) for t in terms]
+    if driver is not None:
+        # Only the driving term's entries of its list: in the key when the
+        # list is read in term order (relevance), else a filter.
+        exact = not driver.is_prefix
+        if index is None:
+            key_condition &= Key("SK").begins_with(driver.key_prefix + ("#" if exact else ""))
+        else:
+            term = Attr("term")
+            conditions.append(term.eq(driver.key_prefix) if exact else term.begins_with(driver.key_prefix))
     low, high = params.min_price, params.max_price
     if index == keys.BY_PRICE and (low is not None or high is not None):
         key_condition &= Key("price").between(low or 0, high if high is not None else 10**12)
@@ -113,6 +123,7 @@ def plan_search(params: SearchParams) -> Plan:
     return Plan(
         pk=pk,
         index=index,
+        shared_prefix=driver.key_prefix if driver is not None and driver.is_prefix else None,
         forward=params.sort != Sort.price_desc,
         key_condition=key_condition,
         filter=reduce(lambda a, b: a & b, conditions) if conditions else None,
@@ -122,6 +133,19 @@ def plan_search(params: SearchParams) -> Plan:
 
 def _position(entry: dict[str, Any], plan: Plan) -> cursor.Position:
     return {k: int(entry[k]) if k == "price" else str(entry[k]) for k in plan.position_keys}
+
+
+def _shadowed(entry: dict[str, Any], plan: Plan) -> bool:
+    """A product's entry for "toys" when its entry for "toy" also matched "toy...".
+
+    A prefix matches several terms of one product (toy, toys); only the first
+    in the list's order (by term) is returned, wherever the page boundary falls.
+    """
+    prefix = plan.shared_prefix
+    if prefix is None:
+        return False
+    term = entry.get("term", "")
+    return any(other < term and other.startswith(prefix) for other in entry.get("terms_here", []))
 
 
 def _still_matches(product: Product, params: SearchParams) -> bool:
@@ -183,7 +207,7 @@ def _read_entries(
         response = table.query(**request)
         result.requests += 1
         result.items_read += int(response["ScannedCount"])
-        page = response["Items"]
+        page = [entry for entry in response["Items"] if not _shadowed(entry, plan)]
         if len(page) >= wanted:
             found += page[:wanted]
             more = len(page) > wanted or "LastEvaluatedKey" in response

@@ -8,12 +8,14 @@ meet on the same terms:
 - common English stop words are dropped;
 - words are stemmed with the Snowball English stemmer (toys -> toy,
   puppies/puppy -> puppi), which covers plural and singular;
-- an index entry exists per *word prefix* (first three letters), so the word
-  the user is still typing can be matched as a prefix.
+- every word and stem is an index *term*; terms are grouped in lists by their
+  first three letters and sorted by term inside a list, so the word the user
+  is still typing is matched as a prefix of the terms.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -97,7 +99,7 @@ def name_key(name: str) -> str:
 class IndexedText:
     """What the search index stores for one product's text."""
 
-    prefix_scores: dict[str, int]  # word prefix -> best field weight
+    term_scores: dict[str, int]  # word or stem -> best field weight
     text: str  # " word stem word2 ... " used by the filter of a query
 
 
@@ -109,15 +111,11 @@ def index_text(fields: list[tuple[str, int]]) -> IndexedText:
     (prefix) in a DynamoDB filter expression.
     """
     scores: dict[str, int] = {}
-    terms: set[str] = set()
     for value, weight in fields:
         for word in words(value):
-            stemmed = stem(word)
-            terms.update((word, stemmed))
-            for form in {word, stemmed}:
-                key = prefix_of(form)
-                scores[key] = max(scores.get(key, 0), weight)
-    return IndexedText(prefix_scores=scores, text=" " + " ".join(sorted(terms)) + " ")
+            for term in {word, stem(word)}:
+                scores[term] = max(scores.get(term, 0), weight)
+    return IndexedText(term_scores=scores, text=" " + " ".join(sorted(scores)) + " ")
 
 
 @dataclass(frozen=True)
@@ -138,6 +136,18 @@ class Term:
         if self.is_prefix and len(self.word) < PREFIX_LEN:
             return None
         return prefix_of(self.word)
+
+    @property
+    def key_prefix(self) -> str:
+        """What the index terms of every match start with.
+
+        A whole word is its stem exactly; a word being typed is matched by any
+        term starting with what it shares with its stem ("puppies" -> "puppi",
+        which starts both "puppies" and the stem of "puppy").
+        """
+        if not self.is_prefix:
+            return self.stemmed
+        return os.path.commonprefix([self.word, self.stemmed])  # noqa: RUF071 (characters wanted)
 
     def patterns(self) -> list[str]:
         """Substrings of ``IndexedText.text``, any of which means a match."""

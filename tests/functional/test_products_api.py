@@ -221,3 +221,20 @@ def test_the_openapi_document_covers_every_route_and_parameter(client: Client) -
 def test_responses_allow_the_spa_origin(client: Client) -> None:
     response = client.http.get("/products?limit=1")
     assert response.headers.get("Access-Control-Allow-Origin") == "*"
+
+
+@pytest.mark.parametrize("sort", ["relevance", "price_asc", "name"])
+def test_a_prefix_matching_several_words_of_a_product_returns_it_once(
+    client: Client, seed_products: list[dict[str, Any]], sort: str
+) -> None:
+    found = [p["id"] for p in walk(client, q="toy", sort=sort, limit=3)]
+    assert len(found) == len(set(found)), "a product came back twice"
+    truth = {
+        p["id"]
+        for p in seed_products
+        if any(
+            w.startswith("toy")
+            for w in fold(" ".join([p["name"], p["description"], p["brand"], p["category"], p["species"]])).split()
+        )
+    }
+    assert set(found) == truth and len(truth) > 3

@@ -48,9 +48,12 @@ def test_entries_carry_what_queries_filter_and_sort_on() -> None:
     assert entry["name_key"] == "salmon bites for puppies"
 
 
-def test_name_words_outrank_description_words() -> None:
-    entries = {e["PK"]: e["SK"] for e in index_entries(make_product())}
-    assert entries[keys.word_pk("sal")] < entries[keys.word_pk("wil")]
+def test_word_entries_are_keyed_by_term_then_score() -> None:
+    entries = {e.get("term"): e for e in index_entries(make_product())}
+    salmon, wild = entries["salmon"], entries["wild"]
+    assert salmon["PK"] == keys.word_pk("sal") and salmon["SK"].startswith("salmon#6#")  # name: score 3
+    assert wild["SK"].startswith("wild#8#")  # description: score 1
+    assert entries["puppies"]["terms_here"] == ["puppi", "puppies"]
 
 
 def test_a_long_description_is_capped_to_fit_one_transaction() -> None:
@@ -58,4 +61,4 @@ def test_a_long_description_is_capped_to_fit_one_transaction() -> None:
     entries = index_entries(make_product(description=description))
     assert len(entries) == MAX_INDEX_ENTRIES
     # the name's words are never the ones dropped
-    assert keys.word_pk("sal") in {e["PK"] for e in entries}
+    assert {"salmon", "bite", "bites"} <= {e.get("term") for e in entries}

@@ -21,10 +21,19 @@ def test_index_text_keeps_words_and_stems_between_spaces() -> None:
     assert " puppies " in indexed.text and " puppi " in indexed.text
 
 
-def test_index_text_scores_each_prefix_by_its_best_field() -> None:
-    indexed = index_text([("Salmon Bites", 3), ("salt free, dog treats", 1)])
-    assert indexed.prefix_scores["sal"] == 3
-    assert indexed.prefix_scores["dog"] == 1
+def test_index_text_scores_each_term_by_its_best_field() -> None:
+    indexed = index_text([("Salmon Bites", 3), ("salmon and salt, dog treats", 1)])
+    assert indexed.term_scores["salmon"] == 3
+    assert indexed.term_scores["salt"] == 1
+    assert indexed.term_scores["treat"] == indexed.term_scores["treats"] == 1
+
+
+def test_key_prefix_of_a_whole_word_is_its_stem_and_of_a_typed_word_what_both_share() -> None:
+    whole, typing = parse_query("puppies puppies")
+    assert whole.key_prefix == "puppi"
+    assert typing.key_prefix == "puppi"
+    (running,) = parse_query("runnin")
+    assert running.key_prefix == "runnin"
 
 
 def test_last_word_is_a_prefix_while_typing() -> None:
