@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test unit functional e2e lint bench import clean-local
+.PHONY: run test unit functional e2e lint bench bench-auth import clean-local
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ unit functional e2e: $(STAMP)
 ## bench: search read cost and latency at 1k/10k/50k products vs a Scan baseline
 bench: $(STAMP)
 	$(PY) -m bench.search $(BENCH_ARGS)
+
+## bench-auth: token verification with a warm JWKS cache vs a fetch per request
+bench-auth: $(STAMP)
+	$(PY) -m bench.auth $(BENCH_ARGS)
 
 ## import: load FILE into the running local stack (for AWS: python -m scripts.import_catalog FILE --stage dev)
 import: $(STAMP)

@@ -15,11 +15,11 @@ from chalice import AuthResponse, Chalice, CORSConfig, Response, UnauthorizedErr
 from chalice.app import AuthRequest
 from pydantic import BaseModel, ValidationError
 
-from chalicelib import catalog, openapi, profile
+from chalicelib import catalog, openapi, orders, profile
 from chalicelib.auth import Identity, InvalidToken
 from chalicelib.bootstrap import get_cognito, get_settings, get_table, get_verifier
 from chalicelib.errors import Forbidden, InvalidInput, api_errors, from_validation_error
-from chalicelib.models import ProductFields, ProductIn, ProductPage, SearchParams
+from chalicelib.models import OrderIn, OrderListParams, ProductFields, ProductIn, ProductPage, SearchParams
 from chalicelib.search import search_products
 
 app = Chalice(app_name="petstore")
@@ -131,6 +131,37 @@ def openapi_document() -> dict[str, Any]:
 def me() -> dict[str, Any]:
     token = app.current_request.headers.get("authorization", "")
     return profile.describe(caller(), token, get_cognito if get_verifier().settings.cognito else None)
+
+
+@app.route("/orders", methods=["POST"], authorizer=jwt_auth)
+@api_errors
+def place_order() -> Response:
+    key = orders.validate_idempotency_key(app.current_request.headers.get("idempotency-key"))
+    order, replayed = orders.place_order(get_table(), caller().sub, key, json_body(OrderIn))
+    headers = {"Location": f"/orders/{order.id}", "Idempotent-Replayed": str(replayed).lower()}
+    return Response(dump(order), status_code=201, headers=headers)
+
+
+@app.route("/orders", authorizer=jwt_auth)
+@api_errors
+def list_orders() -> dict[str, Any]:
+    try:
+        params = OrderListParams.model_validate(query_params())
+    except ValidationError as exc:
+        raise from_validation_error(exc, where="parameter") from exc
+    return dump(orders.list_orders(get_table(), caller().sub, params.limit, params.cursor))
+
+
+@app.route("/orders/{order_id}", authorizer=jwt_auth)
+@api_errors
+def get_order(order_id: str) -> dict[str, Any]:
+    return dump(orders.get_order(get_table(), caller().sub, order_id))
+
+
+@app.route("/orders/{order_id}/cancel", methods=["POST"], authorizer=jwt_auth)
+@api_errors
+def cancel_order(order_id: str) -> dict[str, Any]:
+    return dump(orders.cancel_order(get_table(), caller().sub, order_id))
 
 
 # -- admin -----------------------------------------------------------------------

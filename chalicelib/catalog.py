@@ -114,10 +114,15 @@ def get_product(table: Table, product_id: str) -> Product:
     return to_product(item)
 
 
-def get_products(table: Table, product_ids: list[str]) -> dict[str, Product]:
+def get_products(table: Table, product_ids: list[str], consistent: bool = False) -> dict[str, Product]:
     """Several products by id in one BatchGetItem round (at most 100 ids)."""
     found: dict[str, Product] = {}
-    request: dict[str, Any] = {table.name: {"Keys": [keys.product_key(pid) for pid in dict.fromkeys(product_ids)]}}
+    request: dict[str, Any] = {
+        table.name: {
+            "Keys": [keys.product_key(pid) for pid in dict.fromkeys(product_ids)],
+            "ConsistentRead": consistent,
+        }
+    }
     while request.get(table.name, {}).get("Keys"):
         response = table.meta.client.batch_get_item(RequestItems=request)
         for item in response["Responses"].get(table.name, []):

@@ -27,6 +27,10 @@ class ShopError(Exception):
         self.message = message
         self.field = field
 
+    def details(self) -> dict[str, Any]:
+        """Extra machine-readable fields of the error body."""
+        return {}
+
 
 class InvalidInput(ShopError):
     status = 400
@@ -67,8 +71,10 @@ def from_validation_error(exc: ValidationError, where: str = "") -> InvalidInput
     return InvalidInput(message, field=field)
 
 
-def error_response(status: int, code: str, message: str, field: str | None = None) -> Response:
-    body: dict[str, Any] = {"code": code, "message": message}
+def error_response(
+    status: int, code: str, message: str, field: str | None = None, details: dict[str, Any] | None = None
+) -> Response:
+    body: dict[str, Any] = {"code": code, "message": message, **(details or {})}
     if field:
         body["field"] = field
     return Response(body=body, status_code=status, headers={"Content-Type": "application/json"})
@@ -85,7 +91,7 @@ def api_errors(view: F) -> F:
         try:
             return view(*args, **kwargs)
         except ShopError as exc:
-            return error_response(exc.status, exc.code, exc.message, exc.field)
+            return error_response(exc.status, exc.code, exc.message, exc.field, exc.details())
         except ChaliceViewError:
             raise  # Chalice's own 4xx (e.g. a body that is not JSON)
         except Exception:
@@ -93,3 +99,25 @@ def api_errors(view: F) -> F:
             return error_response(500, "internal_error", "something went wrong on our side")
 
     return wrapper  # type: ignore[return-value]
+
+
+class OutOfStock(Conflict):
+    code = "out_of_stock"
+
+    def __init__(self, short: list[dict[str, int | str]]) -> None:
+        names = ", ".join(f"{line['product_id']} ({line['available']} left)" for line in short)
+        super().__init__(f"not enough stock for: {names}", field="items")
+        self.short = short
+
+    def details(self) -> dict[str, Any]:
+        return {"lines": self.short}
+
+
+class IdempotencyConflict(Conflict):
+    code = "idempotency_key_reused"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "this Idempotency-Key was used for a different order; use a new key per checkout attempt",
+            field="Idempotency-Key",
+        )

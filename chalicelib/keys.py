@@ -59,3 +59,37 @@ def index_entry_sk(score: int, name_key: str, product_id: str) -> str:
     keeps the key unique, so paging never skips or repeats an entry.
     """
     return f"{9 - score}#{name_key}#{product_id}"
+
+
+# -- orders --------------------------------------------------------------------
+
+
+def order_key(user_sub: str, order_id: str) -> dict[str, str]:
+    """An order lives under its owner: ``USER#<sub>`` / ``ORDER#<id>``.
+
+    Order ids start with the time they were placed (hex milliseconds), so the
+    owner's orders sort oldest to newest and are read newest first.
+    """
+    return {"PK": user_pk(user_sub), "SK": f"{ORDER_PREFIX}{order_id}"}
+
+
+ORDER_PREFIX: Final = "ORDER#"
+
+
+def user_pk(user_sub: str) -> str:
+    return f"USER#{user_sub}"
+
+
+def idempotency_key(user_sub: str, key: str) -> dict[str, str]:
+    """The record of one ``Idempotency-Key`` of one user."""
+    return {"PK": f"IDEMPOTENCY#{user_sub}#{key}", "SK": "IDEMPOTENCY"}
+
+
+def sales_key(product_id: str) -> dict[str, str]:
+    """Per-product sales counters, next to the product."""
+    return {"PK": f"PRODUCT#{product_id}", "SK": "SALES"}
+
+
+def event_marker_key(event_id: str) -> dict[str, str]:
+    """Marks a stream event as handled, so a redelivery does nothing."""
+    return {"PK": f"EVENT#{event_id}", "SK": "HANDLED"}

@@ -110,6 +110,77 @@ class SearchParams(BaseModel):
         return value
 
 
+MAX_ORDER_LINES = 25  # + the order and its idempotency record: well inside one transaction (100)
+MAX_QUANTITY = 99
+
+
+class OrderLineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    product_id: str = Field(min_length=1, max_length=64)
+    quantity: int = Field(ge=1, le=MAX_QUANTITY, strict=True)
+
+
+class Address(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(min_length=1, max_length=100)
+    line1: str = Field(min_length=1, max_length=200)
+    line2: str | None = Field(default=None, max_length=200)
+    city: str = Field(min_length=1, max_length=100)
+    postal_code: str = Field(min_length=1, max_length=20)
+    country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2, e.g. US")
+
+
+class OrderIn(BaseModel):
+    """POST /orders: what to buy and where to send it. Prices come from the catalog."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[OrderLineIn] = Field(min_length=1, max_length=MAX_ORDER_LINES)
+    shipping_address: Address
+
+    @field_validator("items")
+    @classmethod
+    def _one_line_per_product(cls, items: list[OrderLineIn]) -> list[OrderLineIn]:
+        seen: set[str] = set()
+        for line in items:
+            if line.product_id in seen:
+                raise ValueError(f"product {line.product_id!r} is on two lines; put the quantity on one")
+            seen.add(line.product_id)
+        return items
+
+
+class OrderLine(BaseModel):
+    product_id: str
+    name: str = Field(description="As it was at purchase.")
+    quantity: int
+    unit_price_cents: int = Field(description="As it was at purchase.")
+    line_total_cents: int
+
+
+class Order(BaseModel):
+    id: str
+    status: str = Field(description="placed or cancelled")
+    items: list[OrderLine]
+    total_cents: int
+    currency: str
+    created_at: str
+    shipping_address: Address
+
+
+class OrderPage(BaseModel):
+    items: list[Order]
+    next_cursor: str | None
+
+
+class OrderListParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(default=20, ge=1, le=50)
+    cursor: str | None = Field(default=None, max_length=2048)
+
+
 class Me(BaseModel):
     id: str
     email: str | None

@@ -12,7 +12,18 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .models import ErrorBody, Me, Product, ProductFields, ProductIn, ProductPage, SearchParams
+from .models import (
+    ErrorBody,
+    Me,
+    Order,
+    OrderIn,
+    OrderPage,
+    Product,
+    ProductFields,
+    ProductIn,
+    ProductPage,
+    SearchParams,
+)
 
 REF = "#/components/schemas/"
 
@@ -140,6 +151,73 @@ def document(server_url: str | None = None) -> dict[str, Any]:
                     "responses": {"204": {"description": "Deleted"}, "404": _error("No such product"), **ADMIN_ERRORS},
                 },
             },
+            "/orders": {
+                "get": {
+                    "summary": "The caller's orders, newest first",
+                    "operationId": "listOrders",
+                    "security": SIGNED_IN,
+                    "parameters": [
+                        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 50}},
+                        {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+                    ],
+                    "responses": {
+                        "200": _ok("A page of orders", "OrderPage"),
+                        "400": _error("Bad parameter"),
+                        **AUTH_ERRORS,
+                    },
+                },
+                "post": {
+                    "summary": "Buy: the server prices the cart and takes the stock, atomically",
+                    "operationId": "placeOrder",
+                    "security": SIGNED_IN,
+                    "parameters": [
+                        {
+                            "name": "Idempotency-Key",
+                            "in": "header",
+                            "required": True,
+                            "description": "One new key per checkout attempt; a retry with the same key and body "
+                            "returns the same order (header Idempotent-Replayed: true).",
+                            "schema": {"type": "string", "maxLength": 100, "pattern": "^[A-Za-z0-9_-]+$"},
+                        }
+                    ],
+                    "requestBody": _body("OrderIn"),
+                    "responses": {
+                        "201": _ok("The order (also for a replay of the same key and body)", "Order"),
+                        "400": _error("Bad cart, unknown product, missing Idempotency-Key; `field` names it"),
+                        "409": _error(
+                            "out_of_stock (`lines`: product_id, requested, available) or idempotency_key_reused"
+                        ),
+                        **AUTH_ERRORS,
+                    },
+                },
+            },
+            "/orders/{order_id}": {
+                "parameters": [{"name": "order_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "get": {
+                    "summary": "One of the caller's orders",
+                    "operationId": "getOrder",
+                    "security": SIGNED_IN,
+                    "responses": {
+                        "200": _ok("The order", "Order"),
+                        "404": _error("No such order of yours"),
+                        **AUTH_ERRORS,
+                    },
+                },
+            },
+            "/orders/{order_id}/cancel": {
+                "parameters": [{"name": "order_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "post": {
+                    "summary": "Cancel a placed order; its stock is put back",
+                    "operationId": "cancelOrder",
+                    "security": SIGNED_IN,
+                    "responses": {
+                        "200": _ok("The cancelled order", "Order"),
+                        "404": _error("No such order of yours"),
+                        "409": _error("The order is not placed any more"),
+                        **AUTH_ERRORS,
+                    },
+                },
+            },
             "/me": {
                 "get": {
                     "summary": "The caller's id, email and roles",
@@ -157,7 +235,9 @@ def document(server_url: str | None = None) -> dict[str, Any]:
             },
         },
         "components": {
-            "schemas": _schemas(ErrorBody, Me, Product, ProductFields, ProductIn, ProductPage),
+            "schemas": _schemas(
+                ErrorBody, Me, Order, OrderIn, OrderPage, Product, ProductFields, ProductIn, ProductPage
+            ),
             "securitySchemes": {
                 "bearer": {
                     "type": "http",

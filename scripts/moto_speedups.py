@@ -11,6 +11,11 @@
    10,000-item table takes many seconds. While it runs, the copy holds only the
    partitions the transaction touches (the others are not modified by it), and
    is made once.
+3. moto's writes are not thread-safe: two transactions in two server threads
+   can interleave, and a rollback (which puts the snapshot back) can undo
+   another request's write. DynamoDB's writes and transactions are atomic and
+   serializable, so every DynamoDB write here takes one lock: concurrency tests
+   against the local stack then see what DynamoDB guarantees.
 
 The local stack, the tests and bench/ install them.
 tests/functional/test_moto_speedups.py checks that answers are identical and
@@ -81,6 +86,26 @@ def install() -> None:
     Table.query = query
     Table._partition_query_installed = True
     _install_cheap_transaction_snapshots()
+    _serialize_writes()
+
+
+_write_lock = threading.RLock()
+
+
+def _serialize_writes() -> None:
+    from moto.dynamodb.models import DynamoDBBackend
+
+    for name in ("put_item", "update_item", "delete_item", "batch_write_item", "transact_write_items"):
+        original = getattr(DynamoDBBackend, name, None)
+        if original is None:
+            continue
+
+        def locked(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
+            with _write_lock:
+                return __original(self, *args, **kwargs)
+
+        locked.__wrapped_original__ = original  # type: ignore[attr-defined]
+        setattr(DynamoDBBackend, name, locked)
 
 
 def _install_cheap_transaction_snapshots() -> None:

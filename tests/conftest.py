@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -24,6 +25,7 @@ def aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from scripts import moto_speedups
 
     moto_speedups.install()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
     from scripts.resources import fake_aws_environment
 

@@ -150,7 +150,15 @@ def test_demo_users_sign_in_and_the_api_verifies_their_tokens(stack: RunningStac
         return str(result["AuthenticationResult"]["AccessToken"])
 
     shopper = {"Authorization": "Bearer " + sign_in("shopper@example.com", "Shopper-pass-1")}
-    admin = {"Authorization": "Bearer " + sign_in("admin@example.com", "Admin-pass-1")}
+    printed = subprocess.run(
+        [sys.executable, "-m", "scripts.token", "admin@example.com", "Admin-pass-1", "--web", stack.web],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    admin = {"Authorization": "Bearer " + printed.stdout.strip()}
     assert requests.get(f"{stack.api}/me", headers=shopper, timeout=10).json()["email"] == "shopper@example.com"
     refused = requests.get(f"{stack.api}/me", timeout=10)
     assert refused.status_code == 401 and refused.headers["Access-Control-Allow-Origin"] == "*"
