@@ -12,12 +12,12 @@ import os
 from typing import Any, TypeVar
 
 from chalice import AuthResponse, Chalice, CORSConfig, Response, UnauthorizedError
-from chalice.app import AuthRequest
+from chalice.app import AuthRequest, DynamoDBEvent
 from pydantic import BaseModel, ValidationError
 
-from chalicelib import catalog, openapi, orders, profile
+from chalicelib import catalog, events, openapi, orders, profile
 from chalicelib.auth import Identity, InvalidToken
-from chalicelib.bootstrap import get_cognito, get_settings, get_table, get_verifier
+from chalicelib.bootstrap import get_cognito, get_event_deps, get_settings, get_table, get_verifier
 from chalicelib.errors import Forbidden, InvalidInput, api_errors, from_validation_error
 from chalicelib.models import OrderIn, OrderListParams, ProductFields, ProductIn, ProductPage, SearchParams
 from chalicelib.search import search_products
@@ -65,6 +65,13 @@ def caller() -> Identity:
         email=context.get("email") or None,
         roles=tuple(r for r in str(context.get("roles", "")).split(",") if r),
     )
+
+
+def caller_email() -> str | None:
+    """From the token, else (Cognito access tokens carry none) from Cognito."""
+    token = app.current_request.headers.get("authorization", "")
+    cognito = get_cognito if get_verifier().settings.cognito else None
+    return profile.describe(caller(), token, cognito)["email"]
 
 
 def require_admin() -> Identity:
@@ -130,14 +137,16 @@ def openapi_document() -> dict[str, Any]:
 @api_errors
 def me() -> dict[str, Any]:
     token = app.current_request.headers.get("authorization", "")
-    return profile.describe(caller(), token, get_cognito if get_verifier().settings.cognito else None)
+    cognito = get_cognito if get_verifier().settings.cognito else None
+    return profile.describe(caller(), token, cognito)
 
 
 @app.route("/orders", methods=["POST"], authorizer=jwt_auth)
 @api_errors
 def place_order() -> Response:
     key = orders.validate_idempotency_key(app.current_request.headers.get("idempotency-key"))
-    order, replayed = orders.place_order(get_table(), caller().sub, key, json_body(OrderIn))
+    order_in = json_body(OrderIn)
+    order, replayed = orders.place_order(get_table(), caller().sub, key, order_in, email=caller_email())
     headers = {"Location": f"/orders/{order.id}", "Idempotent-Replayed": str(replayed).lower()}
     return Response(dump(order), status_code=201, headers=headers)
 
@@ -162,6 +171,20 @@ def get_order(order_id: str) -> dict[str, Any]:
 @api_errors
 def cancel_order(order_id: str) -> dict[str, Any]:
     return dump(orders.cancel_order(get_table(), caller().sub, order_id))
+
+
+# -- order events (the table's stream) ----------------------------------------------
+# Deployed stages set TABLE_STREAM_ARN (an output of infra/template.yaml). The
+# local stack has no Lambda event sources: it reads the stream itself and
+# calls this handler (scripts/stack.py), as the event source mapping would.
+LOCAL_STREAM_ARN = "arn:aws:dynamodb:us-east-1:000000000000:table/petstore-local/stream/local"
+
+
+@app.on_dynamodb_record(stream_arn=os.environ.get("TABLE_STREAM_ARN", LOCAL_STREAM_ARN), batch_size=50)
+def handle_table_stream(event: DynamoDBEvent) -> None:
+    done = events.handle_records(event.to_dict()["Records"], get_event_deps())
+    if any(done.values()):
+        app.log.info("order events: %s", done)
 
 
 # -- admin -----------------------------------------------------------------------

@@ -6,13 +6,15 @@ created at import time, so a cold start pays only for what a request uses.
 
 from __future__ import annotations
 
+import time
 from functools import cache
 from typing import Any
 
 import boto3
 
 from .auth import TokenVerifier
-from .config import Settings, auth_settings_from_env
+from .config import Settings, auth_settings_from_env, event_settings_from_env
+from .events import EventDeps
 
 
 @cache
@@ -37,7 +39,22 @@ def get_cognito() -> Any:
     return boto3.client("cognito-idp")
 
 
+@cache
+def get_ses() -> Any:
+    return boto3.client("ses")
+
+
+@cache
+def get_sns() -> Any:
+    return boto3.client("sns")
+
+
+@cache
+def get_event_deps() -> EventDeps:
+    return EventDeps(table=get_table(), ses=get_ses, sns=get_sns, settings=event_settings_from_env(), clock=time.time)
+
+
 def reset() -> None:
     """Forget every cached dependency (tests, stage switches)."""
-    for getter in (get_settings, get_table, get_verifier, get_cognito):
+    for getter in (get_settings, get_table, get_verifier, get_cognito, get_ses, get_sns, get_event_deps):
         getter.cache_clear()

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .auth import AuthSettings
+from .events import EventSettings
 
 
 class ConfigError(RuntimeError):
@@ -86,4 +87,18 @@ def auth_settings_from_env(environ: Mapping[str, str] | None = None) -> AuthSett
         email_claim=env.get("AUTH_EMAIL_CLAIM", "email"),
         # moto signs with a published key: only the local stage may trust it.
         trust_moto_key=env.need("STAGE") == "local",
+    )
+
+
+def event_settings_from_env(environ: Mapping[str, str] | None = None) -> EventSettings:
+    """Follow-up work of orders: NOTIFY_FROM (SES sender), LOW_STOCK_TOPIC_ARN
+    (SNS), LOW_STOCK_THRESHOLD (default 5). Unset: that effect is off."""
+    env = _Env(environ)
+    threshold = env.get("LOW_STOCK_THRESHOLD", "5")
+    if not threshold.isdigit():
+        raise ConfigError(f"LOW_STOCK_THRESHOLD must be a whole number, not {threshold!r}")
+    return EventSettings(
+        sender=env.get("NOTIFY_FROM") or None,
+        low_stock_topic_arn=env.get("LOW_STOCK_TOPIC_ARN") or None,
+        low_stock_threshold=int(threshold),
     )

@@ -64,9 +64,17 @@ def validate_idempotency_key(value: str | None) -> str:
 
 
 def place_order(
-    table: Table, user_sub: str, idempotency_key: str, order_in: OrderIn, clock: Callable[[], float] = time.time
+    table: Table,
+    user_sub: str,
+    idempotency_key: str,
+    order_in: OrderIn,
+    email: str | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> tuple[Order, bool]:
-    """Place an order; returns it and whether it already existed (a replay)."""
+    """Place an order; returns it and whether it already existed (a replay).
+
+    ``email`` is kept on the order item for the confirmation message.
+    """
     fingerprint = request_hash(order_in)
     for _ in range(PRICE_RETRIES + 1):
         products = get_products(table, [line.product_id for line in order_in.items], consistent=True)
@@ -82,7 +90,7 @@ def place_order(
             shipping_address=order_in.shipping_address,
         )
         try:
-            _write(table, user_sub, idempotency_key, fingerprint, order, int(now))
+            _write(table, user_sub, idempotency_key, fingerprint, order, int(now), email)
             return order, False
         except ClientError as exc:
             reasons = _cancellation_codes(exc)
@@ -113,7 +121,9 @@ def _price(order_in: OrderIn, products: dict[str, Any]) -> list[OrderLine]:
     return lines
 
 
-def _write(table: Table, user_sub: str, idem_key: str, fingerprint: str, order: Order, now: int) -> None:
+def _write(
+    table: Table, user_sub: str, idem_key: str, fingerprint: str, order: Order, now: int, email: str | None
+) -> None:
     actions: list[dict[str, Any]] = [
         {
             "Update": {
@@ -130,7 +140,7 @@ def _write(table: Table, user_sub: str, idem_key: str, fingerprint: str, order: 
         {
             "Put": {
                 "TableName": table.name,
-                "Item": order_item(user_sub, order, idem_key),
+                "Item": order_item(user_sub, order, idem_key, email),
                 "ConditionExpression": "attribute_not_exists(PK)",
             }
         }
@@ -152,12 +162,13 @@ def _write(table: Table, user_sub: str, idem_key: str, fingerprint: str, order: 
     table.meta.client.transact_write_items(TransactItems=actions)
 
 
-def order_item(user_sub: str, order: Order, idem_key: str) -> dict[str, Any]:
+def order_item(user_sub: str, order: Order, idem_key: str, email: str | None = None) -> dict[str, Any]:
     return {
         **keys.order_key(user_sub, order.id),
         "entity": "order",
         "user_sub": user_sub,
         "idempotency_key": idem_key,
+        **({"email": email} if email else {}),
         **order.model_dump(mode="json", exclude_none=True),
     }
 

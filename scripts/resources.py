@@ -112,6 +112,18 @@ def create_demo_users(cognito: Any, user_pool_id: str) -> None:
             cognito.admin_add_user_to_group(UserPoolId=user_pool_id, Username=email, GroupName=group)
 
 
+LOCAL_SENDER = "orders@petstore.example.com"
+
+
+def create_notifications(prefix: str) -> dict[str, str]:
+    """The SES sender and SNS low-stock topic of the order events (local stack)."""
+    import boto3
+
+    boto3.client("ses").verify_email_identity(EmailAddress=LOCAL_SENDER)
+    topic = boto3.client("sns").create_topic(Name=f"{prefix}-low-stock")["TopicArn"]
+    return {"NOTIFY_FROM": LOCAL_SENDER, "LOW_STOCK_TOPIC_ARN": topic, "LOW_STOCK_THRESHOLD": "5"}
+
+
 def local_auth_environment(aws_url: str, pool: dict[str, str], region: str = "us-east-1") -> dict[str, str]:
     """What the app needs to verify the local pool's tokens (set by the stack)."""
     return {

@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import signal
+import sys
 import threading
 import time
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -37,11 +38,13 @@ from .resources import (
     DEMO_USERS,
     ROOT,
     create_demo_users,
+    create_notifications,
     create_table,
     create_user_pool,
     fake_aws_environment,
     local_auth_environment,
 )
+from .streams import StreamPump
 
 HOST = "127.0.0.1"
 STAGE = "local"
@@ -121,6 +124,7 @@ class LocalStack:
         self.pool = create_user_pool(cognito, f"petstore-{STAGE}")
         create_demo_users(cognito, self.pool["user_pool_id"])
         os.environ.update(local_auth_environment(self.aws_url, self.pool))
+        os.environ.update(create_notifications(f"petstore-{STAGE}"))
         if self.serve_api:
             self._start_api()
         if self.serve_web:
@@ -145,6 +149,9 @@ class LocalStack:
         server = create_local_server(factory, HOST, self.api_port, STAGE)
         threading.Thread(target=server.serve_forever, daemon=True, name="api").start()
         self._servers.append(server)
+        # Lambda's event source mapping, played locally: stream -> handler.
+        handler = sys.modules["app"].handle_table_stream
+        self._servers.append(StreamPump(self.table_name, handler).start())
 
     def _start_web(self) -> None:
         site_config = {
@@ -209,6 +216,9 @@ def main() -> None:
     stopping = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopping.set())
+    logging.basicConfig(format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    logging.getLogger("chalicelib").setLevel(logging.INFO)
+    logging.getLogger("scripts").setLevel(logging.INFO)
     print("Starting the Serverless Pet Store locally...", flush=True)
     started = time.monotonic()
     try:
@@ -235,6 +245,8 @@ Serverless Pet Store is up (stage {STAGE}, {time.monotonic() - started:.1f}s)
   Catalog       {how}
                 delete .local/ to start again from the seed file
   Demo users    {users}
+  Order events  confirmations by SES from {os.environ["NOTIFY_FROM"]} and low-stock alerts by SNS,
+                logged below; messages sent: {stack.aws_url}/moto-api/data.json ("ses" -> "Message")
 Press Ctrl-C to stop.""",
         flush=True,
     )

@@ -177,3 +177,38 @@ def test_demo_users_sign_in_and_the_api_verifies_their_tokens(stack: RunningStac
     assert created.status_code == 201, created.text
     found = requests.get(f"{stack.api}/products", params={"q": "stack test perch"}, timeout=10).json()
     assert [p["id"] for p in found["items"]] == [created.json()["id"]]
+
+
+def test_a_purchase_over_http_is_confirmed_by_the_order_events(stack: RunningStack) -> None:
+    import time
+    import uuid
+
+    printed = subprocess.run(
+        [sys.executable, "-m", "scripts.token", "shopper@example.com", "Shopper-pass-1", "--web", stack.web],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    headers = {"Authorization": "Bearer " + printed.stdout.strip(), "Idempotency-Key": uuid.uuid4().hex}
+    product = requests.get(f"{stack.api}/products", params={"in_stock": "true", "limit": 1}, timeout=10).json()
+    product_id = product["items"][0]["id"]
+    body = {
+        "items": [{"product_id": product_id, "quantity": 1}],
+        "shipping_address": {"name": "Ada", "line1": "1 Lane", "city": "Town", "postal_code": "1", "country": "US"},
+    }
+    placed = requests.post(f"{stack.api}/orders", json=body, headers=headers, timeout=10)
+    assert placed.status_code == 201, placed.text
+    order_id = placed.json()["id"]
+    aws = f"http://127.0.0.1:{stack.env['AWS_PORT']}"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        messages = requests.get(f"{aws}/moto-api/data.json", timeout=10).json()["ses"]["Message"]
+        if any(order_id in m["subject"] for m in messages):
+            break
+        time.sleep(0.5)
+    else:
+        raise AssertionError("no confirmation was sent for the order")
+    mine = requests.get(f"{stack.api}/orders", headers=headers, timeout=10).json()["items"]
+    assert [o["id"] for o in mine][:1] == [order_id]
