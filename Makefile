@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test unit functional e2e lint bench bench-auth import clean-local
+.PHONY: run test unit functional e2e lint bench bench-auth bench-purchase import clean-local
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ bench: $(STAMP)
 ## bench-auth: token verification with a warm JWKS cache vs a fetch per request
 bench-auth: $(STAMP)
 	$(PY) -m bench.auth $(BENCH_ARGS)
+
+## bench-purchase: latency and DynamoDB requests per order
+bench-purchase: $(STAMP)
+	$(PY) -m bench.purchase $(BENCH_ARGS)
 
 ## import: load FILE into the running local stack (for AWS: python -m scripts.import_catalog FILE --stage dev)
 import: $(STAMP)

@@ -60,6 +60,9 @@ def create_table(dynamodb: Any, table_name: str) -> None:
     if table_name not in existing:
         dynamodb.create_table(**table_definition(table_name))
         dynamodb.get_waiter("table_exists").wait(TableName=table_name)
+        ttl = template()["Resources"]["ShopTable"]["Properties"].get("TimeToLiveSpecification")
+        if ttl:
+            dynamodb.update_time_to_live(TableName=table_name, TimeToLiveSpecification=ttl)
 
 
 def _properties(logical_id: str) -> dict[str, Any]:
