@@ -82,8 +82,12 @@ def require_admin() -> Identity:
 
 
 # -- request helpers -----------------------------------------------------------
-def query_params() -> dict[str, Any]:
-    return dict(app.current_request.query_params or {})
+def query_params(model: type[M]) -> M:
+    """The query string, validated; unknown parameters are refused."""
+    try:
+        return model.model_validate(dict(app.current_request.query_params or {}))
+    except ValidationError as exc:
+        raise from_validation_error(exc, where="parameter") from exc
 
 
 def json_body(model: type[M]) -> M:
@@ -113,11 +117,7 @@ def health() -> dict[str, str]:
 @app.route("/products")
 @api_errors
 def list_products() -> dict[str, Any]:
-    try:
-        params = SearchParams.model_validate(query_params())
-    except ValidationError as exc:
-        raise from_validation_error(exc, where="parameter") from exc
-    result = search_products(get_table(), params)
+    result = search_products(get_table(), query_params(SearchParams))
     return dump(ProductPage(items=result.items, next_cursor=result.next_cursor))
 
 
@@ -154,10 +154,7 @@ def place_order() -> Response:
 @app.route("/orders", authorizer=jwt_auth)
 @api_errors
 def list_orders() -> dict[str, Any]:
-    try:
-        params = OrderListParams.model_validate(query_params())
-    except ValidationError as exc:
-        raise from_validation_error(exc, where="parameter") from exc
+    params = query_params(OrderListParams)
     return dump(orders.list_orders(get_table(), caller().sub, params.limit, params.cursor))
 
 

@@ -35,6 +35,8 @@ from cryptography.x509.oid import NameOID
 from chalicelib.auth import AuthSettings, JwksCache, TokenVerifier
 from tests.keys import SigningKey, claims, jwks
 
+from .common import percentile
+
 ISSUER = "https://idp.bench.local/"
 AUDIENCE = "https://api.bench.local"
 
@@ -93,11 +95,6 @@ def timed(fn: Any, runs: int) -> list[float]:
     return samples
 
 
-def pct(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=2000)
@@ -129,9 +126,9 @@ def main(argv: list[str] | None = None) -> None:
     print("| verification | runs | p50 ms | p99 ms |")
     print("|---|---|---|---|")
     for label, samples in rows:
-        print(f"| {label} | {len(samples)} | {statistics.median(samples):.3f} | {pct(samples, 99):.3f} |")
+        print(f"| {label} | {len(samples)} | {statistics.median(samples):.3f} | {percentile(samples, 99):.3f} |")
     ratio = statistics.median(cold_ms) / statistics.median(warm_ms)
-    ratio99 = pct(cold_ms, 99) / pct(warm_ms, 99)
+    ratio99 = percentile(cold_ms, 99) / percentile(warm_ms, 99)
     print(f"\nper-request fetch / warm: {ratio:.0f}x at p50, {ratio99:.0f}x at p99 (targets: warm p99 <= 1 ms, >= 50x)")
     print(f"JWKS fetches by the warm verifier: {warm.jwks.fetches}")
 

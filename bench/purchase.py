@@ -12,7 +12,6 @@ replay of the same Idempotency-Key is measured too. Latency is moto's.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import random
 import statistics
@@ -25,17 +24,13 @@ import boto3
 from chalicelib.catalog import import_products
 from chalicelib.models import OrderIn, ProductIn
 from chalicelib.orders import place_order
-from scripts import moto_speedups
 from scripts.generate_catalog import generate
-from scripts.resources import create_table, fake_aws_environment
+from scripts.resources import create_table, fake_aws_environment, start_embedded_aws
 from tests.conftest import free_port
 
+from .common import percentile
+
 ADDRESS = {"name": "Bench Buyer", "line1": "1 Loop", "city": "Localhost", "postal_code": "127", "country": "US"}
-
-
-def pct(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -44,13 +39,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--products", type=int, default=1000)
     args = parser.parse_args(argv)
 
-    from moto.server import ThreadedMotoServer
-
-    moto_speedups.install()
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
+    server = start_embedded_aws(port)
     os.environ.update(fake_aws_environment(f"http://127.0.0.1:{port}"))
     try:
         create_table(boto3.client("dynamodb"), "petstore-bench-orders")
@@ -94,10 +84,9 @@ def main(argv: list[str] | None = None) -> None:
     print("|---|---|---|---|")
     per_order = ", ".join(f"{op} {count / args.orders:g}" for op, count in sorted(placed.items()))
     per_replay = ", ".join(f"{op} {count / 50:g}" for op, count in sorted(replayed.items()))
-    print(f"| new order | {statistics.median(latencies):.1f} | {pct(latencies, 99):.1f} | {per_order} |")
-    print(
-        f"| replay (same key and body) | {statistics.median(replay_ms):.1f} | {pct(replay_ms, 99):.1f} | {per_replay} |"
-    )
+    print(f"| new order | {statistics.median(latencies):.1f} | {percentile(latencies, 99):.1f} | {per_order} |")
+    replay = f"{statistics.median(replay_ms):.1f} | {percentile(replay_ms, 99):.1f}"
+    print(f"| replay (same key and body) | {replay} | {per_replay} |")
 
 
 if __name__ == "__main__":

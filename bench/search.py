@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -43,7 +44,10 @@ from chalicelib.models import Product, SearchParams
 from chalicelib.search import search_products
 from chalicelib.text import fold
 from scripts.generate_catalog import generate
-from scripts.resources import ROOT, create_table, fake_aws_environment
+from scripts.resources import ROOT, create_table, fake_aws_environment, start_embedded_aws
+from tests.conftest import free_port
+
+from .common import percentile
 
 # (label, parameters, rare): the mix every size runs. All but the rare ones
 # match more than a page at 1k, so their cost is the cost of filling a page.
@@ -113,11 +117,6 @@ def baseline_search(table: Any, params: dict[str, Any]) -> int:
         if "LastEvaluatedKey" not in response:
             return read
         kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
 def run_size(size: int, repeats: int) -> list[dict[str, Any]]:
@@ -214,22 +213,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "search.json")
     args = parser.parse_args(argv)
 
-    import logging
-
-    from moto.server import ThreadedMotoServer
-
-    from scripts import moto_speedups
-
-    moto_speedups.install()
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-
-    from tests.conftest import free_port
-
     port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    import os
-
+    server = start_embedded_aws(port)
     os.environ.update(fake_aws_environment(f"http://127.0.0.1:{port}"))
     rows: list[dict[str, Any]] = []
     try:

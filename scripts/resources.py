@@ -153,3 +153,21 @@ def fake_aws_environment(aws_url: str) -> dict[str, str]:
 def local_aws_url() -> str:
     """Where `make run` serves the embedded AWS."""
     return os.environ.get("AWS_ENDPOINT_URL") or f"http://127.0.0.1:{os.environ.get('AWS_PORT', '5100')}"
+
+
+def start_embedded_aws(port: int) -> Any:
+    """moto's server on loopback, with scripts/moto_speedups.py installed.
+
+    Used by the local stack, the tests and the benchmarks alike.
+    """
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    from . import moto_speedups
+
+    moto_speedups.install()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per AWS call
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    return server

@@ -43,6 +43,7 @@ from .resources import (
     create_user_pool,
     fake_aws_environment,
     local_auth_environment,
+    start_embedded_aws,
 )
 from .streams import StreamPump
 
@@ -105,17 +106,8 @@ class LocalStack:
 
     # -- lifecycle -------------------------------------------------------
     def start(self) -> LocalStack:
-        from moto.server import ThreadedMotoServer
-
-        from . import moto_speedups
-
-        moto_speedups.install()
-
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per AWS call
-
         os.environ.update(fake_aws_environment(self.aws_url))
-        moto = ThreadedMotoServer(ip_address=HOST, port=self.aws_port, verbose=False)
-        moto.start()
+        moto = start_embedded_aws(self.aws_port)
         self._servers.append(moto)
         client = boto3.client("dynamodb")
         create_table(client, self.table_name)

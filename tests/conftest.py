@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -20,18 +19,10 @@ def free_port() -> int:
 @pytest.fixture(scope="session")
 def aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """moto's server on loopback, as the local stack runs it; yields its URL."""
-    from moto.server import ThreadedMotoServer
-
-    from scripts import moto_speedups
-
-    moto_speedups.install()
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-
-    from scripts.resources import fake_aws_environment
+    from scripts.resources import fake_aws_environment, start_embedded_aws
 
     port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
+    server = start_embedded_aws(port)
     url = f"http://127.0.0.1:{port}"
     patch = pytest.MonkeyPatch()
     for name, value in fake_aws_environment(url).items():

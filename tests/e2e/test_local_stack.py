@@ -67,6 +67,19 @@ def start_stack(env: dict[str, str]) -> RunningStack:
     return RunningStack(process, env, output)
 
 
+def bearer_of(stack: RunningStack, email: str, password: str) -> dict[str, str]:
+    """An Authorization header, from `python -m scripts.token` as the README shows."""
+    printed = subprocess.run(
+        [sys.executable, "-m", "scripts.token", email, password, "--web", stack.web],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return {"Authorization": "Bearer " + printed.stdout.strip()}
+
+
 @pytest.fixture()
 def stack_env(tmp_path: Path) -> dict[str, str]:
     env = dict(os.environ)
@@ -150,15 +163,7 @@ def test_demo_users_sign_in_and_the_api_verifies_their_tokens(stack: RunningStac
         return str(result["AuthenticationResult"]["AccessToken"])
 
     shopper = {"Authorization": "Bearer " + sign_in("shopper@example.com", "Shopper-pass-1")}
-    printed = subprocess.run(
-        [sys.executable, "-m", "scripts.token", "admin@example.com", "Admin-pass-1", "--web", stack.web],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    admin = {"Authorization": "Bearer " + printed.stdout.strip()}
+    admin = bearer_of(stack, "admin@example.com", "Admin-pass-1")
     assert requests.get(f"{stack.api}/me", headers=shopper, timeout=10).json()["email"] == "shopper@example.com"
     refused = requests.get(f"{stack.api}/me", timeout=10)
     assert refused.status_code == 401 and refused.headers["Access-Control-Allow-Origin"] == "*"
@@ -183,15 +188,7 @@ def test_a_purchase_over_http_is_confirmed_by_the_order_events(stack: RunningSta
     import time
     import uuid
 
-    printed = subprocess.run(
-        [sys.executable, "-m", "scripts.token", "shopper@example.com", "Shopper-pass-1", "--web", stack.web],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    headers = {"Authorization": "Bearer " + printed.stdout.strip(), "Idempotency-Key": uuid.uuid4().hex}
+    headers = {**bearer_of(stack, "shopper@example.com", "Shopper-pass-1"), "Idempotency-Key": uuid.uuid4().hex}
     product = requests.get(f"{stack.api}/products", params={"in_stock": "true", "limit": 1}, timeout=10).json()
     product_id = product["items"][0]["id"]
     body = {
