@@ -15,9 +15,10 @@ $(STAMP): requirements.txt requirements-dev.txt
 run: $(STAMP)
 	$(PY) -m scripts.stack
 
-## test: every test tier (unit, functional, e2e) and the linter
+## test: the linters (ruff, cfn-lint on infra/) and every test tier (unit, functional, e2e)
 test: $(STAMP)
 	$(PY) -m ruff check .
+	$(VENV)/bin/cfn-lint infra/template.yaml
 	$(PY) -m pytest
 
 unit functional e2e: $(STAMP)

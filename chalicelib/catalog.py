@@ -81,7 +81,7 @@ def index_entries(product: Product) -> list[Item]:
         entries += [
             {
                 "PK": keys.word_pk(prefix),
-                "SK": keys.word_entry_sk(term, kept[term], nk, product.id),
+                "SK": keys.word_entry_sk(term, kept[term], product.id),
                 "term": term,
                 # The product's other terms in this list: a prefix query that
                 # matches several of them returns the product once (search.py).

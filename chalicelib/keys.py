@@ -6,6 +6,7 @@ docs/data-model.md; keep the two in step.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Final
 
 PRODUCT_SK: Final = "PRODUCT"
@@ -43,13 +44,17 @@ def word_pk(prefix: str) -> str:
     return f"IDX#W#{prefix}"
 
 
-def word_entry_sk(term: str, score: int, name_key: str, product_id: str) -> str:
-    """Inside a word list: by term, then best score first, then name.
+def word_entry_sk(term: str, score: int, product_id: str) -> str:
+    """Inside a word list: by term, then best score first, then a shuffle.
 
     ``begins_with(SK, "salmon#")`` reads exactly the products with that term,
-    best first; ``begins_with(SK, "salm")`` every term starting so.
+    best first; ``begins_with(SK, "salm")`` every term starting so. Equal
+    scores are ordered by a hash of the id, not by name: names correlate with
+    attributes ("Classic Cat ...", "Classic Dog ..."), and a filter on a
+    species would otherwise read through long runs of other species first.
     """
-    return f"{term}#{index_entry_sk(score, name_key, product_id)}"
+    shuffle = hashlib.blake2s(product_id.encode(), digest_size=4).hexdigest()
+    return f"{term}#{9 - score}#{shuffle}#{product_id}"
 
 
 def index_entry_sk(score: int, name_key: str, product_id: str) -> str:

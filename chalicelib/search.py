@@ -193,9 +193,13 @@ def _read_entries(
     ends, or the read budget is spent. Returns them and where to resume."""
     found: list[dict[str, Any]] = []
     selectivity = 1.0
+    last_batch = 0
     while True:
         wanted = limit - len(found)
         batch = wanted if plan.filter is None else math.ceil(wanted / selectivity) + 5
+        if last_batch:  # grow at most fourfold a round: an unlucky first read must not cost the budget
+            batch = min(batch, 4 * last_batch)
+        last_batch = batch
         request: dict[str, Any] = {
             "KeyConditionExpression": plan.key_condition,
             "ScanIndexForward": plan.forward,
