@@ -67,11 +67,12 @@ def caller() -> Identity:
     )
 
 
-def caller_email() -> str | None:
-    """From the token, else (Cognito access tokens carry none) from Cognito."""
+def describe_caller() -> dict[str, Any]:
+    """Id, email and roles; the email from the token, else (Cognito access
+    tokens carry none) from Cognito's GetUser."""
     token = app.current_request.headers.get("authorization", "")
     cognito = get_cognito if get_verifier().settings.cognito else None
-    return profile.describe(caller(), token, cognito)["email"]
+    return profile.describe(caller(), token, cognito)
 
 
 def require_admin() -> Identity:
@@ -136,9 +137,7 @@ def openapi_document() -> dict[str, Any]:
 @app.route("/me", authorizer=jwt_auth)
 @api_errors
 def me() -> dict[str, Any]:
-    token = app.current_request.headers.get("authorization", "")
-    cognito = get_cognito if get_verifier().settings.cognito else None
-    return profile.describe(caller(), token, cognito)
+    return describe_caller()
 
 
 @app.route("/orders", methods=["POST"], authorizer=jwt_auth)
@@ -146,7 +145,7 @@ def me() -> dict[str, Any]:
 def place_order() -> Response:
     key = orders.validate_idempotency_key(app.current_request.headers.get("idempotency-key"))
     order_in = json_body(OrderIn)
-    order, replayed = orders.place_order(get_table(), caller().sub, key, order_in, email=caller_email())
+    order, replayed = orders.place_order(get_table(), caller().sub, key, order_in, email=describe_caller()["email"])
     headers = {"Location": f"/orders/{order.id}", "Idempotent-Replayed": str(replayed).lower()}
     return Response(dump(order), status_code=201, headers=headers)
 
