@@ -92,6 +92,11 @@ def install() -> None:
 _write_lock = threading.RLock()
 
 
+def write_lock() -> threading.RLock:
+    """Held by every DynamoDB write: hold it to read a consistent copy."""
+    return _write_lock
+
+
 def _serialize_writes() -> None:
     from moto.dynamodb.models import DynamoDBBackend
 

@@ -32,7 +32,7 @@ from typing import Any
 
 import boto3
 
-from . import gateway
+from . import gateway, moto_speedups
 from .import_catalog import load, read_catalog, stage_table_name
 from .resources import (
     DEMO_USERS,
@@ -180,14 +180,21 @@ class LocalStack:
             self.restored = 0
 
     def save_snapshot(self) -> None:
-        """Write every item of the table to .local/ (a dev tool: Scan is fine here)."""
+        """Write every item of the table to .local/.
+
+        The embedded AWS runs in this process, so its memory is read directly:
+        a Scan over HTTP makes moto sort the whole table for every page, which
+        takes many seconds with the search index in it.
+        """
         snapshot = self.snapshot_file
         if not snapshot or not self._servers:
             return
-        client = boto3.client("dynamodb")
-        items: list[dict[str, Any]] = []
-        for page in client.get_paginator("scan").paginate(TableName=self.table_name):
-            items += page["Items"]
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.dynamodb.models import dynamodb_backends
+
+        table = dynamodb_backends[DEFAULT_ACCOUNT_ID][os.environ["AWS_REGION"]].get_table(self.table_name)
+        with moto_speedups.write_lock():
+            items = [item.to_json()["Attributes"] for partition in table.items.values() for item in partition.values()]
         snapshot.parent.mkdir(parents=True, exist_ok=True)
         partial = snapshot.with_suffix(".tmp")
         partial.write_text(json.dumps(items))

@@ -1,0 +1,93 @@
+"""The SPA in real headless Chromium (Debian's), against the stack as `make run` starts it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from scripts.resources import ROOT
+from tests.e2e.conftest import RunningStack
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts"
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (.ci/run does)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture()
+def page(browser: Any, stack: RunningStack) -> Iterator[Page]:
+    context = browser.new_context(base_url=stack.web, viewport={"width": 1200, "height": 900})
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    yield opened
+    context.close()
+    assert not errors, f"JavaScript errors: {errors}"
+
+
+def screenshot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def test_search_filter_and_open_a_product_then_come_back(page: Page) -> None:
+    page.goto("/")
+    cards = page.get_by_test_id("product-card")
+    expect(cards.first).to_be_visible()
+    screenshot(page, "home")
+
+    page.get_by_label("Search products").fill("salmon")
+    expect(page).to_have_url(re.compile(r"q=salmon"))
+    page.get_by_label("Species").select_option("cat")
+    expect(page).to_have_url(re.compile(r"species=cat"))
+    expect(cards.first).to_contain_text("Cat")
+    for text in cards.all_text_contents():
+        assert "salmon" in text.lower() or "Salmon" in text
+    screenshot(page, "search")
+
+    first = cards.first.get_by_role("link")
+    name = first.text_content() or ""
+    first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(name)
+    expect(page).to_have_url(re.compile(r"#/product/"))
+    screenshot(page, "product")
+
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"species=cat"))
+    expect(page.get_by_label("Species")).to_have_value("cat")
+    expect(page.get_by_label("Search products")).to_have_value("salmon")
+
+
+def test_a_shared_search_url_reloads_as_it_was(page: Page) -> None:
+    page.goto("/#/?category=toys&sort=price_asc")
+    expect(page.get_by_label("Category")).to_have_value("toys")
+    expect(page.get_by_label("Sort")).to_have_value("price_asc")
+    prices = page.get_by_test_id("product-card").locator(".price")
+    expect(prices.first).to_be_visible()
+    values = [float(p.replace("$", "").replace(",", "")) for p in prices.all_text_contents()]
+    assert values == sorted(values) and len(values) > 1
+
+
+def test_an_unknown_product_shows_a_message_not_a_blank_page(page: Page) -> None:
+    page.goto("/#/product/no-such-thing")
+    expect(page.get_by_role("status")).to_have_text("We could not find that.")
