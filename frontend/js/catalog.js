@@ -38,23 +38,28 @@ export function filtersToQuery(form, q) {
   return query;
 }
 
+function element(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  node.textContent = text;
+  return node;
+}
+
+// Brand and kind, price, stock: shown on cards and on the product page.
+function facts(product, tag) {
+  return [
+    element(tag, "meta", `${product.brand} · ${label(product.species)} · ${label(product.category)}`),
+    element(tag, "price", price(product.price_cents)),
+    element(tag, product.stock > 0 ? "meta" : "meta stock-out", stockText(product.stock)),
+  ];
+}
+
 function card(product) {
-  const item = document.createElement("li");
-  item.className = "card";
+  const item = element("li", "card", "");
   item.dataset.testid = "product-card";
-  const link = document.createElement("a");
+  const link = element("a", "", product.name);
   link.href = `#/product/${encodeURIComponent(product.id)}`;
-  link.textContent = product.name;
-  const meta = document.createElement("span");
-  meta.className = "meta";
-  meta.textContent = `${product.brand} · ${label(product.species)} · ${label(product.category)}`;
-  const cost = document.createElement("span");
-  cost.className = "price";
-  cost.textContent = price(product.price_cents);
-  const stock = document.createElement("span");
-  stock.className = product.stock > 0 ? "meta" : "meta stock-out";
-  stock.textContent = stockText(product.stock);
-  item.append(link, meta, cost, stock);
+  item.append(link, ...facts(product, "span"));
   return item;
 }
 
@@ -72,18 +77,9 @@ export async function loadProduct(id) {
 }
 
 export function renderProduct(container, product) {
-  const title = document.createElement("h1");
-  title.textContent = product.name;
-  const meta = document.createElement("p");
-  meta.className = "meta";
-  meta.textContent = `${product.brand} · ${label(product.species)} · ${label(product.category)}`;
-  const cost = document.createElement("p");
-  cost.className = "price";
-  cost.textContent = price(product.price_cents);
-  const stock = document.createElement("p");
-  stock.className = product.stock > 0 ? "meta" : "meta stock-out";
-  stock.textContent = stockText(product.stock);
-  const description = document.createElement("p");
-  description.textContent = product.description;
-  container.replaceChildren(title, meta, cost, stock, description);
+  container.replaceChildren(
+    element("h1", "", product.name),
+    ...facts(product, "p"),
+    element("p", "", product.description),
+  );
 }
