@@ -3,10 +3,15 @@
 //   #/product/<id>     one product
 
 import * as catalog from "./catalog.js";
+import * as session from "./session.js";
 
 const $ = (selector) => document.querySelector(selector);
 const status = $("[data-status]");
-const views = { catalog: $('[data-view="catalog"]'), product: $('[data-view="product"]') };
+const views = {
+  catalog: $('[data-view="catalog"]'),
+  product: $('[data-view="product"]'),
+  signin: $('[data-view="signin"]'),
+};
 const searchBox = $("[data-q]");
 const filters = $("[data-filters]");
 const results = $("[data-results]");
@@ -86,10 +91,42 @@ async function showProduct(id) {
   }
 }
 
+function showAccount() {
+  const signedIn = session.current();
+  $("[data-signin-link]").hidden = Boolean(signedIn);
+  $("[data-signed-in]").hidden = !signedIn;
+  $("[data-who]").textContent = signedIn ? signedIn.email : "";
+}
+
+function showSignIn() {
+  show("signin");
+  say("");
+  document.title = "Sign in · Pet Store";
+}
+
+async function submitSignIn(event) {
+  event.preventDefault();
+  const form = event.currentTarget;
+  const button = form.querySelector("button");
+  button.disabled = true;
+  say("Signing in…");
+  try {
+    await session.signIn(form.elements.email.value.trim(), form.elements.password.value);
+    form.reset();
+    say("");
+    location.hash = "#/";
+  } catch (error) {
+    say(error.message);
+  } finally {
+    button.disabled = false;
+  }
+}
+
 function route() {
   const { path, query } = parseHash();
   const product = path.match(/^\/product\/(.+)$/);
   if (product) showProduct(decodeURIComponent(product[1]));
+  else if (path === "/signin") showSignIn();
   else {
     document.title = "Serverless Pet Store";
     showCatalog(query);
@@ -109,5 +146,10 @@ $("[data-search-form]").addEventListener("submit", (event) => {
 filters.addEventListener("change", () => go(catalog.filtersToQuery(filters, searchBox.value)));
 filters.addEventListener("submit", (event) => event.preventDefault());
 more.addEventListener("click", showMore);
+$("[data-signin-form]").addEventListener("submit", submitSignIn);
+$("[data-signout]").addEventListener("click", () => session.signOut());
+session.onChange(showAccount);
+session.resume();
+showAccount();
 window.addEventListener("hashchange", route);
 route();

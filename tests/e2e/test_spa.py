@@ -91,3 +91,29 @@ def test_a_shared_search_url_reloads_as_it_was(page: Page) -> None:
 def test_an_unknown_product_shows_a_message_not_a_blank_page(page: Page) -> None:
     page.goto("/#/product/no-such-thing")
     expect(page.get_by_role("status")).to_have_text("We could not find that.")
+
+
+def test_sign_in_keeps_the_session_across_a_reload_and_sign_out_forgets_it(page: Page) -> None:
+    page.goto("/")
+    page.get_by_role("link", name="Sign in").click()
+    page.get_by_label("Email").fill("shopper@example.com")
+    page.get_by_label("Password").fill("not-the-password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("status")).to_have_text("Wrong email or password.")
+
+    page.get_by_label("Password").fill("Shopper-pass-1")
+    page.get_by_role("button", name="Sign in").click()
+    account = page.get_by_role("navigation", name="Account")
+    expect(account).to_contain_text("shopper@example.com")
+    expect(page).to_have_url(re.compile(r"#/$"))
+    screenshot(page, "signed-in")
+
+    page.reload()
+    expect(account).to_contain_text("shopper@example.com")
+    stored = page.evaluate("() => JSON.parse(sessionStorage.getItem('petstore.session'))")
+    assert stored["accessToken"].count(".") == 2
+    assert page.context.cookies() == []  # tokens are never in a cookie
+
+    account.get_by_role("button", name="Sign out").click()
+    expect(account.get_by_role("link", name="Sign in")).to_be_visible()
+    assert page.evaluate("() => sessionStorage.getItem('petstore.session')") is None
