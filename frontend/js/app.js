@@ -123,6 +123,7 @@ async function submitSignIn(event) {
 }
 
 function route() {
+  current.request += 1; // a catalog answer still on its way is for a page we left
   const { path, query } = parseHash();
   const product = path.match(/^\/product\/(.+)$/);
   if (product) showProduct(decodeURIComponent(product[1]));
