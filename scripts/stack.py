@@ -52,6 +52,7 @@ STAGE = "local"
 FRONTEND = ROOT / "frontend"
 SEED_FILE = ROOT / "data" / "products.json"
 SNAPSHOT_EVERY_S = 30
+STOP_GRACE_S = 20
 
 
 class FrontendHandler(SimpleHTTPRequestHandler):
@@ -251,8 +252,24 @@ Press Ctrl-C to stop.""",
     )
     stopping.wait()
     print("\nStopping: saving the local data...", flush=True)
+    saved = threading.Event()
+    # A thread that will not end (a client holding a connection open, say)
+    # must not keep the shop from stopping: after the data is saved, wait a
+    # little, then show what was still running and leave anyway.
+    watchdog = threading.Timer(STOP_GRACE_S, _force_exit, args=(saved,))
+    watchdog.daemon = True
+    watchdog.start()
     stack.stop()
+    saved.set()
     print("Stopped.", flush=True)
+
+
+def _force_exit(saved: threading.Event) -> None:
+    import faulthandler
+
+    print(f"Still running after {STOP_GRACE_S}s; these threads did not end:", file=sys.stderr, flush=True)
+    faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+    os._exit(0 if saved.is_set() else 1)
 
 
 if __name__ == "__main__":

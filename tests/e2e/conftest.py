@@ -35,7 +35,11 @@ class RunningStack:
 
     def stop(self) -> int:
         self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=60)
+        try:
+            return self.process.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            raise AssertionError("the stack did not stop on SIGTERM:\n" + "".join(self.output[-40:])) from None
 
 
 def start_stack(env: dict[str, str]) -> RunningStack:
