@@ -116,17 +116,19 @@ def get_product(table: Table, product_id: str) -> Product:
 
 def get_products(table: Table, product_ids: list[str], consistent: bool = False) -> dict[str, Product]:
     """Several products by id in one BatchGetItem round (at most 100 ids)."""
-    found: dict[str, Product] = {}
-    request: dict[str, Any] = {
-        table.name: {
-            "Keys": [keys.product_key(pid) for pid in dict.fromkeys(product_ids)],
-            "ConsistentRead": consistent,
-        }
-    }
+    items = _product_items(table, product_ids, {"ConsistentRead": consistent})
+    return {product_id: to_product(item) for product_id, item in items.items()}
+
+
+def _product_items(table: Table, product_ids: list[str], options: dict[str, Any]) -> dict[str, Item]:
+    """Product items by id (BatchGetItem, retrying what DynamoDB leaves unprocessed)."""
+    found: dict[str, Item] = {}
+    keys_wanted = [keys.product_key(pid) for pid in dict.fromkeys(product_ids)]
+    request: dict[str, Any] = {table.name: {"Keys": keys_wanted, **options}}
     while request.get(table.name, {}).get("Keys"):
         response = table.meta.client.batch_get_item(RequestItems=request)
         for item in response["Responses"].get(table.name, []):
-            found[item["id"]] = to_product(item)
+            found[item["id"]] = item
         request = response.get("UnprocessedKeys") or {}
     return found
 
@@ -254,17 +256,6 @@ def _import_batch(table: Table, writer: Any, batch: list[Product]) -> int:
 
 
 def _raw_items(table: Table, product_ids: list[str]) -> dict[str, Item]:
-    found: dict[str, Item] = {}
-    request: dict[str, Any] = {
-        table.name: {
-            "Keys": [keys.product_key(pid) for pid in dict.fromkeys(product_ids)],
-            "ProjectionExpression": "id, index_keys, #v",
-            "ExpressionAttributeNames": {"#v": "version"},
-        }
-    }
-    while request.get(table.name, {}).get("Keys"):
-        response = table.meta.client.batch_get_item(RequestItems=request)
-        for item in response["Responses"].get(table.name, []):
-            found[item["id"]] = item
-        request = response.get("UnprocessedKeys") or {}
-    return found
+    """What an import needs of existing products: their index keys and version."""
+    projection = {"ProjectionExpression": "id, index_keys, #v", "ExpressionAttributeNames": {"#v": "version"}}
+    return _product_items(table, product_ids, projection)

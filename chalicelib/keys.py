@@ -68,6 +68,8 @@ def index_entry_sk(score: int, name_key: str, product_id: str) -> str:
 
 # -- orders --------------------------------------------------------------------
 
+ORDER_PREFIX: Final = "ORDER#"
+
 
 def order_key(user_sub: str, order_id: str) -> dict[str, str]:
     """An order lives under its owner: ``USER#<sub>`` / ``ORDER#<id>``.
@@ -76,9 +78,6 @@ def order_key(user_sub: str, order_id: str) -> dict[str, str]:
     owner's orders sort oldest to newest and are read newest first.
     """
     return {"PK": user_pk(user_sub), "SK": f"{ORDER_PREFIX}{order_id}"}
-
-
-ORDER_PREFIX: Final = "ORDER#"
 
 
 def user_pk(user_sub: str) -> str:

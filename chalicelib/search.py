@@ -15,7 +15,7 @@ where the last page stopped.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import reduce
 from typing import Any, Final
 
@@ -56,7 +56,6 @@ class SearchResult:
     next_cursor: str | None
     items_read: int = 0  # index entries evaluated + products fetched
     requests: int = 0  # DynamoDB calls
-    entries: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
 
 def _driver(params: SearchParams, terms: list[Term]) -> tuple[str, Term | None]:
@@ -166,7 +165,6 @@ def search_products(table: Table, params: SearchParams, read_budget: int = READ_
             raise InvalidInput("cursor belongs to a different query; start again without it", field="cursor")
     result = SearchResult(items=[], next_cursor=None)
     found, next_position = _read_entries(table, plan, params.limit, start, read_budget, result)
-    result.entries = found
     if found:
         products = get_products(table, [e["product_id"] for e in found])
         result.requests += 1

@@ -88,3 +88,36 @@ def client(table: Any, dynamo_calls: Any, auth_env: dict[str, str]) -> Iterator[
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture()
+def make_product(table: Any) -> Iterator[Any]:
+    """Products made for one test and deleted after it, so the seed stays as it was."""
+    import uuid
+
+    from chalicelib.catalog import delete_product, save_product
+    from chalicelib.models import Product
+
+    made: list[str] = []
+
+    def make(stock: int = 10, price_cents: int = 1250, name: str = "Test Chew", **fields: Any) -> Product:
+        product = Product.model_validate(
+            {
+                "id": f"test-{uuid.uuid4().hex[:12]}",
+                "name": name,
+                "description": "Made for a test.",
+                "species": "dog",
+                "category": "treats",
+                "brand": "Testbrand",
+                "price_cents": price_cents,
+                "stock": stock,
+                **fields,
+            }
+        )
+        save_product(table, product, create=True)
+        made.append(product.id)
+        return product
+
+    yield make
+    for product_id in made:
+        delete_product(table, product_id)

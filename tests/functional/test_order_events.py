@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -17,8 +16,7 @@ import pytest
 from chalice.test import Client
 
 from chalicelib import bootstrap, keys
-from chalicelib.catalog import delete_product, save_product
-from chalicelib.models import OrderIn, Product
+from chalicelib.models import OrderIn
 from chalicelib.orders import cancel_order, place_order
 from scripts.resources import create_notifications
 
@@ -48,29 +46,11 @@ def alerts_queue(events_env: dict[str, str]) -> str:
 
 
 @pytest.fixture()
-def product(table: Any) -> Iterator[Any]:
-    made: list[str] = []
+def product(make_product: Any) -> Any:
+    def make(stock: int) -> Any:
+        return make_product(stock=stock, price_cents=300, name="Events Test Treat", species="cat")
 
-    def make(stock: int) -> Product:
-        item = Product.model_validate(
-            {
-                "id": f"events-test-{uuid.uuid4().hex[:8]}",
-                "name": "Events Test Treat",
-                "description": "For the event tests.",
-                "species": "cat",
-                "category": "treats",
-                "brand": "Testbrand",
-                "price_cents": 300,
-                "stock": stock,
-            }
-        )
-        save_product(table, item, create=True)
-        made.append(item.id)
-        return item
-
-    yield make
-    for product_id in made:
-        delete_product(table, product_id)
+    return make
 
 
 def wire_item(table: Any, key: dict[str, str]) -> dict[str, Any]:

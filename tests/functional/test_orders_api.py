@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
 from chalice.test import Client
 
-from chalicelib.catalog import delete_product, get_product, save_product
-from chalicelib.models import MAX_ORDER_LINES, Product
+from chalicelib.catalog import get_product, save_product
+from chalicelib.models import MAX_ORDER_LINES
 from tests.functional.conftest import bearer
 
 ADDRESS = {
@@ -30,33 +29,6 @@ def shop_table(table: Any) -> Any:
     return table
 
 
-@pytest.fixture()
-def make_products(shop_table: Any) -> Iterator[Any]:
-    """Products made for one test (and deleted after it), so the seed stays as it was."""
-    made: list[str] = []
-
-    def make(stock: int = 10, price_cents: int = 1250, name: str = "Order Test Chew") -> Product:
-        product = Product.model_validate(
-            {
-                "id": f"order-test-{uuid.uuid4().hex[:10]}",
-                "name": name,
-                "description": "Made for the order tests.",
-                "species": "dog",
-                "category": "treats",
-                "brand": "Testbrand",
-                "price_cents": price_cents,
-                "stock": stock,
-            }
-        )
-        save_product(shop_table, product, create=True)
-        made.append(product.id)
-        return product
-
-    yield make
-    for product_id in made:
-        delete_product(shop_table, product_id)
-
-
 def checkout(client: Client, token: str, items: list[dict[str, Any]], key: str | None = None, **extra: Any) -> Any:
     headers = {**bearer(token), "Content-Type": "application/json"}
     if key is not False:
@@ -70,9 +42,9 @@ def stock(table: Any, product_id: str) -> int:
 
 
 def test_an_order_is_priced_by_the_server_and_takes_the_stock(
-    client: Client, tokens: dict[str, Any], make_products: Any, shop_table: Any, dynamo_calls: Any
+    client: Client, tokens: dict[str, Any], make_product: Any, shop_table: Any, dynamo_calls: Any
 ) -> None:
-    chew, ball = make_products(stock=5, price_cents=1250), make_products(stock=3, price_cents=799)
+    chew, ball = make_product(stock=5, price_cents=1250), make_product(stock=3, price_cents=799)
     dynamo_calls.clear()
     response = checkout(
         client,
@@ -91,16 +63,16 @@ def test_an_order_is_priced_by_the_server_and_takes_the_stock(
     assert dynamo_calls.operations.count("TransactWriteItems") == 1
 
 
-def test_prices_sent_by_the_client_are_refused(client: Client, tokens: dict[str, Any], make_products: Any) -> None:
-    chew = make_products()
+def test_prices_sent_by_the_client_are_refused(client: Client, tokens: dict[str, Any], make_product: Any) -> None:
+    chew = make_product()
     response = checkout(client, tokens["shopper"]["access"], [{"product_id": chew.id, "quantity": 1, "price_cents": 1}])
     assert response.status_code == 400 and response.json_body["field"] == "items.0.price_cents"
 
 
 def test_the_same_key_and_body_return_the_same_order_once(
-    client: Client, tokens: dict[str, Any], make_products: Any, shop_table: Any
+    client: Client, tokens: dict[str, Any], make_product: Any, shop_table: Any
 ) -> None:
-    chew = make_products(stock=5)
+    chew = make_product(stock=5)
     items, key = [{"product_id": chew.id, "quantity": 2}], uuid.uuid4().hex
     first = checkout(client, tokens["shopper"]["access"], items, key)
     again = checkout(client, tokens["shopper"]["access"], items, key)
@@ -110,8 +82,8 @@ def test_the_same_key_and_body_return_the_same_order_once(
     assert stock(shop_table, chew.id) == 3
 
 
-def test_the_same_key_with_another_body_is_a_409(client: Client, tokens: dict[str, Any], make_products: Any) -> None:
-    chew = make_products(stock=5)
+def test_the_same_key_with_another_body_is_a_409(client: Client, tokens: dict[str, Any], make_product: Any) -> None:
+    chew = make_product(stock=5)
     key = uuid.uuid4().hex
     assert (
         checkout(client, tokens["shopper"]["access"], [{"product_id": chew.id, "quantity": 1}], key).status_code == 201
@@ -120,8 +92,8 @@ def test_the_same_key_with_another_body_is_a_409(client: Client, tokens: dict[st
     assert response.status_code == 409 and response.json_body["code"] == "idempotency_key_reused"
 
 
-def test_keys_belong_to_their_user(client: Client, tokens: dict[str, Any], make_products: Any) -> None:
-    chew = make_products(stock=5)
+def test_keys_belong_to_their_user(client: Client, tokens: dict[str, Any], make_product: Any) -> None:
+    chew = make_product(stock=5)
     items, key = [{"product_id": chew.id, "quantity": 1}], uuid.uuid4().hex
     mine = checkout(client, tokens["shopper"]["access"], items, key).json_body
     theirs = checkout(client, tokens["admin"]["access"], items, key).json_body
@@ -129,9 +101,9 @@ def test_keys_belong_to_their_user(client: Client, tokens: dict[str, Any], make_
 
 
 def test_a_short_line_is_a_409_naming_it_and_nothing_is_written(
-    client: Client, tokens: dict[str, Any], make_products: Any, shop_table: Any
+    client: Client, tokens: dict[str, Any], make_product: Any, shop_table: Any
 ) -> None:
-    plenty, scarce = make_products(stock=10), make_products(stock=1)
+    plenty, scarce = make_product(stock=10), make_product(stock=1)
     before = client.http.get("/orders?limit=50", headers=bearer(tokens["shopper"]["access"])).json_body["items"]
     response = checkout(
         client,
@@ -160,9 +132,9 @@ def test_a_short_line_is_a_409_naming_it_and_nothing_is_written(
     ],
 )
 def test_bad_carts_are_a_400_naming_the_problem(
-    client: Client, tokens: dict[str, Any], make_products: Any, shop_table: Any, items: list[Any], field: str
+    client: Client, tokens: dict[str, Any], make_product: Any, shop_table: Any, items: list[Any], field: str
 ) -> None:
-    chew = make_products(stock=5)
+    chew = make_product(stock=5)
     items = [{**line, "product_id": chew.id} if line["product_id"] == "PLACEHOLDER" else line for line in items]
     response = checkout(client, tokens["shopper"]["access"], items)
     assert response.status_code == 400, response.body
@@ -170,14 +142,14 @@ def test_bad_carts_are_a_400_naming_the_problem(
     assert stock(shop_table, chew.id) == 5
 
 
-def test_an_idempotency_key_is_required(client: Client, tokens: dict[str, Any], make_products: Any) -> None:
-    chew = make_products()
+def test_an_idempotency_key_is_required(client: Client, tokens: dict[str, Any], make_product: Any) -> None:
+    chew = make_product()
     response = checkout(client, tokens["shopper"]["access"], [{"product_id": chew.id, "quantity": 1}], key=False)
     assert response.status_code == 400 and response.json_body["field"] == "Idempotency-Key"
 
 
-def test_a_shipping_address_is_required(client: Client, tokens: dict[str, Any], make_products: Any) -> None:
-    chew = make_products()
+def test_a_shipping_address_is_required(client: Client, tokens: dict[str, Any], make_product: Any) -> None:
+    chew = make_product()
     headers = {**bearer(tokens["shopper"]["access"]), "Idempotency-Key": "k1", "Content-Type": "application/json"}
     response = client.http.post(
         "/orders", headers=headers, body=json.dumps({"items": [{"product_id": chew.id, "quantity": 1}]})
@@ -191,9 +163,9 @@ def test_buying_needs_a_signed_in_user(client: Client) -> None:
 
 
 def test_orders_are_listed_newest_first_and_only_to_their_owner(
-    client: Client, tokens: dict[str, Any], make_products: Any
+    client: Client, tokens: dict[str, Any], make_product: Any
 ) -> None:
-    chew = make_products(stock=20)
+    chew = make_product(stock=20)
     shopper = tokens["shopper"]["access"]
     placed = [checkout(client, shopper, [{"product_id": chew.id, "quantity": 1}]).json_body["id"] for _ in range(3)]
     listed = client.http.get("/orders?limit=2", headers=bearer(shopper)).json_body
@@ -209,9 +181,9 @@ def test_orders_are_listed_newest_first_and_only_to_their_owner(
 
 
 def test_an_order_keeps_the_name_and_price_it_was_bought_at(
-    client: Client, tokens: dict[str, Any], make_products: Any, shop_table: Any
+    client: Client, tokens: dict[str, Any], make_product: Any, shop_table: Any
 ) -> None:
-    chew = make_products(price_cents=500, name="Original Name Chew")
+    chew = make_product(price_cents=500, name="Original Name Chew")
     order = checkout(client, tokens["shopper"]["access"], [{"product_id": chew.id, "quantity": 1}]).json_body
     save_product(
         shop_table, chew.model_copy(update={"name": "Renamed Chew", "price_cents": 900, "stock": 9}), create=False
@@ -221,9 +193,9 @@ def test_an_order_keeps_the_name_and_price_it_was_bought_at(
 
 
 def test_cancel_restores_the_stock_once(
-    client: Client, tokens: dict[str, Any], make_products: Any, shop_table: Any
+    client: Client, tokens: dict[str, Any], make_product: Any, shop_table: Any
 ) -> None:
-    chew = make_products(stock=4)
+    chew = make_product(stock=4)
     shopper = tokens["shopper"]["access"]
     order = checkout(client, shopper, [{"product_id": chew.id, "quantity": 3}]).json_body
     assert stock(shop_table, chew.id) == 1
@@ -238,13 +210,13 @@ def test_cancel_restores_the_stock_once(
 
 
 def test_fifty_buyers_racing_for_ten_units_make_exactly_ten_orders(
-    aws: str, tokens: dict[str, Any], make_products: Any, shop_table: Any
+    aws: str, tokens: dict[str, Any], make_product: Any, shop_table: Any
 ) -> None:
     """Threads against moto's server, each with its own boto3 session."""
     from chalicelib.models import OrderIn
     from chalicelib.orders import place_order
 
-    chew = make_products(stock=10)
+    chew = make_product(stock=10)
     body = OrderIn.model_validate({"items": [{"product_id": chew.id, "quantity": 1}], "shipping_address": ADDRESS})
     outcomes: list[str] = []
     lock = threading.Lock()
@@ -269,11 +241,11 @@ def test_fifty_buyers_racing_for_ten_units_make_exactly_ten_orders(
     assert stock(shop_table, chew.id) == 0
 
 
-def test_a_replay_storm_of_one_key_makes_one_order(aws: str, make_products: Any, shop_table: Any) -> None:
+def test_a_replay_storm_of_one_key_makes_one_order(aws: str, make_product: Any, shop_table: Any) -> None:
     from chalicelib.models import OrderIn
     from chalicelib.orders import list_orders, place_order
 
-    chew = make_products(stock=30)
+    chew = make_product(stock=30)
     body = OrderIn.model_validate({"items": [{"product_id": chew.id, "quantity": 2}], "shipping_address": ADDRESS})
     user, key, ids = f"storm-{uuid.uuid4().hex[:6]}", uuid.uuid4().hex, []
     lock = threading.Lock()
