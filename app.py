@@ -19,7 +19,15 @@ from chalicelib import catalog, events, openapi, orders, profile
 from chalicelib.auth import Identity, InvalidToken
 from chalicelib.bootstrap import get_cognito, get_event_deps, get_settings, get_table, get_verifier
 from chalicelib.errors import Forbidden, InvalidInput, api_errors, from_validation_error
-from chalicelib.models import OrderIn, OrderListParams, ProductFields, ProductIn, ProductPage, SearchParams
+from chalicelib.models import (
+    OrderIn,
+    OrderListParams,
+    ProductFields,
+    ProductIn,
+    ProductPage,
+    SearchParams,
+    StockChange,
+)
 from chalicelib.search import search_products
 
 app = Chalice(app_name="petstore")
@@ -197,6 +205,13 @@ def create_product() -> Response:
 def update_product(product_id: str) -> dict[str, Any]:
     require_admin()
     return dump(catalog.update_product(get_table(), product_id, json_body(ProductFields)))
+
+
+@app.route("/products/{product_id}/stock", methods=["POST"], authorizer=jwt_auth)
+@api_errors
+def adjust_stock(product_id: str) -> dict[str, Any]:
+    require_admin()
+    return dump(catalog.adjust_stock(get_table(), product_id, json_body(StockChange).change))
 
 
 @app.route("/products/{product_id}", methods=["DELETE"], authorizer=jwt_auth)

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from . import keys
 from .errors import Conflict, ProductNotFound
-from .models import Product, ProductFields, ProductIn
+from .models import MAX_STOCK, Product, ProductFields, ProductIn
 from .text import fold, index_text, name_key, prefix_of, slug
 
 # One product's update must fit in one TransactWriteItems (100 actions):
@@ -191,6 +191,32 @@ def update_product(table: Table, product_id: str, fields: ProductFields) -> Prod
     except ValidationError as exc:  # not even a possible id
         raise ProductNotFound(product_id) from exc
     return save_product(table, product, create=False)
+
+
+def adjust_stock(table: Table, product_id: str, change: int) -> Product:
+    """Add ``change`` (negative: take) to the stock as it is now, atomically.
+
+    Unlike a PUT of the whole product, this cannot undo a purchase made while
+    an admin was looking at the form. The stock stays within 0..MAX_STOCK.
+    """
+    floor, ceiling = max(0, -change), MAX_STOCK - max(0, change)
+    try:
+        item = table.update_item(
+            Key=keys.product_key(product_id),
+            UpdateExpression="SET stock = stock + :change",
+            ConditionExpression="attribute_exists(PK) AND stock BETWEEN :floor AND :ceiling",
+            ExpressionAttributeValues={":change": change, ":floor": floor, ":ceiling": ceiling},
+            ReturnValues="ALL_NEW",
+        )["Attributes"]
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+        current = get_product(table, product_id)  # raises ProductNotFound
+        raise Conflict(
+            f"the stock is {current.stock}; it cannot change by {change:+d} (allowed: 0 to {MAX_STOCK})",
+            field="change",
+        ) from exc
+    return to_product(item)
 
 
 def delete_product(table: Table, product_id: str) -> None:

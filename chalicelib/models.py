@@ -77,6 +77,21 @@ class Product(ProductFields):
     id: ProductId
 
 
+class StockChange(BaseModel):
+    """POST /products/{id}/stock: add to (or, negative, take from) the stock."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    change: int = Field(ge=-MAX_STOCK, le=MAX_STOCK, strict=True, description="Units to add; negative to take.")
+
+    @field_validator("change")
+    @classmethod
+    def _not_zero(cls, value: int) -> int:
+        if value == 0:
+            raise ValueError("must not be 0")
+        return value
+
+
 class ProductPage(BaseModel):
     items: list[Product]
     next_cursor: str | None = Field(description="Pass as `cursor` to get the next page; null on the last page.")

@@ -23,6 +23,7 @@ from .models import (
     ProductIn,
     ProductPage,
     SearchParams,
+    StockChange,
 )
 
 REF = "#/components/schemas/"
@@ -151,6 +152,22 @@ def document(server_url: str | None = None) -> dict[str, Any]:
                     "responses": {"204": {"description": "Deleted"}, "404": _error("No such product"), **ADMIN_ERRORS},
                 },
             },
+            "/products/{product_id}/stock": {
+                "parameters": [product_id],
+                "post": {
+                    "summary": "Add to or take from the stock as it is now, atomically (admin)",
+                    "operationId": "adjustStock",
+                    "security": SIGNED_IN,
+                    "requestBody": _body("StockChange"),
+                    "responses": {
+                        "200": _ok("The product with its new stock", "Product"),
+                        "400": _error("`change` is missing, 0 or out of range"),
+                        "404": _error("No such product"),
+                        "409": _error("The stock would fall below 0 or rise above the maximum"),
+                        **ADMIN_ERRORS,
+                    },
+                },
+            },
             "/orders": {
                 "get": {
                     "summary": "The caller's orders, newest first",
@@ -236,7 +253,7 @@ def document(server_url: str | None = None) -> dict[str, Any]:
         },
         "components": {
             "schemas": _schemas(
-                ErrorBody, Me, Order, OrderIn, OrderPage, Product, ProductFields, ProductIn, ProductPage
+                ErrorBody, Me, Order, OrderIn, OrderPage, Product, ProductFields, ProductIn, ProductPage, StockChange
             ),
             "securitySchemes": {
                 "bearer": {

@@ -169,7 +169,12 @@ def search_ids(client: Client, q: str) -> list[str]:
 
 def test_a_shopper_cannot_manage_the_catalog(client: Client, tokens: dict[str, Any]) -> None:
     headers = {**bearer(tokens["shopper"]["access"]), "Content-Type": "application/json"}
-    for method, path in [("POST", "/products"), ("PUT", "/products/x-1"), ("DELETE", "/products/x-1")]:
+    for method, path in [
+        ("POST", "/products"),
+        ("PUT", "/products/x-1"),
+        ("DELETE", "/products/x-1"),
+        ("POST", "/products/x-1/stock"),
+    ]:
         response = client.http.request(method, path, headers=headers, body=json.dumps(NEW_PRODUCT))
         assert response.status_code == 403, (method, response.body)
         assert response.json_body["code"] == "forbidden"
@@ -233,6 +238,48 @@ def test_updating_an_unknown_product_is_a_404(client: Client, tokens: dict[str, 
     for product_id in ("no-such-product", "NOT_AN_ID"):
         response = client.http.put(f"/products/{product_id}", headers=headers, body=json.dumps(NEW_PRODUCT))
         assert response.status_code == 404, response.body
+
+
+def test_admin_adjusts_stock_relative_to_what_it_is_now(
+    client: Client, tokens: dict[str, Any], make_product: Any
+) -> None:
+    headers = {**bearer(tokens["admin"]["access"]), "Content-Type": "application/json"}
+    product = make_product(stock=3)
+
+    response = client.http.post(f"/products/{product.id}/stock", headers=headers, body='{"change": 7}')
+    assert response.status_code == 200, response.body
+    assert response.json_body["stock"] == 10
+    response = client.http.post(f"/products/{product.id}/stock", headers=headers, body='{"change": -4}')
+    assert response.json_body["stock"] == 6
+    assert client.http.get(f"/products/{product.id}").json_body["stock"] == 6
+
+
+def test_stock_adjustments_that_would_go_below_zero_are_a_409_and_change_nothing(
+    client: Client, tokens: dict[str, Any], make_product: Any
+) -> None:
+    headers = {**bearer(tokens["admin"]["access"]), "Content-Type": "application/json"}
+    product = make_product(stock=2)
+    response = client.http.post(f"/products/{product.id}/stock", headers=headers, body='{"change": -3}')
+    assert response.status_code == 409, response.body
+    assert response.json_body["field"] == "change" and "stock is 2" in response.json_body["message"]
+    assert client.http.get(f"/products/{product.id}").json_body["stock"] == 2
+
+
+@pytest.mark.parametrize("body", ['{"change": 0}', '{"change": "5"}', "{}", '{"change": 5, "extra": 1}'])
+def test_bad_stock_adjustments_are_a_400_naming_the_field(
+    client: Client, tokens: dict[str, Any], make_product: Any, body: str
+) -> None:
+    headers = {**bearer(tokens["admin"]["access"]), "Content-Type": "application/json"}
+    product = make_product(stock=2)
+    response = client.http.post(f"/products/{product.id}/stock", headers=headers, body=body)
+    assert response.status_code == 400, response.body
+    assert response.json_body["field"] in ("change", "extra")
+
+
+def test_adjusting_the_stock_of_an_unknown_product_is_a_404(client: Client, tokens: dict[str, Any]) -> None:
+    headers = {**bearer(tokens["admin"]["access"]), "Content-Type": "application/json"}
+    response = client.http.post("/products/no-such-product/stock", headers=headers, body='{"change": 1}')
+    assert response.status_code == 404, response.body
 
 
 def test_creating_an_existing_id_is_a_409(client: Client, tokens: dict[str, Any], created: list[str]) -> None:
