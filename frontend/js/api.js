@@ -14,27 +14,37 @@ export class ApiError extends Error {
   constructor(status, body) {
     super(humanMessage(status, body));
     this.status = status;
-    this.body = body;
+    this.body = body ?? {};
+    this.code = this.body.code;
   }
 }
 
 function humanMessage(status, body) {
-  if (status === 401) return "Please sign in again.";
+  if (status === 401) return "Your session has ended. Please sign in again.";
   if (status === 403) return "You are not allowed to do that.";
   if (status === 404) return "We could not find that.";
-  if (body && typeof body.message === "string") return body.message;
-  return status >= 500 ? "Something went wrong on our side. Please try again." : "That did not work.";
+  if (status === 429) return "The shop is busy. Please try again in a moment.";
+  if (status >= 500) return "Something went wrong on our side. Please try again.";
+  if (body && typeof body.message === "string") return sentence(body.message);
+  return "That did not work.";
 }
 
-export async function api(path, { params, ...init } = {}) {
+const sentence = (text) => text.charAt(0).toUpperCase() + text.slice(1) + (/[.!?]$/.test(text) ? "" : ".");
+
+/** Call the API. `json` is sent as the JSON body; `params` become the query string. */
+export async function api(path, { params, json, headers, ...init } = {}) {
   const { api_url } = await config();
   const url = new URL(api_url + path);
   for (const [key, value] of Object.entries(params ?? {})) {
     if (value !== undefined && value !== null && value !== "") url.searchParams.set(key, value);
   }
+  if (json !== undefined) {
+    init.body = JSON.stringify(json);
+    headers = { ...headers, "Content-Type": "application/json" };
+  }
   let response;
   try {
-    response = await fetch(url, init);
+    response = await fetch(url, { ...init, headers });
   } catch {
     throw new ApiError(0, { message: "The shop cannot be reached. Check your connection and try again." });
   }

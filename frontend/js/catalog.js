@@ -1,6 +1,7 @@
 // Browse and search: the catalog view, driven by the URL (#/?q=...&species=...).
 
 import { api } from "./api.js";
+import { el } from "./dom.js";
 import { label, price, stockText } from "./format.js";
 
 const FILTERS = ["species", "category", "brand", "min_price", "max_price", "in_stock", "sort"];
@@ -38,29 +39,22 @@ export function filtersToQuery(form, q) {
   return query;
 }
 
-function element(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  node.textContent = text;
-  return node;
-}
-
 // Brand and kind, price, stock: shown on cards and on the product page.
 function facts(product, tag) {
   return [
-    element(tag, "meta", `${product.brand} · ${label(product.species)} · ${label(product.category)}`),
-    element(tag, "price", price(product.price_cents)),
-    element(tag, product.stock > 0 ? "meta" : "meta stock-out", stockText(product.stock)),
+    el(tag, { class: "meta" }, `${product.brand} · ${label(product.species)} · ${label(product.category)}`),
+    el(tag, { class: "price" }, price(product.price_cents)),
+    el(tag, { class: product.stock > 0 ? "meta" : "meta stock-out" }, stockText(product.stock)),
   ];
 }
 
 function card(product) {
-  const item = element("li", "card", "");
-  item.dataset.testid = "product-card";
-  const link = element("a", "", product.name);
-  link.href = `#/product/${encodeURIComponent(product.id)}`;
-  item.append(link, ...facts(product, "span"));
-  return item;
+  return el(
+    "li",
+    { class: "card", dataset: { testid: "product-card" } },
+    el("a", { href: `#/product/${encodeURIComponent(product.id)}` }, product.name),
+    ...facts(product, "span"),
+  );
 }
 
 export async function loadPage(params, cursor) {
@@ -76,10 +70,25 @@ export async function loadProduct(id) {
   return api(`/products/${encodeURIComponent(id)}`);
 }
 
-export function renderProduct(container, product) {
+/** The product page; `onAdd(quantity)` puts it in the cart. */
+export function renderProduct(container, product, onAdd) {
+  const quantity = el("input", { type: "number", name: "quantity", min: 1, max: Math.min(99, product.stock) || 1, value: 1, inputmode: "numeric" });
+  const buy = el(
+    "form",
+    {
+      class: "buy",
+      onsubmit: (event) => {
+        event.preventDefault();
+        onAdd(Number(quantity.value) || 1);
+      },
+    },
+    el("label", {}, "Quantity ", quantity),
+    el("button", { type: "submit", class: "primary" }, "Add to cart"),
+  );
   container.replaceChildren(
-    element("h1", "", product.name),
+    el("h1", {}, product.name),
     ...facts(product, "p"),
-    element("p", "", product.description),
+    el("p", { class: "description" }, product.description),
+    product.stock > 0 ? buy : el("p", {}, "This product is out of stock for now."),
   );
 }

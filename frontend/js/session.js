@@ -1,17 +1,22 @@
-// The user's session: Cognito's JSON API called directly from the browser
-// (the same calls against the local stack's endpoint and real Cognito).
-// Tokens live in sessionStorage (this tab only, never a cookie) and are
-// refreshed a minute before they expire; signing out forgets them.
+// The user's session, with the identity provider that config.json names:
+// - "cognito": Cognito's JSON API called directly from the browser (the same
+//   calls against the local stack's endpoint and real Cognito). Tokens live in
+//   sessionStorage (this tab only, never a cookie) and are refreshed a minute
+//   before they expire.
+// - "auth0": Auth0's SPA SDK (authorization code + PKCE), loaded only for
+//   Auth0 stages; its token cache is this tab's sessionStorage too.
+// Either way the shop asks the API (GET /me) who the user is and which roles
+// they hold: the page shows admin links from that, the API enforces them.
 
-import { config } from "./api.js";
+import { api, config } from "./api.js";
 
 const KEY = "petstore.session";
+const AUTH0_CACHE = "petstore.auth0.";
 const listeners = new EventTarget();
 let refreshTimer;
+let auth0Client;
 
-function now() {
-  return Math.floor(Date.now() / 1000);
-}
+const now = () => Math.floor(Date.now() / 1000);
 
 function load() {
   try {
@@ -28,6 +33,30 @@ function save(session) {
   listeners.dispatchEvent(new Event("change"));
 }
 
+async function provider() {
+  const { auth } = await config();
+  return auth.provider ?? "cognito";
+}
+
+// -- Cognito -------------------------------------------------------------------
+const COGNITO_MESSAGES = {
+  NotAuthorizedException: "Wrong email or password.",
+  UserNotFoundException: "Wrong email or password.",
+  UserNotConfirmedException: "Please confirm your email first: enter the code we sent you.",
+  UsernameExistsException: "An account with this email already exists. Sign in instead.",
+  CodeMismatchException: "That code is not right. Check the email we sent and try again.",
+  ExpiredCodeException: "That code has expired. Ask for a new one.",
+  LimitExceededException: "Too many attempts. Wait a few minutes and try again.",
+  TooManyRequestsException: "Too many attempts. Wait a few minutes and try again.",
+};
+
+export class AuthError extends Error {
+  constructor(message, type) {
+    super(message);
+    this.type = type;
+  }
+}
+
 async function cognito(action, body) {
   const { auth } = await config();
   const endpoint = auth.endpoint || `https://cognito-idp.${auth.region}.amazonaws.com/`;
@@ -39,27 +68,27 @@ async function cognito(action, body) {
     },
     body: JSON.stringify({ ClientId: auth.client_id, ...body }),
   }).catch(() => null);
-  if (!response) throw new Error("The sign-in service cannot be reached. Try again.");
+  if (!response) throw new AuthError("The sign-in service cannot be reached. Try again.", "Network");
   const data = await response.json().catch(() => ({}));
   if (!response.ok) {
     const type = String(data.__type ?? "").split("#").pop();
-    const messages = {
-      NotAuthorizedException: "Wrong email or password.",
-      UserNotFoundException: "Wrong email or password.",
-      UserNotConfirmedException: "Please confirm your email first.",
-    };
-    throw new Error(messages[type] ?? data.message ?? "Signing in did not work.");
+    // Cognito's own messages are clear for password rules and bad parameters.
+    throw new AuthError(COGNITO_MESSAGES[type] ?? data.message ?? "That did not work. Try again.", type);
   }
   return data;
 }
 
-function fromResult(result, previous = {}) {
+function tokens(result, previous = {}) {
   return {
     accessToken: result.AccessToken,
     refreshToken: result.RefreshToken ?? previous.refreshToken,
     expiresAt: now() + Number(result.ExpiresIn ?? 3600),
-    email: previous.email,
   };
+}
+
+async function whoAmI(accessToken) {
+  const me = await api("/me", { headers: { Authorization: `Bearer ${accessToken}` } });
+  return { email: me.email ?? "", roles: me.roles ?? [] };
 }
 
 export async function signIn(email, password) {
@@ -67,8 +96,25 @@ export async function signIn(email, password) {
     AuthFlow: "USER_PASSWORD_AUTH",
     AuthParameters: { USERNAME: email, PASSWORD: password },
   });
-  if (!data.AuthenticationResult) throw new Error("This account needs a step the shop does not support yet.");
-  save({ ...fromResult(data.AuthenticationResult), email });
+  if (!data.AuthenticationResult) throw new AuthError("This account needs a sign-in step the shop does not support.");
+  const fresh = tokens(data.AuthenticationResult);
+  save({ ...fresh, email, roles: [], ...(await whoAmI(fresh.accessToken)) });
+}
+
+export async function signUp(email, password) {
+  await cognito("SignUp", {
+    Username: email,
+    Password: password,
+    UserAttributes: [{ Name: "email", Value: email }],
+  });
+}
+
+export async function confirmSignUp(email, code) {
+  await cognito("ConfirmSignUp", { Username: email, ConfirmationCode: code });
+}
+
+export async function resendCode(email) {
+  await cognito("ResendConfirmationCode", { Username: email });
 }
 
 async function refresh() {
@@ -79,36 +125,126 @@ async function refresh() {
       AuthFlow: "REFRESH_TOKEN_AUTH",
       AuthParameters: { REFRESH_TOKEN: session.refreshToken },
     });
-    save(fromResult(data.AuthenticationResult, session));
-  } catch {
-    save(null); // the refresh token is no longer valid: sign in again
+    save({ ...session, ...tokens(data.AuthenticationResult, session) });
+  } catch (error) {
+    if (error.type === "Network") scheduleRetry();
+    else save(null); // the refresh token is no longer valid: sign in again
   }
 }
 
 function scheduleRefresh(session) {
   clearTimeout(refreshTimer);
-  if (session) refreshTimer = setTimeout(refresh, Math.max((session.expiresAt - now() - 60) * 1000, 0));
+  if (session?.refreshToken) {
+    refreshTimer = setTimeout(refresh, Math.max((session.expiresAt - now() - 60) * 1000, 0));
+  }
 }
 
-export function signOut() {
+function scheduleRetry() {
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(refresh, 15_000);
+}
+
+// -- Auth0 -----------------------------------------------------------------------
+// The SDK's cache interface, kept in this tab's sessionStorage: a reload keeps
+// the session, closing the tab ends it, and no other site can read it.
+const auth0Cache = {
+  get: (key) => JSON.parse(sessionStorage.getItem(AUTH0_CACHE + key) ?? "null") ?? undefined,
+  set: (key, value) => sessionStorage.setItem(AUTH0_CACHE + key, JSON.stringify(value)),
+  remove: (key) => sessionStorage.removeItem(AUTH0_CACHE + key),
+  allKeys: () =>
+    Object.keys(sessionStorage)
+      .filter((key) => key.startsWith(AUTH0_CACHE))
+      .map((key) => key.slice(AUTH0_CACHE.length)),
+};
+
+function returnUrl() {
+  return location.origin + location.pathname;
+}
+
+async function auth0() {
+  if (auth0Client) return auth0Client;
+  const { auth } = await config();
+  const { createAuth0Client } = await import("../vendor/auth0-spa-js.production.esm.js");
+  auth0Client = await createAuth0Client({
+    domain: auth.domain,
+    clientId: auth.client_id,
+    cache: auth0Cache,
+    useRefreshTokens: true,
+    authorizationParams: { audience: auth.audience, redirect_uri: returnUrl(), scope: "openid profile email offline_access" },
+  });
+  return auth0Client;
+}
+
+async function auth0Redirect(screen) {
+  const client = await auth0();
+  const back = location.hash.startsWith("#/sign") ? "#/" : location.hash || "#/";
+  await client.loginWithRedirect({
+    appState: { hash: back },
+    authorizationParams: screen ? { screen_hint: screen } : {},
+  });
+}
+
+// Back from Auth0's login page with ?code=...&state=...: finish the login.
+async function finishAuth0Login() {
+  const client = await auth0();
+  const query = new URLSearchParams(location.search);
+  if (query.has("state") && (query.has("code") || query.has("error"))) {
+    let hash = "#/";
+    try {
+      const result = await client.handleRedirectCallback();
+      hash = result.appState?.hash ?? hash;
+    } finally {
+      history.replaceState(null, "", returnUrl() + hash); // the code is single-use: drop it from the URL
+    }
+  }
+  if (await client.isAuthenticated()) {
+    const token = await client.getTokenSilently();
+    const claims = await client.getIdTokenClaims();
+    const me = await whoAmI(token);
+    save({ email: me.email || claims?.email || "", roles: me.roles, expiresAt: now() + 3600, auth0: true });
+  } else if (load()) {
+    save(null);
+  }
+}
+
+// -- what the shop uses --------------------------------------------------------------
+export async function isRedirectProvider() {
+  return (await provider()) === "auth0";
+}
+
+export async function signInWithRedirect(screen) {
+  await auth0Redirect(screen);
+}
+
+export async function signOut() {
+  const wasAuth0 = load()?.auth0;
   save(null);
+  if (wasAuth0) await (await auth0()).logout({ logoutParams: { returnTo: returnUrl() } });
 }
 
 export function current() {
   const session = load();
-  return session && session.expiresAt > now() ? session : null;
+  return session && (session.auth0 || session.expiresAt > now()) ? session : null;
 }
 
-export function authHeader() {
+export function isAdmin() {
+  return Boolean(current()?.roles?.includes("admin"));
+}
+
+export async function authHeader() {
   const session = current();
-  return session ? { Authorization: `Bearer ${session.accessToken}` } : {};
+  if (!session) return {};
+  const token = session.auth0 ? await (await auth0()).getTokenSilently() : session.accessToken;
+  return { Authorization: `Bearer ${token}` };
 }
 
 export function onChange(listener) {
   listeners.addEventListener("change", listener);
 }
 
-export function resume() {
+export async function resume() {
+  if ((await provider()) === "auth0") return finishAuth0Login();
   const session = load();
-  if (session) scheduleRefresh(session);
+  if (session && !session.refreshToken && session.expiresAt <= now()) save(null);
+  else scheduleRefresh(session);
 }

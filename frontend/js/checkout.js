@@ -1,0 +1,110 @@
+// The cart page and checkout.
+// One Idempotency-Key per checkout attempt: the same cart and address sent
+// again (a double click, a retry after a dropped connection, a reload) reuse
+// the key, so the shop returns the order it already placed instead of buying
+// twice. A changed cart or address is a new attempt with a new key.
+
+import { api } from "./api.js";
+import * as cart from "./cart.js";
+import { el } from "./dom.js";
+import { price } from "./format.js";
+import { authHeader } from "./session.js";
+
+const ATTEMPT = "petstore.checkout";
+const short = new Map(); // product id -> what the shop said is available, from the last 409
+
+function newKey() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16)); // works without a secure context too
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function problemOf(line) {
+  if (!short.has(line.product_id)) return null;
+  const available = short.get(line.product_id);
+  if (available === null) return "This product is no longer sold. Remove it to check out.";
+  if (line.quantity <= available) return null;
+  return available > 0 ? `Only ${available} left: lower the quantity.` : "Out of stock: remove it to check out.";
+}
+
+function lineRow(line) {
+  const problem = problemOf(line);
+  return el(
+    "li",
+    { class: problem ? "line short" : "line", dataset: { testid: "cart-line" } },
+    el("a", { href: `#/product/${encodeURIComponent(line.product_id)}` }, line.name),
+    el("input", {
+      type: "number",
+      min: 1,
+      max: cart.MAX_QUANTITY,
+      value: line.quantity,
+      inputmode: "numeric",
+      "aria-label": `Quantity of ${line.name}`,
+      onchange: (event) => cart.setQuantity(line.product_id, Number(event.target.value)),
+    }),
+    el("span", { class: "price" }, price(line.price_cents * line.quantity)),
+    el("button", { type: "button", "aria-label": `Remove ${line.name}`, onclick: () => cart.remove(line.product_id) }, "Remove"),
+    problem && el("p", { class: "problem" }, problem),
+  );
+}
+
+/** Render the cart's lines; returns whether there is anything to check out. */
+export function renderCart(container) {
+  const lines = cart.lines();
+  if (!lines.length) {
+    container.replaceChildren(el("p", { class: "empty" }, "Your cart is empty. ", el("a", { href: "#/" }, "Find something for your pet"), "."));
+    return false;
+  }
+  container.replaceChildren(
+    el("ul", { class: "lines", "aria-label": "Cart" }, lines.map(lineRow)),
+    el("p", { class: "total" }, "Estimated total: ", el("strong", {}, price(cart.estimatedTotal()))),
+  );
+  return true;
+}
+
+export function hasProblems() {
+  return cart.lines().some((line) => problemOf(line) !== null);
+}
+
+function addressFrom(form) {
+  const value = (name) => form.elements[name].value.trim();
+  const address = { name: value("name"), line1: value("line1"), city: value("city"), postal_code: value("postal_code"), country: value("country") };
+  if (value("line2")) address.line2 = value("line2");
+  return address;
+}
+
+/** Place the order for the cart; on 409 out_of_stock, remember the short lines and rethrow. */
+export async function placeOrder(form) {
+  const lines = cart.lines();
+  const body = JSON.stringify({
+    items: lines.map((line) => ({ product_id: line.product_id, quantity: line.quantity })),
+    shipping_address: addressFrom(form),
+  });
+  let attempt = JSON.parse(sessionStorage.getItem(ATTEMPT) ?? "null");
+  if (attempt?.body !== body) {
+    attempt = { key: newKey(), body };
+    sessionStorage.setItem(ATTEMPT, JSON.stringify(attempt));
+  }
+  try {
+    const order = await api("/orders", {
+      method: "POST",
+      headers: { ...(await authHeader()), "Content-Type": "application/json", "Idempotency-Key": attempt.key },
+      body,
+    });
+    sessionStorage.removeItem(ATTEMPT);
+    short.clear();
+    cart.clear();
+    return order;
+  } catch (error) {
+    if (error.code === "out_of_stock") {
+      for (const line of error.body.lines ?? []) short.set(line.product_id, line.available);
+      const names = lines.filter((line) => short.has(line.product_id)).map((line) => line.name);
+      error.message = `Not enough stock for: ${names.join(", ")}. Change those lines and try again.`;
+    }
+    const unknown = /^items\.(\d+)\.product_id$/.exec(error.body?.field ?? "");
+    if (unknown && lines[Number(unknown[1])]) {
+      short.set(lines[Number(unknown[1])].product_id, null);
+      error.message = `${lines[Number(unknown[1])].name} is no longer sold. Remove it and try again.`;
+    }
+    throw error;
+  }
+}

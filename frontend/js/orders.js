@@ -1,0 +1,76 @@
+// The signed-in user's orders: the list, one order, and cancelling it.
+
+import { api } from "./api.js";
+import { el } from "./dom.js";
+import { price, when } from "./format.js";
+import { authHeader } from "./session.js";
+
+const STATUS = { placed: "Placed", cancelled: "Cancelled" };
+
+export async function loadOrders(cursor) {
+  return api("/orders", { params: { limit: 10, cursor }, headers: await authHeader() });
+}
+
+export async function loadOrder(id) {
+  return api(`/orders/${encodeURIComponent(id)}`, { headers: await authHeader() });
+}
+
+export async function cancelOrder(id) {
+  return api(`/orders/${encodeURIComponent(id)}/cancel`, { method: "POST", headers: await authHeader() });
+}
+
+const shortId = (order) => order.id.slice(-8).toUpperCase();
+
+function summary(order) {
+  const count = order.items.reduce((sum, line) => sum + line.quantity, 0);
+  return `${when(order.created_at)} · ${count} item${count === 1 ? "" : "s"} · ${price(order.total_cents)}`;
+}
+
+function orderRow(order) {
+  return el(
+    "li",
+    { class: "panel order-row", dataset: { testid: "order" } },
+    el("a", { href: `#/orders/${encodeURIComponent(order.id)}` }, `Order ${shortId(order)}`),
+    el("span", { class: `status-${order.status}` }, STATUS[order.status] ?? order.status),
+    el("span", { class: "meta" }, summary(order)),
+  );
+}
+
+export function renderOrders(list, page, append) {
+  if (!append) list.replaceChildren();
+  list.append(...page.items.map(orderRow));
+}
+
+/** One order; `justPlaced` shows the thank-you; `onCancel` is offered while the order is placed. */
+export function renderOrder(container, order, { justPlaced = false, onCancel } = {}) {
+  const address = order.shipping_address;
+  container.replaceChildren(
+    el("h1", {}, justPlaced ? "Thank you! Your order is placed." : `Order ${shortId(order)}`),
+    justPlaced && el("p", {}, `Order ${shortId(order)}. A confirmation is on its way to your email.`),
+    el("p", { class: "meta" }, el("strong", { class: `status-${order.status}` }, STATUS[order.status] ?? order.status), ` · ${when(order.created_at)}`),
+    el(
+      "table",
+      { class: "table" },
+      el("caption", { class: "visually-hidden" }, "Items"),
+      el("thead", {}, el("tr", {}, ["Item", "Quantity", "Unit price", "Total"].map((h) => el("th", { scope: "col" }, h)))),
+      el(
+        "tbody",
+        {},
+        order.items.map((line) =>
+          el(
+            "tr",
+            {},
+            el("td", {}, el("a", { href: `#/product/${encodeURIComponent(line.product_id)}` }, line.name)),
+            el("td", {}, String(line.quantity)),
+            el("td", {}, price(line.unit_price_cents)),
+            el("td", {}, price(line.line_total_cents)),
+          ),
+        ),
+      ),
+      el("tfoot", {}, el("tr", {}, el("th", { scope: "row", colspan: 3 }, "Total"), el("td", { class: "price" }, price(order.total_cents)))),
+    ),
+    el("h2", {}, "Shipping to"),
+    el("p", {}, [address.name, address.line1, address.line2, `${address.postal_code} ${address.city}`, address.country].filter(Boolean).join(", ")),
+    order.status === "placed" && onCancel && el("button", { type: "button", class: "danger", onclick: onCancel }, "Cancel order"),
+  );
+}
