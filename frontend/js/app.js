@@ -35,6 +35,7 @@ function show(name, title) {
 function say(message, { alert = false } = {}) {
   status.textContent = message;
   status.classList.toggle("alert", alert);
+  if (alert) status.scrollIntoView({ block: "center" }); // an error is never out of sight
 }
 
 // A message for the page the user is sent to next ("Saved", "Welcome!").

@@ -10,8 +10,11 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+import requests
+from playwright.sync_api import Page, expect, sync_playwright
 
 from scripts.resources import ROOT
 from tests.conftest import free_port
@@ -100,3 +103,126 @@ def stack(stack_env: dict[str, str]) -> Iterator[RunningStack]:
     yield running
     if running.process.poll() is None:
         running.stop()
+
+
+@pytest.fixture(scope="session")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    """One stack shared by the browser tests (each test makes its own products)."""
+    env = dict(os.environ)
+    env.update(
+        API_PORT=str(free_port()),
+        WEB_PORT=str(free_port()),
+        AWS_PORT=str(free_port()),
+        LOCAL_DATA_DIR=str(tmp_path_factory.mktemp("shop") / "local-data"),
+    )
+    running = start_stack(env)
+    yield running
+    if running.process.poll() is None:
+        running.stop()
+
+
+# -- the browser (Debian's chromium, driven by Playwright) ---------------------------
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts"
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (.ci/run does)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture()
+def page(browser: Any, shop: RunningStack) -> Iterator[Page]:
+    context = browser.new_context(base_url=shop.web, viewport={"width": 1200, "height": 900})
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    yield opened
+    context.close()
+    assert not errors, f"JavaScript errors: {errors}"
+
+
+def screenshot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def sign_in(page: Page, email: str, password: str) -> None:
+    """Sign in through the SPA's form, from wherever the page is."""
+    if "#/signin" not in page.url:
+        page.get_by_role("navigation", name="Account").get_by_role("link", name="Sign in").click()
+    page.get_by_role("textbox", name="Email").fill(email)
+    page.get_by_role("textbox", name="Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("navigation", name="Account")).to_contain_text(email)
+
+
+# -- the catalog, set up over the API as an admin would --------------------------------
+DEMO_SHOPPER = ("shopper@example.com", "Shopper-pass-1")
+DEMO_ADMIN = ("admin@example.com", "Admin-pass-1")
+
+
+@dataclass
+class ShopApi:
+    """The shop's REST API, as the demo admin, to set up and check what the browser did."""
+
+    url: str
+    admin: dict[str, str]
+
+    def product(self, product_id: str) -> dict[str, Any]:
+        response = requests.get(f"{self.url}/products/{product_id}", timeout=10)
+        response.raise_for_status()
+        return dict(response.json())
+
+    def create(self, **fields: Any) -> dict[str, Any]:
+        response = requests.post(f"{self.url}/products", json=fields, headers=self.admin, timeout=10)
+        assert response.status_code == 201, response.text
+        return dict(response.json())
+
+    def delete(self, product_id: str) -> None:
+        requests.delete(f"{self.url}/products/{product_id}", headers=self.admin, timeout=10)
+
+    def orders_of(self, headers: dict[str, str]) -> list[dict[str, Any]]:
+        return list(requests.get(f"{self.url}/orders", headers=headers, timeout=10).json()["items"])
+
+
+@pytest.fixture(scope="session")
+def shop_api(shop: RunningStack) -> ShopApi:
+    return ShopApi(shop.api, bearer_of(shop, *DEMO_ADMIN))
+
+
+@pytest.fixture()
+def make_product(shop_api: ShopApi) -> Iterator[Any]:
+    """Products made for one test (unique words in the name), deleted after it."""
+    made: list[str] = []
+
+    def make(name: str, stock: int = 10, price_cents: int = 1500, **fields: Any) -> dict[str, Any]:
+        body = {
+            "name": name,
+            "description": "Made for a browser test.",
+            "species": "dog",
+            "category": "toys",
+            "brand": "Testbrand",
+            "price_cents": price_cents,
+            "stock": stock,
+            **fields,
+        }
+        product = shop_api.create(**body)
+        made.append(product["id"])
+        return product
+
+    yield make
+    for product_id in made:
+        shop_api.delete(product_id)

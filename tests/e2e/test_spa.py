@@ -3,51 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
-import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
-from scripts.resources import ROOT
-from tests.e2e.conftest import RunningStack
-
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = ROOT / "test-artifacts"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (.ci/run does)")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture()
-def page(browser: Any, stack: RunningStack) -> Iterator[Page]:
-    context = browser.new_context(base_url=stack.web, viewport={"width": 1200, "height": 900})
-    opened = context.new_page()
-    errors: list[str] = []
-    opened.on("pageerror", lambda error: errors.append(str(error)))
-    yield opened
-    context.close()
-    assert not errors, f"JavaScript errors: {errors}"
-
-
-def screenshot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+from tests.e2e.conftest import screenshot
 
 
 def test_search_filter_and_open_a_product_then_come_back(page: Page) -> None:
@@ -58,7 +17,7 @@ def test_search_filter_and_open_a_product_then_come_back(page: Page) -> None:
 
     page.get_by_label("Search products").fill("salmon")
     expect(page).to_have_url(re.compile(r"q=salmon"))
-    page.get_by_label("Species").select_option("cat")
+    page.get_by_role("combobox", name="Species").select_option("cat")
     expect(page).to_have_url(re.compile(r"species=cat"))
     expect(cards.first).to_contain_text("Cat")
     for text in cards.all_text_contents():
@@ -74,14 +33,14 @@ def test_search_filter_and_open_a_product_then_come_back(page: Page) -> None:
 
     page.go_back()
     expect(page).to_have_url(re.compile(r"species=cat"))
-    expect(page.get_by_label("Species")).to_have_value("cat")
+    expect(page.get_by_role("combobox", name="Species")).to_have_value("cat")
     expect(page.get_by_label("Search products")).to_have_value("salmon")
 
 
 def test_a_shared_search_url_reloads_as_it_was(page: Page) -> None:
     page.goto("/#/?category=toys&sort=price_asc")
-    expect(page.get_by_label("Category")).to_have_value("toys")
-    expect(page.get_by_label("Sort")).to_have_value("price_asc")
+    expect(page.get_by_role("combobox", name="Category")).to_have_value("toys")
+    expect(page.get_by_role("combobox", name="Sort")).to_have_value("price_asc")
     prices = page.get_by_test_id("product-card").locator(".price")
     expect(prices.first).to_be_visible()
     values = [float(p.replace("$", "").replace(",", "")) for p in prices.all_text_contents()]
@@ -96,12 +55,12 @@ def test_an_unknown_product_shows_a_message_not_a_blank_page(page: Page) -> None
 def test_sign_in_keeps_the_session_across_a_reload_and_sign_out_forgets_it(page: Page) -> None:
     page.goto("/")
     page.get_by_role("link", name="Sign in").click()
-    page.get_by_label("Email").fill("shopper@example.com")
-    page.get_by_label("Password").fill("not-the-password")
+    page.get_by_role("textbox", name="Email").fill("shopper@example.com")
+    page.get_by_role("textbox", name="Password").fill("not-the-password")
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("status")).to_have_text("Wrong email or password.")
 
-    page.get_by_label("Password").fill("Shopper-pass-1")
+    page.get_by_role("textbox", name="Password").fill("Shopper-pass-1")
     page.get_by_role("button", name="Sign in").click()
     account = page.get_by_role("navigation", name="Account")
     expect(account).to_contain_text("shopper@example.com")
