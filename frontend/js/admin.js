@@ -58,14 +58,15 @@ export const deleteProduct = (id) => adminCall(`/products/${encodeURIComponent(i
 export const adjustStock = (id, change) =>
   adminCall(`/products/${encodeURIComponent(id)}/stock`, { method: "POST", json: { change } });
 
-/** Point the form field the API named (`field` of a 400) out to the user. */
-export function markField(form, field) {
+/** Point the form field the API named (`field` of a 400) out to the user, in the form's words. */
+export function markField(form, error) {
+  const field = error.body?.field;
   const name = field === "price_cents" ? "price" : field;
-  const control = name && form.elements[name];
-  if (control?.focus) {
-    control.setAttribute("aria-invalid", "true");
-    control.focus();
+  const label = form.elements[name]?.labels?.[0]?.firstChild?.textContent?.trim();
+  if (label && error.message.toLowerCase().startsWith(`${field}:`)) {
+    error.message = `${label}: ${error.message.slice(field.length + 1).trim()}`;
   }
+  form.elements[name]?.setAttribute?.("aria-invalid", "true");
 }
 
 export function clearMarks(form) {

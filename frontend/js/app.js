@@ -85,8 +85,8 @@ async function loading(load, render) {
   try {
     const data = await load();
     if (mine !== page) return;
-    render(data);
     settle();
+    render(data); // may say something of its own ("No products match")
   } catch (error) {
     if (mine === page) fail(error);
   }
@@ -414,6 +414,7 @@ async function submitEdit(event) {
   const form = event.currentTarget;
   admin.clearMarks(form);
   say("Saving…");
+  let failed = null;
   await busy(form, async () => {
     try {
       const fields = admin.fieldsOf(form);
@@ -421,10 +422,14 @@ async function submitEdit(event) {
       admin.fillForm(form, saved);
       navigate(`#/admin/product/${encodeURIComponent(saved.id)}`, `Saved ${saved.name}.`);
     } catch (error) {
-      fail(error);
-      admin.markField(form, error.body?.field);
+      failed = error;
     }
   });
+  if (failed) {
+    admin.markField(form, failed); // after busy(): a disabled field cannot take the focus
+    fail(failed);
+    form.querySelector("[aria-invalid]")?.focus();
+  }
 }
 
 // A PUT replaces every field: send the stock as it is now, not as the form was loaded.
