@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test unit functional e2e lint bench bench-auth bench-purchase import clean-local
+.PHONY: run test unit functional e2e lint bench bench-auth bench-purchase bench-spa vendor import clean-local
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,18 @@ bench-auth: $(STAMP)
 ## bench-purchase: latency and DynamoDB requests per order
 bench-purchase: $(STAMP)
 	$(PY) -m bench.purchase $(BENCH_ARGS)
+
+## bench-spa: Lighthouse scores and JavaScript size of the SPA's home and search pages
+bench-spa: $(STAMP)
+	npm ci --no-audit --no-fund
+	$(PY) -m bench.spa $(BENCH_ARGS)
+
+## vendor: refresh frontend/vendor/ (the Auth0 SPA SDK) from the version pinned in package.json
+vendor:
+	npm ci --no-audit --no-fund
+	sed '/^\/\/# sourceMappingURL=/d' node_modules/@auth0/auth0-spa-js/dist/auth0-spa-js.production.esm.js \
+		> frontend/vendor/auth0-spa-js.production.esm.js
+	cp node_modules/@auth0/auth0-spa-js/LICENSE frontend/vendor/auth0-spa-js.LICENSE
 
 ## import: load FILE into the running local stack (for AWS: python -m scripts.import_catalog FILE --stage dev)
 import: $(STAMP)

@@ -150,6 +150,7 @@ class LocalStack:
         site_config = {
             "api_url": self.api_url,
             "stage": STAGE,
+            "admin_role": os.environ.get("ADMIN_ROLE", "admin"),
             "auth": {
                 "provider": "cognito",
                 "region": os.environ["AWS_REGION"],

@@ -88,7 +88,8 @@ function tokens(result, previous = {}) {
 
 async function whoAmI(accessToken) {
   const me = await api("/me", { headers: { Authorization: `Bearer ${accessToken}` } });
-  return { email: me.email ?? "", roles: me.roles ?? [] };
+  const { admin_role: adminRole = "admin" } = await config();
+  return { email: me.email ?? "", roles: me.roles ?? [], admin: (me.roles ?? []).includes(adminRole) };
 }
 
 export async function signIn(email, password) {
@@ -228,7 +229,7 @@ export function current() {
 }
 
 export function isAdmin() {
-  return Boolean(current()?.roles?.includes("admin"));
+  return Boolean(current()?.admin);
 }
 
 export async function authHeader() {

@@ -1,0 +1,129 @@
+"""Publish the SPA to a stage's S3 bucket, with the config.json that points it at the stage.
+
+    python -m scripts.publish_spa --stage dev --bucket <SiteBucketName output>
+
+The API URL comes from `chalice deploy`'s record (.chalice/deployed/<stage>.json)
+unless --api-url is given; the identity provider from the stage's environment
+in .chalice/config.json (Cognito: COGNITO_USER_POOL_ID and COGNITO_CLIENT_ID;
+Auth0: AUTH0_DOMAIN, AUTH0_AUDIENCE and AUTH0_SPA_CLIENT_ID, the SPA
+application's client id). CloudFront (SiteUrl output) serves the bucket.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import mimetypes
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from scripts.resources import ROOT
+
+FRONTEND = ROOT / "frontend"
+# Files keep their names (no build step), so only a short cache; the entry
+# points are revalidated on every load so a new release shows at once.
+CACHE = {"index.html": "no-cache", "config.json": "no-cache"}
+DEFAULT_CACHE = "public, max-age=300"
+TYPES = {
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+}
+
+
+def stage_environment(stage: str) -> dict[str, str]:
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    if stage not in config["stages"]:
+        raise SystemExit(f"no stage {stage!r} in .chalice/config.json")
+    env = {**config.get("environment_variables", {}), **config["stages"][stage].get("environment_variables", {})}
+    placeholders = sorted(name for name, value in env.items() if str(value).startswith("<"))
+    if placeholders:
+        raise SystemExit(f"fill in {', '.join(placeholders)} of stage {stage!r} in .chalice/config.json first")
+    return dict(env)
+
+
+def deployed_api_url(stage: str) -> str:
+    record = ROOT / ".chalice" / "deployed" / f"{stage}.json"
+    if not record.exists():
+        raise SystemExit(f"{record} is missing: run `chalice deploy --stage {stage}` first, or pass --api-url")
+    for resource in json.loads(record.read_text())["resources"]:
+        if resource.get("resource_type") == "rest_api":
+            return str(resource["rest_api_url"]).rstrip("/")
+    raise SystemExit(f"{record} records no REST API")
+
+
+def site_config(stage: str, api_url: str, env: Mapping[str, str], region: str) -> dict[str, Any]:
+    """What the SPA reads at start: where the API and the identity provider are."""
+    provider = env.get("AUTH_PROVIDER", "cognito")
+    auth: dict[str, str]
+    if provider == "cognito":
+        auth = {
+            "provider": "cognito",
+            "region": env.get("COGNITO_REGION") or region,
+            "user_pool_id": env["COGNITO_USER_POOL_ID"],
+            "client_id": env["COGNITO_CLIENT_ID"],
+        }
+    elif provider == "auth0":
+        if "AUTH0_SPA_CLIENT_ID" not in env:
+            raise SystemExit("set AUTH0_SPA_CLIENT_ID (the SPA application's client id) in the stage's environment")
+        auth = {
+            "provider": "auth0",
+            "domain": env["AUTH0_DOMAIN"],
+            "audience": env["AUTH0_AUDIENCE"],
+            "client_id": env["AUTH0_SPA_CLIENT_ID"],
+        }
+    else:
+        raise SystemExit(f"AUTH_PROVIDER must be cognito or auth0, not {provider!r}")
+    return {"api_url": api_url.rstrip("/"), "stage": stage, "auth": auth, "admin_role": env.get("ADMIN_ROLE", "admin")}
+
+
+def site_files() -> list[Path]:
+    return sorted(p for p in FRONTEND.rglob("*") if p.is_file() and p.name != "config.json")
+
+
+def content_type(path: str) -> str:
+    suffix = Path(path).suffix
+    return TYPES.get(suffix) or mimetypes.guess_type(path)[0] or "application/octet-stream"
+
+
+def publish(s3: Any, bucket: str, config: dict[str, Any]) -> list[str]:
+    """Upload frontend/ and config.json; returns the keys written."""
+    written = []
+    uploads = [(p.relative_to(FRONTEND).as_posix(), p.read_bytes()) for p in site_files()]
+    uploads.append(("config.json", json.dumps(config, indent=2).encode()))
+    for key, body in uploads:
+        s3.put_object(
+            Bucket=bucket,
+            Key=key,
+            Body=body,
+            ContentType=content_type(key),
+            CacheControl=CACHE.get(key, DEFAULT_CACHE),
+        )
+        written.append(key)
+        print(f"  {key} ({len(body):,} bytes)")
+    return written
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stage", required=True)
+    parser.add_argument("--bucket", required=True, help="the SiteBucketName output of the stage's stack")
+    parser.add_argument("--api-url", help="default: the URL `chalice deploy` recorded for the stage")
+    args = parser.parse_args()
+    session = boto3.session.Session()
+    config = site_config(
+        args.stage,
+        args.api_url or deployed_api_url(args.stage),
+        stage_environment(args.stage),
+        session.region_name or "us-east-1",
+    )
+    print(f"Publishing frontend/ to s3://{args.bucket} for stage {args.stage} (API {config['api_url']})")
+    written = publish(session.client("s3"), args.bucket, config)
+    print(f"{len(written)} files published.")
+
+
+if __name__ == "__main__":
+    main()

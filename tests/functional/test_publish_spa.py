@@ -1,0 +1,79 @@
+"""Publishing the SPA to S3 (moto's server), as `scripts.publish_spa` does for a stage."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import boto3
+import pytest
+
+from scripts import publish_spa
+
+COGNITO_STAGE = {
+    "AUTH_PROVIDER": "cognito",
+    "COGNITO_USER_POOL_ID": "eu-west-1_AbCdEf123",
+    "COGNITO_CLIENT_ID": "client123",
+}
+
+
+@pytest.fixture()
+def bucket(aws: str) -> str:
+    name = f"site-{uuid.uuid4().hex[:8]}"
+    boto3.client("s3").create_bucket(Bucket=name)
+    return name
+
+
+def test_the_site_and_its_config_are_uploaded_with_types_and_cache_headers(bucket: str) -> None:
+    s3 = boto3.client("s3")
+    config = publish_spa.site_config(
+        "dev", "https://abc.execute-api.eu-west-1.amazonaws.com/api/", COGNITO_STAGE, "eu-west-1"
+    )
+
+    written = publish_spa.publish(s3, bucket, config)
+
+    assert {"index.html", "styles.css", "js/app.js", "vendor/auth0-spa-js.production.esm.js", "config.json"} <= set(
+        written
+    )
+    index = s3.get_object(Bucket=bucket, Key="index.html")
+    assert index["ContentType"].startswith("text/html") and index["CacheControl"] == "no-cache"
+    script = s3.get_object(Bucket=bucket, Key="js/app.js")
+    assert script["ContentType"].startswith("text/javascript") and "max-age" in script["CacheControl"]
+    published = json.loads(s3.get_object(Bucket=bucket, Key="config.json")["Body"].read())
+    assert published == {
+        "api_url": "https://abc.execute-api.eu-west-1.amazonaws.com/api",
+        "stage": "dev",
+        "admin_role": "admin",
+        "auth": {
+            "provider": "cognito",
+            "region": "eu-west-1",
+            "user_pool_id": "eu-west-1_AbCdEf123",
+            "client_id": "client123",
+        },
+    }
+
+
+def test_an_auth0_stage_gives_the_spa_its_domain_audience_and_spa_client() -> None:
+    env: dict[str, Any] = {
+        "AUTH_PROVIDER": "auth0",
+        "AUTH0_DOMAIN": "shop.eu.auth0.com",
+        "AUTH0_AUDIENCE": "https://api.shop.example",
+        "AUTH0_SPA_CLIENT_ID": "spa-1",
+    }
+    auth = publish_spa.site_config("prod", "https://api.shop.example", env, "us-east-1")["auth"]
+    assert auth == {
+        "provider": "auth0",
+        "domain": "shop.eu.auth0.com",
+        "audience": "https://api.shop.example",
+        "client_id": "spa-1",
+    }
+    with pytest.raises(SystemExit, match="AUTH0_SPA_CLIENT_ID"):
+        publish_spa.site_config(
+            "prod", "https://x", {k: v for k, v in env.items() if k != "AUTH0_SPA_CLIENT_ID"}, "us-east-1"
+        )
+
+
+def test_a_stage_with_placeholders_left_is_refused_with_their_names() -> None:
+    with pytest.raises(SystemExit, match="COGNITO_USER_POOL_ID"):
+        publish_spa.stage_environment("dev")
