@@ -149,6 +149,10 @@ def page(browser: Any, shop: RunningStack) -> Iterator[Page]:
     opened = context.new_page()
     errors: list[str] = []
     opened.on("pageerror", lambda error: errors.append(str(error)))
+    opened.on(
+        "console",
+        lambda message: errors.append(message.text) if "Content Security Policy" in message.text else None,
+    )
     yield opened
     context.close()
     assert not errors, f"JavaScript errors: {errors}"

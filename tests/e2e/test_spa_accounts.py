@@ -163,3 +163,31 @@ def test_with_auth0_configured_sign_in_goes_to_auth0_with_pkce(page: Page, shop:
     assert "offline_access" in query["scope"][0].split()
     # the PKCE verifier stays in the tab's sessionStorage, not in a cookie
     assert "code_verifier" not in json.dumps(page.context.cookies())
+
+
+def test_the_access_token_is_refreshed_before_it_expires(page: Page) -> None:
+    page.goto("/")
+    sign_in(page, *DEMO_SHOPPER)
+    before = page.evaluate("() => JSON.parse(sessionStorage.getItem('petstore.session'))")
+
+    # GIVEN a session whose access token expires in 62 s (refreshes are due a minute ahead)
+    page.evaluate(
+        """() => {
+            const s = JSON.parse(sessionStorage.getItem('petstore.session'));
+            s.expiresAt = Math.floor(Date.now() / 1000) + 62;
+            sessionStorage.setItem('petstore.session', JSON.stringify(s));
+        }"""
+    )
+    page.reload()
+
+    # THEN the SPA trades the refresh token for a new access token, and the API accepts it
+    page.wait_for_function(
+        "old => JSON.parse(sessionStorage.getItem('petstore.session') || '{}').accessToken !== old",
+        arg=before["accessToken"],
+        timeout=15_000,
+    )
+    after = page.evaluate("() => JSON.parse(sessionStorage.getItem('petstore.session'))")
+    assert after["accessToken"].count(".") == 2 and after["expiresAt"] > before["expiresAt"] - 5
+    page.get_by_role("navigation", name="Account").get_by_role("link", name="Orders").click()
+    expect(page.get_by_role("heading", name="Your orders")).to_be_visible()
+    expect(page.get_by_role("status")).not_to_have_text(re.compile("sign in", re.I))
