@@ -100,8 +100,17 @@ function needSignIn(path) {
 }
 
 // -- catalog ---------------------------------------------------------------------
+const phone = matchMedia("(max-width: 40rem)");
+let filtersShown = false;
+
 function showCatalog(query) {
   show("catalog");
+  if (!filtersShown) {
+    // On a phone the filters start folded away, unless the URL uses some.
+    const used = [...query.keys()].some((key) => key !== "q");
+    $("[data-filter-panel]").open = !phone.matches || used;
+    filtersShown = true;
+  }
   if (document.activeElement !== searchBox) searchBox.value = query.get("q") ?? "";
   catalog.fillFilters(filters, query);
   const params = catalog.searchParams(query);

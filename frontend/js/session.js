@@ -218,9 +218,14 @@ export async function signInWithRedirect(screen) {
 }
 
 export async function signOut() {
-  const wasAuth0 = load()?.auth0;
+  const session = load();
   save(null);
-  if (wasAuth0) await (await auth0()).logout({ logoutParams: { returnTo: returnUrl() } });
+  if (session?.auth0) await (await auth0()).logout({ logoutParams: { returnTo: returnUrl() } });
+  else if (session?.refreshToken) {
+    // Best effort: the refresh token stops working at once, not in 30 days.
+    // (moto does not implement RevokeToken; real Cognito does.)
+    cognito("RevokeToken", { Token: session.refreshToken }).catch(() => {});
+  }
 }
 
 export function current() {

@@ -171,6 +171,7 @@ def test_the_shop_works_at_phone_width_and_by_keyboard_alone(page: Page, make_pr
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto("/")
     expect(page.get_by_test_id("product-card").first).to_be_visible()
+    expect(page.get_by_role("combobox", name="Species")).to_be_hidden()  # folded away on a phone
     screenshot(page, "phone-home")
 
     page.keyboard.press("Tab")  # the skip link
@@ -189,3 +190,7 @@ def test_the_shop_works_at_phone_width_and_by_keyboard_alone(page: Page, make_pr
     screenshot(page, "phone-product")
     width = page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= 390, f"the page scrolls sideways at phone width ({width}px)"
+
+    page.go_back()
+    page.get_by_text("Filters and sort").click()
+    expect(page.get_by_role("combobox", name="Species")).to_be_visible()
