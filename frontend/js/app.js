@@ -286,9 +286,10 @@ async function submitSignIn(event) {
     } catch (error) {
       if (error.type === "UserNotConfirmedException") {
         pendingPassword = form.elements.password.value;
-        location.hash = `#/confirm?email=${encodeURIComponent(form.elements.email.value.trim())}`;
+        navigate(`#/confirm?email=${encodeURIComponent(form.elements.email.value.trim())}`, error.message);
+      } else {
+        fail(error);
       }
-      fail(error);
     }
   });
 }
