@@ -76,3 +76,14 @@ def test_sign_in_keeps_the_session_across_a_reload_and_sign_out_forgets_it(page:
     account.get_by_role("button", name="Sign out").click()
     expect(account.get_by_role("link", name="Sign in")).to_be_visible()
     assert page.evaluate("() => sessionStorage.getItem('petstore.session')") is None
+
+
+def test_show_more_appends_the_next_page_of_results(page: Page) -> None:
+    page.goto("/")
+    cards = page.get_by_test_id("product-card")
+    expect(cards).to_have_count(24)
+    first_page = cards.all_text_contents()
+    page.get_by_role("button", name="Show more").click()
+    expect(cards).to_have_count(48)
+    assert cards.all_text_contents()[:24] == first_page
+    assert len(set(cards.all_text_contents())) == 48  # nothing repeated

@@ -48,6 +48,7 @@ def test_a_shopper_searches_buys_two_products_and_cancelling_puts_the_stock_back
     expect(page.get_by_test_id("product-card")).to_have_count(2)
     page.get_by_role("combobox", name="Category").select_option("toys")
     expect(page.get_by_test_id("product-card")).to_have_count(1)
+    expect(page.get_by_role("button", name="Show more")).to_be_hidden()  # one page holds it all
     page.get_by_test_id("product-card").get_by_role("link").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(ball["name"])
 
