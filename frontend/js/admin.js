@@ -2,17 +2,18 @@
 // Shown only to the admin role; the API checks the role on every call anyway.
 
 import { api } from "./api.js";
-import { el } from "./dom.js";
+import { busy, el } from "./dom.js";
 import { price } from "./format.js";
-import { authHeader } from "./session.js";
+import { $, fail, loading, more, navigate, needSignIn, say, settle, show } from "./page.js";
+import { authHeader, isAdmin } from "./session.js";
 
 const FIELDS = ["name", "description", "species", "category", "brand"];
 
-export async function findProducts(q, cursor) {
+async function findProducts(q, cursor) {
   return api("/products", { params: { q, sort: q ? "relevance" : "name", limit: 25, cursor } });
 }
 
-export function renderRows(tbody, page, append) {
+function renderRows(tbody, page, append) {
   if (!append) tbody.replaceChildren();
   tbody.append(
     ...page.items.map((product) =>
@@ -28,13 +29,13 @@ export function renderRows(tbody, page, append) {
   );
 }
 
-export function fillForm(form, product) {
+function fillForm(form, product) {
   for (const name of FIELDS) form.elements[name].value = product?.[name] ?? (form.elements[name].options?.[0]?.value ?? "");
   form.elements.price.value = product ? (product.price_cents / 100).toFixed(2) : "";
   form.elements.stock.value = product ? String(product.stock) : "0";
 }
 
-export function fieldsOf(form) {
+function fieldsOf(form) {
   const fields = Object.fromEntries(FIELDS.map((name) => [name, form.elements[name].value.trim()]));
   return {
     ...fields,
@@ -47,19 +48,19 @@ async function adminCall(path, init) {
   return api(path, { ...init, headers: { ...(await authHeader()), ...init.headers } });
 }
 
-export const loadProduct = (id) => api(`/products/${encodeURIComponent(id)}`);
+const loadProduct = (id) => api(`/products/${encodeURIComponent(id)}`);
 
-export const createProduct = (fields) => adminCall("/products", { method: "POST", json: fields });
+const createProduct = (fields) => adminCall("/products", { method: "POST", json: fields });
 
-export const updateProduct = (id, fields) => adminCall(`/products/${encodeURIComponent(id)}`, { method: "PUT", json: fields });
+const updateProduct = (id, fields) => adminCall(`/products/${encodeURIComponent(id)}`, { method: "PUT", json: fields });
 
-export const deleteProduct = (id) => adminCall(`/products/${encodeURIComponent(id)}`, { method: "DELETE" });
+const deleteProduct = (id) => adminCall(`/products/${encodeURIComponent(id)}`, { method: "DELETE" });
 
-export const adjustStock = (id, change) =>
+const adjustStock = (id, change) =>
   adminCall(`/products/${encodeURIComponent(id)}/stock`, { method: "POST", json: { change } });
 
 /** Point the form field the API named (`field` of a 400) out to the user, in the form's words. */
-export function markField(form, error) {
+function markField(form, error) {
   const field = error.body?.field;
   const name = field === "price_cents" ? "price" : field;
   const label = form.elements[name]?.labels?.[0]?.firstChild?.textContent?.trim();
@@ -69,6 +70,128 @@ export function markField(form, error) {
   form.elements[name]?.setAttribute?.("aria-invalid", "true");
 }
 
-export function clearMarks(form) {
+function clearMarks(form) {
   for (const control of form.querySelectorAll("[aria-invalid]")) control.removeAttribute("aria-invalid");
 }
+
+// -- the views ---------------------------------------------------------------------
+const rows = $("[data-admin-rows]");
+const moreButton = $("[data-admin-more]");
+const editForm = $("[data-edit-form]");
+const stockForm = $("[data-stock-form]");
+let listed = { q: "", cursor: null };
+let editing = null; // the product id on the edit page, null for a new one
+
+function needAdmin() {
+  if (needSignIn()) return true;
+  if (isAdmin()) return false;
+  show("", "Not allowed");
+  say("This page is for the shop's admins.", { alert: true });
+  return true;
+}
+
+export function showAdmin(query) {
+  if (needAdmin()) return;
+  show("admin", "Catalog admin");
+  const q = query.get("q") ?? "";
+  $("[data-admin-search]").elements.q.value = q;
+  loading(
+    () => findProducts(q),
+    (found) => {
+      listed = { q, cursor: found.next_cursor };
+      renderRows(rows, found, false);
+      moreButton.hidden = !found.next_cursor;
+      if (!found.items.length) say("No products match.");
+    },
+  );
+}
+
+export function showEdit(id) {
+  if (needAdmin()) return;
+  editing = id;
+  clearMarks(editForm);
+  $("[data-edit-title]").textContent = id ? "Edit product" : "New product";
+  $("[data-delete]").hidden = !id;
+  stockForm.hidden = !id;
+  editForm.elements.stock.readOnly = Boolean(id); // an existing product's stock moves by adjustment
+  show("edit", id ? "Edit product" : "New product");
+  fillForm(editForm, null);
+  if (!id) return settle();
+  loading(
+    () => loadProduct(id),
+    (product) => fillForm(editForm, product),
+  );
+}
+
+// A PUT replaces every field: send the stock as it is now (not as the form
+// was loaded) and keep what the form does not edit (the image).
+async function save(fields) {
+  if (!editing) return createProduct(fields);
+  const latest = await loadProduct(editing);
+  return updateProduct(editing, { ...fields, stock: latest.stock, image: latest.image ?? undefined });
+}
+
+editForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  clearMarks(editForm);
+  say("Saving…");
+  let failed = null;
+  await busy(editForm, async () => {
+    try {
+      const saved = await save(fieldsOf(editForm));
+      fillForm(editForm, saved);
+      navigate(`#/admin/product/${encodeURIComponent(saved.id)}`, `Saved ${saved.name}.`);
+    } catch (error) {
+      failed = error;
+    }
+  });
+  if (failed) {
+    markField(editForm, failed);
+    fail(failed);
+    editForm.querySelector("[aria-invalid]")?.focus(); // after busy(): a disabled field cannot take the focus
+  }
+});
+
+stockForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const change = Number.parseInt(stockForm.elements.change.value, 10);
+  await busy(stockForm, async () => {
+    try {
+      const product = await adjustStock(editing, change);
+      editForm.elements.stock.value = String(product.stock);
+      stockForm.reset();
+      say(`Stock of ${product.name} is now ${product.stock}.`);
+    } catch (error) {
+      fail(error);
+    }
+  });
+});
+
+$("[data-delete]").addEventListener("click", async () => {
+  const name = editForm.elements.name.value;
+  if (!confirm(`Delete ${name}? Shoppers will no longer find it.`)) return;
+  try {
+    await deleteProduct(editing);
+    navigate("#/admin", `Deleted ${name}.`);
+  } catch (error) {
+    fail(error);
+  }
+});
+
+$("[data-admin-search]").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const q = event.currentTarget.elements.q.value.trim();
+  navigate(q ? `#/admin?q=${encodeURIComponent(q)}` : "#/admin");
+});
+
+moreButton.addEventListener("click", () =>
+  more(
+    moreButton,
+    () => findProducts(listed.q, listed.cursor),
+    (found) => {
+      listed.cursor = found.next_cursor;
+      renderRows(rows, found, true);
+      moreButton.hidden = !found.next_cursor;
+    },
+  ),
+);

@@ -1,14 +1,16 @@
-// Browse and search: the catalog view, driven by the URL (#/?q=...&species=...).
+// Browse and search (#/?q=...&species=...) and the product page (#/product/<id>).
 
 import { api } from "./api.js";
+import * as cart from "./cart.js";
 import { el } from "./dom.js";
 import { label, price, stockText } from "./format.js";
+import { $, loading, more, parseHash, say, show } from "./page.js";
 
 const FILTERS = ["species", "category", "brand", "min_price", "max_price", "in_stock", "sort"];
 const PAGE = 24;
 
 // URL params -> API params (prices are dollars in the form, cents in the API).
-export function searchParams(query) {
+function searchParams(query) {
   const params = { limit: PAGE };
   const q = query.get("q");
   if (q) params.q = q;
@@ -20,7 +22,7 @@ export function searchParams(query) {
   return params;
 }
 
-export function fillFilters(form, query) {
+function fillFilters(form, query) {
   for (const name of FILTERS) {
     const field = form.elements[name];
     if (field.type === "checkbox") field.checked = query.get(name) === "true";
@@ -28,7 +30,7 @@ export function fillFilters(form, query) {
   }
 }
 
-export function filtersToQuery(form, q) {
+function filtersToQuery(form, q) {
   const query = new URLSearchParams();
   if (q) query.set("q", q);
   for (const name of FILTERS) {
@@ -48,30 +50,33 @@ function facts(product, tag) {
   ];
 }
 
+// Only the shop's own pictures (img/...): an admin-entered URL never loads.
+const OWN_IMAGE = /^img\/[a-z0-9-]+\.(svg|png|jpg|webp)$/;
+
+function picture(product, size) {
+  const src = OWN_IMAGE.test(product.image ?? "") ? product.image : `img/${product.category}.svg`;
+  return el("img", { src, alt: "", width: size, height: size, class: "picture", loading: "lazy", decoding: "async" });
+}
+
 function card(product) {
   return el(
     "li",
     { class: "card", dataset: { testid: "product-card" } },
+    picture(product, 56),
     el("a", { href: `#/product/${encodeURIComponent(product.id)}` }, product.name),
     ...facts(product, "span"),
   );
 }
 
-export async function loadPage(params, cursor) {
-  return api("/products", { params: { ...params, cursor } });
-}
+const loadPage = (params, cursor) => api("/products", { params: { ...params, cursor } });
 
-export function renderPage(list, page, append) {
+function renderPage(list, page, append) {
   if (!append) list.replaceChildren();
   list.append(...page.items.map(card));
 }
 
-export async function loadProduct(id) {
-  return api(`/products/${encodeURIComponent(id)}`);
-}
-
 /** The product page; `onAdd(quantity)` puts it in the cart. */
-export function renderProduct(container, product, onAdd) {
+function renderProduct(container, product, onAdd) {
   const quantity = el("input", { type: "number", name: "quantity", min: 1, max: Math.min(99, product.stock) || 1, value: 1, inputmode: "numeric" });
   const buy = el(
     "form",
@@ -86,9 +91,101 @@ export function renderProduct(container, product, onAdd) {
     el("button", { type: "submit", class: "primary" }, "Add to cart"),
   );
   container.replaceChildren(
+    picture(product, 120),
     el("h1", {}, product.name),
     ...facts(product, "p"),
     el("p", { class: "description" }, product.description),
     product.stock > 0 ? buy : el("p", {}, "This product is out of stock for now."),
   );
 }
+
+// -- the views ---------------------------------------------------------------------
+const searchBox = $("[data-q]");
+const filters = $("[data-filters]");
+const results = $("[data-results]");
+const moreButton = $("[data-more]");
+const phone = matchMedia("(max-width: 40rem)");
+let shown = { params: null, cursor: null };
+let filtersFolded = false;
+
+export function showCatalog(query) {
+  show("catalog");
+  if (!filtersFolded) {
+    // On a phone the filters start folded away, unless the URL uses some.
+    $("[data-filter-panel]").open = !phone.matches || [...query.keys()].some((key) => key !== "q");
+    filtersFolded = true;
+  }
+  if (document.activeElement !== searchBox) searchBox.value = query.get("q") ?? "";
+  fillFilters(filters, query);
+  const params = searchParams(query);
+  loading(
+    () => loadPage(params),
+    (found) => {
+      shown = { params, cursor: found.next_cursor };
+      renderPage(results, found, false);
+      moreButton.hidden = !found.next_cursor;
+      if (!found.items.length) say("No products match. Try fewer words or filters.");
+    },
+  );
+}
+
+function showMore() {
+  more(
+    moreButton,
+    () => loadPage(shown.params, shown.cursor),
+    (found) => {
+      shown.cursor = found.next_cursor;
+      renderPage(results, found, true);
+      moreButton.hidden = !found.next_cursor;
+    },
+  );
+}
+
+export function showProduct(id) {
+  show("product", "Product");
+  const container = $("[data-product]");
+  container.replaceChildren();
+  loading(
+    () => api(`/products/${encodeURIComponent(id)}`),
+    (product) => {
+      document.title = `${product.name} · Pet Store`;
+      renderProduct(container, product, (quantity) => {
+        if (cart.add(product, quantity)) say(`Added ${product.name} to your cart.`);
+        else say(`Your cart is full (${cart.MAX_LINES} products). Check out first.`, { alert: true });
+      });
+    },
+  );
+}
+
+// The URL is the search: typing rewrites it (debounced; one history entry per
+// search, not per keystroke), filters and Enter add a history entry.
+let typing;
+
+function search({ replace }) {
+  const query = filtersToQuery(filters, searchBox.value);
+  const hash = `#/${query.toString() ? `?${query}` : ""}`;
+  if (hash === location.hash) return;
+  if (replace && parseHash().path === "/") {
+    history.replaceState(null, "", hash);
+    window.dispatchEvent(new HashChangeEvent("hashchange"));
+  } else {
+    location.hash = hash;
+  }
+}
+
+export function stopTyping() {
+  clearTimeout(typing);
+}
+
+searchBox.addEventListener("input", () => {
+  clearTimeout(typing);
+  typing = setTimeout(() => search({ replace: true }), 250);
+});
+$("[data-search-form]").addEventListener("submit", (event) => {
+  event.preventDefault();
+  clearTimeout(typing);
+  search({ replace: false });
+});
+filters.addEventListener("change", () => search({ replace: false }));
+filters.addEventListener("submit", (event) => event.preventDefault());
+moreButton.addEventListener("click", showMore);

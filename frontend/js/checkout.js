@@ -6,9 +6,10 @@
 
 import { api } from "./api.js";
 import * as cart from "./cart.js";
-import { el } from "./dom.js";
+import { busy, el } from "./dom.js";
 import { price } from "./format.js";
-import { authHeader } from "./session.js";
+import { $, fail, say, settle, show, showing } from "./page.js";
+import { authHeader, current, onChange } from "./session.js";
 
 const ATTEMPT = "petstore.checkout";
 const short = new Map(); // product id -> what the shop said is available, from the last 409
@@ -34,6 +35,7 @@ function lineRow(line) {
     el("a", { href: `#/product/${encodeURIComponent(line.product_id)}` }, line.name),
     el("input", {
       type: "number",
+      dataset: { focusKey: `quantity:${line.product_id}` },
       min: 1,
       max: cart.MAX_QUANTITY,
       value: line.quantity,
@@ -42,13 +44,22 @@ function lineRow(line) {
       onchange: (event) => cart.setQuantity(line.product_id, Number(event.target.value)),
     }),
     el("span", { class: "price" }, price(line.price_cents * line.quantity)),
-    el("button", { type: "button", "aria-label": `Remove ${line.name}`, onclick: () => cart.remove(line.product_id) }, "Remove"),
+    el(
+      "button",
+      {
+        type: "button",
+        "aria-label": `Remove ${line.name}`,
+        dataset: { focusKey: `remove:${line.product_id}` },
+        onclick: () => cart.remove(line.product_id),
+      },
+      "Remove",
+    ),
     problem && el("p", { class: "problem" }, problem),
   );
 }
 
 /** Render the cart's lines; returns whether there is anything to check out. */
-export function renderCart(container) {
+function renderCart(container) {
   const lines = cart.lines();
   if (!lines.length) {
     container.replaceChildren(el("p", { class: "empty" }, "Your cart is empty. ", el("a", { href: "#/" }, "Find something for your pet"), "."));
@@ -61,7 +72,7 @@ export function renderCart(container) {
   return true;
 }
 
-export function hasProblems() {
+function hasProblems() {
   return cart.lines().some((line) => problemOf(line) !== null);
 }
 
@@ -73,7 +84,7 @@ function addressFrom(form) {
 }
 
 /** Place the order for the cart; on 409 out_of_stock, remember the short lines and rethrow. */
-export async function placeOrder(form) {
+async function placeOrder(form) {
   const lines = cart.lines();
   const body = JSON.stringify({
     items: lines.map((line) => ({ product_id: line.product_id, quantity: line.quantity })),
@@ -108,3 +119,53 @@ export async function placeOrder(form) {
     throw error;
   }
 }
+
+// -- the view ------------------------------------------------------------------------
+const form = $("[data-checkout-form]");
+
+export function showCart() {
+  show("cart", "Your cart");
+  settle();
+  renderView();
+}
+
+function renderView() {
+  // Re-rendering replaces the controls: keep the keyboard where it was.
+  const focused = document.activeElement?.dataset?.focusKey;
+  const lines = $("[data-cart-lines]");
+  const filled = renderCart(lines);
+  const signedIn = Boolean(current());
+  form.hidden = !filled || !signedIn;
+  $("[data-checkout-signin]").hidden = !filled || signedIn;
+  if (focused) {
+    const same = lines.querySelector(`[data-focus-key="${CSS.escape(focused)}"]`);
+    (same ?? lines.querySelector("input") ?? $('[data-view="cart"] h1')).focus();
+  }
+}
+
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  if (hasProblems()) {
+    say("Some lines need a change first (see below).", { alert: true });
+    return;
+  }
+  say("Placing your order…");
+  let failed = null;
+  await busy(form, async () => {
+    try {
+      const order = await placeOrder(form);
+      location.hash = `#/orders/${encodeURIComponent(order.id)}?placed=1`;
+    } catch (error) {
+      failed = error;
+    }
+  });
+  if (failed) {
+    fail(failed);
+    if (showing("cart")) renderView();
+  }
+});
+
+// After the event that changed the cart, so a Tab out of a quantity has moved the focus.
+const refresh = () => setTimeout(() => showing("cart") && renderView());
+cart.onChange(refresh);
+onChange(refresh);

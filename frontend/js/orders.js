@@ -3,19 +3,20 @@
 import { api } from "./api.js";
 import { el } from "./dom.js";
 import { price, when } from "./format.js";
+import { $, currentPage, fail, loading, more, needSignIn, say, show } from "./page.js";
 import { authHeader } from "./session.js";
 
 const STATUS = { placed: "Placed", cancelled: "Cancelled" };
 
-export async function loadOrders(cursor) {
+async function loadOrders(cursor) {
   return api("/orders", { params: { limit: 10, cursor }, headers: await authHeader() });
 }
 
-export async function loadOrder(id) {
+async function loadOrder(id) {
   return api(`/orders/${encodeURIComponent(id)}`, { headers: await authHeader() });
 }
 
-export async function cancelOrder(id) {
+async function cancelOrder(id) {
   return api(`/orders/${encodeURIComponent(id)}/cancel`, { method: "POST", headers: await authHeader() });
 }
 
@@ -36,16 +37,16 @@ function orderRow(order) {
   );
 }
 
-export function renderOrders(list, page, append) {
+function renderOrders(list, page, append) {
   if (!append) list.replaceChildren();
   list.append(...page.items.map(orderRow));
 }
 
 /** One order; `justPlaced` shows the thank-you; `onCancel` is offered while the order is placed. */
-export function renderOrder(container, order, { justPlaced = false, onCancel } = {}) {
+function renderOrder(container, order, { justPlaced = false, onCancel } = {}) {
   const address = order.shipping_address;
   container.replaceChildren(
-    el("h1", {}, justPlaced ? "Thank you! Your order is placed." : `Order ${shortId(order)}`),
+    el("h1", { tabindex: "-1" }, justPlaced ? "Thank you! Your order is placed." : `Order ${shortId(order)}`),
     justPlaced && el("p", {}, `Order ${shortId(order)}. A confirmation is on its way to your email.`),
     el("p", { class: "meta" }, el("strong", { class: `status-${order.status}` }, STATUS[order.status] ?? order.status), ` · ${when(order.created_at)}`),
     el(
@@ -72,5 +73,69 @@ export function renderOrder(container, order, { justPlaced = false, onCancel } =
     el("h2", {}, "Shipping to"),
     el("p", {}, [address.name, address.line1, address.line2, `${address.postal_code} ${address.city}`, address.country].filter(Boolean).join(", ")),
     order.status === "placed" && onCancel && el("button", { type: "button", class: "danger", onclick: onCancel }, "Cancel order"),
+  );
+}
+
+// -- the views ---------------------------------------------------------------------
+const list = $("[data-orders]");
+const moreButton = $("[data-orders-more]");
+let cursor = null;
+
+export function showOrders() {
+  if (needSignIn()) return;
+  show("orders", "Your orders");
+  list.replaceChildren();
+  moreButton.hidden = true;
+  loading(
+    () => loadOrders(),
+    (found) => {
+      cursor = found.next_cursor;
+      renderOrders(list, found, false);
+      moreButton.hidden = !cursor;
+      if (!found.items.length) say("You have no orders yet.");
+    },
+  );
+}
+
+moreButton.addEventListener("click", () =>
+  more(
+    moreButton,
+    () => loadOrders(cursor),
+    (found) => {
+      cursor = found.next_cursor;
+      renderOrders(list, found, true);
+      moreButton.hidden = !cursor;
+    },
+  ),
+);
+
+export function showOrder(id, query) {
+  if (needSignIn()) return;
+  show("order", "Order");
+  const container = $("[data-order]");
+  container.replaceChildren();
+  const render = (order, justPlaced) =>
+    renderOrder(container, order, {
+      justPlaced,
+      onCancel: async (event) => {
+        if (!confirm("Cancel this order? Its items go back on the shelf.")) return;
+        const button = event.currentTarget;
+        const mine = currentPage();
+        button.disabled = true;
+        try {
+          const cancelled = await cancelOrder(order.id);
+          if (mine !== currentPage()) return; // the user has moved on
+          render(cancelled, false);
+          say("The order is cancelled.");
+          container.querySelector("h1").focus();
+        } catch (error) {
+          if (mine === currentPage()) fail(error);
+          button.disabled = false;
+        }
+      },
+    });
+  loading(
+    () => loadOrder(id),
+    (order) => render(order, query.get("placed") === "1"),
   );
 }

@@ -8,7 +8,7 @@
 // Either way the shop asks the API (GET /me) who the user is and which roles
 // they hold: the page shows admin links from that, the API enforces them.
 
-import { api, config } from "./api.js";
+import { ApiError, api, config } from "./api.js";
 
 const KEY = "petstore.session";
 const AUTH0_CACHE = "petstore.auth0.";
@@ -176,14 +176,6 @@ async function auth0() {
   return auth0Client;
 }
 
-async function auth0Redirect(screen) {
-  const client = await auth0();
-  const back = location.hash.startsWith("#/sign") ? "#/" : location.hash || "#/";
-  await client.loginWithRedirect({
-    appState: { hash: back },
-    authorizationParams: screen ? { screen_hint: screen } : {},
-  });
-}
 
 // Back from Auth0's login page with ?code=...&state=...: finish the login.
 async function finishAuth0Login() {
@@ -202,7 +194,7 @@ async function finishAuth0Login() {
     const token = await client.getTokenSilently();
     const claims = await client.getIdTokenClaims();
     const me = await whoAmI(token);
-    save({ email: me.email || claims?.email || "", roles: me.roles, expiresAt: now() + 3600, auth0: true });
+    save({ ...me, email: me.email || claims?.email || "", expiresAt: now() + 3600, auth0: true });
   } else if (load()) {
     save(null);
   }
@@ -213,8 +205,19 @@ export async function isRedirectProvider() {
   return (await provider()) === "auth0";
 }
 
-export async function signInWithRedirect(screen) {
-  await auth0Redirect(screen);
+/** Auth0: go to its login (or sign-up) page; come back to `backHash`. */
+export async function signInWithRedirect(screen, backHash = "#/") {
+  const client = await auth0();
+  await client.loginWithRedirect({
+    appState: { hash: backHash },
+    authorizationParams: screen ? { screen_hint: screen } : {},
+  });
+}
+
+/** Forget the session in this tab only (the API said it is over). */
+export function forget() {
+  for (const key of auth0Cache.allKeys()) auth0Cache.remove(key);
+  save(null);
 }
 
 export async function signOut() {
@@ -228,9 +231,10 @@ export async function signOut() {
   }
 }
 
+/** The signed-in user, or null. An expired access token with a refresh token still counts: it is renewed on use. */
 export function current() {
   const session = load();
-  return session && (session.auth0 || session.expiresAt > now()) ? session : null;
+  return session && (session.auth0 || session.refreshToken || session.expiresAt > now()) ? session : null;
 }
 
 export function isAdmin() {
@@ -238,10 +242,22 @@ export function isAdmin() {
 }
 
 export async function authHeader() {
-  const session = current();
+  let session = current();
   if (!session) return {};
-  const token = session.auth0 ? await (await auth0()).getTokenSilently() : session.accessToken;
-  return { Authorization: `Bearer ${token}` };
+  if (session.auth0) {
+    try {
+      return { Authorization: `Bearer ${await (await auth0()).getTokenSilently()}` };
+    } catch {
+      throw new ApiError(401, {}); // Auth0 will not renew it: sign in again
+    }
+  }
+  if (session.expiresAt - 10 <= now()) {
+    await refresh(); // e.g. after the laptop slept through the scheduled refresh
+    session = current();
+    if (!session) throw new ApiError(401, {});
+    if (session.expiresAt <= now()) throw new ApiError(0, { message: "The sign-in service cannot be reached. Try again." });
+  }
+  return { Authorization: `Bearer ${session.accessToken}` };
 }
 
 export function onChange(listener) {

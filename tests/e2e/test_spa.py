@@ -13,6 +13,10 @@ def test_search_filter_and_open_a_product_then_come_back(page: Page) -> None:
     page.goto("/")
     cards = page.get_by_test_id("product-card")
     expect(cards.first).to_be_visible()
+    page.wait_for_function(  # every picture on screen loads (the shop's own files, allowed by the CSP)
+        "() => [...document.querySelectorAll('[data-testid=product-card] img')].slice(0, 8)"
+        ".every(img => img.complete && img.naturalWidth > 0)"
+    )
     screenshot(page, "home")
 
     page.get_by_label("Search products").fill("salmon")
@@ -87,3 +91,14 @@ def test_show_more_appends_the_next_page_of_results(page: Page) -> None:
     expect(cards).to_have_count(48)
     assert cards.all_text_contents()[:24] == first_page
     assert len(set(cards.all_text_contents())) == 48  # nothing repeated
+
+
+def test_the_skip_link_moves_to_the_content_and_keeps_the_search(page: Page) -> None:
+    page.goto("/#/?q=salmon")
+    expect(page.get_by_test_id("product-card").first).to_be_visible()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("main")).to_be_focused()
+    expect(page).to_have_url(re.compile(r"#/\?q=salmon$"))
+    expect(page.get_by_label("Search products")).to_have_value("salmon")

@@ -191,3 +191,47 @@ def test_the_access_token_is_refreshed_before_it_expires(page: Page) -> None:
     page.get_by_role("navigation", name="Account").get_by_role("link", name="Orders").click()
     expect(page.get_by_role("heading", name="Your orders")).to_be_visible()
     expect(page.get_by_role("status")).not_to_have_text(re.compile("sign in", re.I))
+
+
+def test_a_session_the_api_refuses_ends_with_a_message_and_sign_in_returns_to_the_page(page: Page) -> None:
+    page.goto("/")
+    sign_in(page, *DEMO_SHOPPER)
+    # GIVEN an access token the API no longer accepts (revoked, or from another pool)
+    page.evaluate(
+        """() => {
+            const s = JSON.parse(sessionStorage.getItem('petstore.session'));
+            s.accessToken = s.accessToken.slice(0, -4) + 'AAAA';
+            sessionStorage.setItem('petstore.session', JSON.stringify(s));
+        }"""
+    )
+    page.goto("/#/orders")
+    expect(page.get_by_role("status")).to_have_text("Your session has ended. Please sign in again.")
+    expect(page).to_have_url(re.compile(r"#/signin\?next=orders$"))
+    assert page.evaluate("() => sessionStorage.getItem('petstore.session')") is None
+    sign_in(page, *DEMO_SHOPPER)
+    expect(page.get_by_role("heading", name="Your orders")).to_be_visible()
+
+
+def test_saving_a_product_keeps_what_the_form_does_not_edit(page: Page, shop_api: ShopApi) -> None:
+    product = shop_api.create(
+        name=f"kiwi{uuid.uuid4().hex[:6]} Perch",
+        description="A perch with a picture.",
+        species="bird",
+        category="accessories",
+        brand="Songperch",
+        price_cents=1200,
+        stock=3,
+        image="img/accessories.svg",
+    )
+    try:
+        page.goto("/")
+        sign_in(page, *DEMO_ADMIN)
+        page.goto(f"/#/admin/product/{product['id']}")
+        expect(page.get_by_role("textbox", name="Name")).to_have_value(product["name"])
+        page.get_by_role("spinbutton", name="Price ($)").fill("13.50")
+        page.get_by_role("button", name="Save").click()
+        expect(page.get_by_role("status")).to_have_text(f"Saved {product['name']}.")
+        saved = shop_api.product(product["id"])
+        assert saved["price_cents"] == 1350 and saved["image"] == "img/accessories.svg" and saved["stock"] == 3
+    finally:
+        shop_api.delete(product["id"])

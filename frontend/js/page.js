@@ -1,0 +1,107 @@
+// What every page shares: showing a view, the status line, moving between
+// pages, and dropping answers meant for a page the user has already left.
+
+import * as session from "./session.js";
+
+export const $ = (selector) => document.querySelector(selector);
+
+const status = $("[data-status]");
+const views = Object.fromEntries([...document.querySelectorAll("[data-view]")].map((v) => [v.dataset.view, v]));
+
+export function show(name, title) {
+  for (const [key, view] of Object.entries(views)) view.hidden = key !== name;
+  document.title = title ? `${title} · Pet Store` : "Serverless Pet Store";
+}
+
+export const showing = (name) => !views[name].hidden;
+
+export function say(message, { alert = false } = {}) {
+  status.textContent = message;
+  status.classList.toggle("alert", alert);
+  if (alert) status.scrollIntoView({ block: "center" }); // an error is never out of sight
+}
+
+export function parseHash() {
+  const hash = location.hash.replace(/^#/, "") || "/";
+  const [path, search = ""] = hash.split("?");
+  return { path, query: new URLSearchParams(search) };
+}
+
+// Each route() is a new page; an answer that arrives for an older one is dropped.
+let page = 0;
+export const newPage = () => ++page;
+export const currentPage = () => page;
+
+// A message for the page the user is sent to next ("Saved", "Welcome!").
+let note = "";
+let routeNow = () => {};
+export const onNavigate = (route) => (routeNow = route);
+
+export function navigate(hash, message = "", { replace = false } = {}) {
+  note = message;
+  if (location.hash === hash) routeNow();
+  else if (replace) location.replace(hash);
+  else location.hash = hash;
+}
+
+/** The page is ready: show the note it was opened with, if any. */
+export function settle() {
+  say(note);
+  note = "";
+}
+
+/** Show an error; a 401 means the session is over: sign in again, then come back. */
+export function fail(error) {
+  if (error.status === 401) {
+    session.forget();
+    navigate(signInHash(), error.message, { replace: true });
+  } else {
+    say(error.message, { alert: true });
+  }
+}
+
+export function signInHash() {
+  const here = parseHash();
+  const back = here.path === "/signin" ? here.query.get("next") : location.hash.replace(/^#\/?/, "");
+  return back ? `#/signin?next=${encodeURIComponent(back)}` : "#/signin";
+}
+
+/** Where `#/signin?next=...` leads: inside the shop only. */
+export function nextHash(query) {
+  const next = query.get("next");
+  return next && /^[a-z0-9/?=&%._-]*$/i.test(next) ? `#/${next}` : "#/";
+}
+
+/** Run `load` for the current page; ignore its answer if the user went elsewhere meanwhile. */
+export async function loading(load, render) {
+  const mine = page;
+  say("Loading…");
+  try {
+    const data = await load();
+    if (mine !== page) return;
+    settle();
+    render(data); // may say something of its own ("No products match")
+  } catch (error) {
+    if (mine === page) fail(error);
+  }
+}
+
+/** For "Show more" buttons: one request at a time, and none for a page left meanwhile. */
+export async function more(button, load, render) {
+  const mine = page;
+  button.disabled = true;
+  try {
+    const data = await load();
+    if (mine === page) render(data);
+  } catch (error) {
+    if (mine === page) fail(error);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+export function needSignIn() {
+  if (session.current()) return false;
+  navigate(signInHash(), "Please sign in first.", { replace: true });
+  return true;
+}
