@@ -176,7 +176,6 @@ async function auth0() {
   return auth0Client;
 }
 
-
 // Back from Auth0's login page with ?code=...&state=...: finish the login.
 async function finishAuth0Login() {
   const client = await auth0();
