@@ -195,3 +195,36 @@ def test_the_shop_works_at_phone_width_and_by_keyboard_alone(page: Page, make_pr
     page.go_back()
     page.get_by_text("Filters and sort").click()
     expect(page.get_by_role("combobox", name="Species")).to_be_visible()
+
+
+def test_a_double_click_on_place_order_sends_one_order(
+    page: Page, shop: RunningStack, shop_api: ShopApi, make_product: Any
+) -> None:
+    product = make_product(f"{unique('dingo')} Squeaky Bone", stock=10)
+    page.goto("/")
+    sign_in(page, *DEMO_SHOPPER)
+    add_to_cart(page, product, quantity=1)
+    page.goto("/#/cart")
+    fill_address(page)
+    posts: list[str] = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" and r.url.endswith("/orders") else None)
+
+    page.get_by_role("button", name="Place order").dblclick()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Thank you! Your order is placed.")
+    assert len(posts) == 1
+    assert shop_api.product(product["id"])["stock"] == 9
+
+
+def test_the_cart_is_shared_by_the_shops_tabs(page: Page, make_product: Any) -> None:
+    product = make_product(f"{unique('emu')} Feather Wand")
+    other = page.context.new_page()
+    other.goto("/#/cart")
+    expect(other.get_by_text("Your cart is empty.")).to_be_visible()
+
+    add_to_cart(page, product, quantity=2)
+
+    expect(cart_count(other)).to_have_accessible_name("Cart, 2 items")
+    expect(other.get_by_test_id("cart-line")).to_contain_text(product["name"])
+    other.get_by_role("button", name=f"Remove {product['name']}").click()
+    expect(cart_count(page)).to_have_accessible_name("Cart, 0 items")
