@@ -17,6 +17,7 @@ import mimetypes
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 
@@ -80,6 +81,32 @@ def site_config(stage: str, api_url: str, env: Mapping[str, str], region: str) -
     return {"api_url": api_url.rstrip("/"), "stage": stage, "auth": auth, "admin_role": env.get("ADMIN_ROLE", "admin")}
 
 
+LOCAL_CSP = "connect-src 'self' https: http://127.0.0.1:* http://localhost:*; frame-src https:;"
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def tightened_index(html: str, config: dict[str, Any]) -> str:
+    """index.html with its CSP narrowed to the stage's API and identity provider.
+
+    The file in the repo allows any HTTPS origin (and loopback, for `make run`);
+    a deployed site knows exactly whom it talks to.
+    """
+    if LOCAL_CSP not in html:
+        raise SystemExit("frontend/index.html's Content-Security-Policy changed: update LOCAL_CSP in publish_spa.py")
+    auth = config["auth"]
+    if auth["provider"] == "auth0":
+        provider = f"https://{auth['domain']}"
+        csp = f"connect-src 'self' {_origin(config['api_url'])} {provider}; frame-src {provider};"
+    else:
+        provider = f"https://cognito-idp.{auth['region']}.amazonaws.com"
+        csp = f"connect-src 'self' {_origin(config['api_url'])} {provider}; frame-src 'none';"
+    return html.replace(LOCAL_CSP, csp)
+
+
 def site_files() -> list[Path]:
     return sorted(p for p in FRONTEND.rglob("*") if p.is_file() and p.name != "config.json")
 
@@ -93,6 +120,9 @@ def publish(s3: Any, bucket: str, config: dict[str, Any]) -> list[str]:
     """Upload frontend/ and config.json; returns the keys written."""
     written = []
     uploads = [(p.relative_to(FRONTEND).as_posix(), p.read_bytes()) for p in site_files()]
+    uploads = [
+        (key, tightened_index(body.decode(), config).encode() if key == "index.html" else body) for key, body in uploads
+    ]
     uploads.append(("config.json", json.dumps(config, indent=2).encode()))
     for key, body in uploads:
         s3.put_object(

@@ -77,3 +77,26 @@ def test_an_auth0_stage_gives_the_spa_its_domain_audience_and_spa_client() -> No
 def test_a_stage_with_placeholders_left_is_refused_with_their_names() -> None:
     with pytest.raises(SystemExit, match="COGNITO_USER_POOL_ID"):
         publish_spa.stage_environment("dev")
+
+
+def test_the_published_page_may_only_talk_to_the_stages_api_and_identity_provider(bucket: str) -> None:
+    s3 = boto3.client("s3")
+    config = publish_spa.site_config(
+        "dev", "https://abc.execute-api.eu-west-1.amazonaws.com/api", COGNITO_STAGE, "eu-west-1"
+    )
+    publish_spa.publish(s3, bucket, config)
+    html = s3.get_object(Bucket=bucket, Key="index.html")["Body"].read().decode()
+    assert (
+        "connect-src 'self' https://abc.execute-api.eu-west-1.amazonaws.com "
+        "https://cognito-idp.eu-west-1.amazonaws.com; frame-src 'none';"
+    ) in html
+    assert "127.0.0.1" not in html and "https: " not in html
+
+    auth0 = publish_spa.tightened_index(
+        (publish_spa.FRONTEND / "index.html").read_text(),
+        {"api_url": "https://api.shop.example/v1", "auth": {"provider": "auth0", "domain": "shop.eu.auth0.com"}},
+    )
+    assert (
+        "connect-src 'self' https://api.shop.example https://shop.eu.auth0.com; frame-src https://shop.eu.auth0.com;"
+        in auth0
+    )
