@@ -22,9 +22,9 @@ from chalicelib.errors import Forbidden, InvalidInput, api_errors, from_validati
 from chalicelib.models import (
     OrderIn,
     OrderListParams,
-    ProductFields,
     ProductIn,
     ProductPage,
+    ProductUpdate,
     SearchParams,
     StockChange,
 )
@@ -204,7 +204,7 @@ def create_product() -> Response:
 @api_errors
 def update_product(product_id: str) -> dict[str, Any]:
     require_admin()
-    return dump(catalog.update_product(get_table(), product_id, json_body(ProductFields)))
+    return dump(catalog.update_product(get_table(), product_id, json_body(ProductUpdate)))
 
 
 @app.route("/products/{product_id}/stock", methods=["POST"], authorizer=jwt_auth)

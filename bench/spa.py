@@ -16,7 +16,6 @@ import gzip
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import urllib.request
 from pathlib import Path
@@ -24,47 +23,12 @@ from statistics import median
 from typing import Any
 
 from scripts.resources import ROOT
+from tests.e2e.conftest import CHROMIUM, FLAGS, stack_environment, start_stack
 
-CHROMIUM = "/usr/bin/chromium"
 LIGHTHOUSE = ROOT / "node_modules" / ".bin" / "lighthouse"
-CHROME_FLAGS = " ".join(
-    [
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-    ]
-)
+CHROME_FLAGS = " ".join(["--headless=new", *FLAGS])
 PAGES = {"home": "/", "search": "/#/?q=salmon&species=cat"}
 TARGETS = {"performance": 95, "accessibility": 95, "js_gzip_kb": 60}
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_shop(data_dir: str) -> tuple[subprocess.Popen[str], str]:
-    ports = {"API_PORT": free_port(), "WEB_PORT": free_port(), "AWS_PORT": free_port()}
-    env = {**os.environ, **{k: str(v) for k, v in ports.items()}, "LOCAL_DATA_DIR": data_dir}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "scripts.stack"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert process.stdout is not None
-    for line in process.stdout:
-        if "Press Ctrl-C to stop" in line:
-            return process, f"http://127.0.0.1:{ports['WEB_PORT']}"
-    raise SystemExit("the shop did not start")
 
 
 def lighthouse(url: str) -> dict[str, Any]:
@@ -131,12 +95,11 @@ def main() -> None:
     if not Path(CHROMIUM).exists():
         raise SystemExit(f"{CHROMIUM} is missing: apt-get install chromium")
     with tempfile.TemporaryDirectory() as data_dir:
-        process, web = start_shop(data_dir)
+        shop = start_stack(stack_environment(Path(data_dir)))  # as `make run` starts it, on free ports
         try:
-            results = measure(web, args.runs)
+            results = measure(shop.web, args.runs)
         finally:
-            process.terminate()
-            process.wait(timeout=60)
+            shop.stop()
     print(f"\nLighthouse (mobile preset, simulated throttling), median of {args.runs} runs per page")
     columns = ["performance", "accessibility", "fcp_ms", "lcp_ms", "tbt_ms", "cls", "scripts", "js_kb", "js_gzip_kb"]
     print(f"{'page':8}" + "".join(f"{c:>14}" for c in columns))

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from . import keys
 from .errors import Conflict, ProductNotFound
-from .models import MAX_STOCK, Product, ProductFields, ProductIn
+from .models import MAX_STOCK, Product, ProductIn, ProductUpdate
 from .text import fold, index_text, name_key, prefix_of, slug
 
 # One product's update must fit in one TransactWriteItems (100 actions):
@@ -140,28 +140,33 @@ def _stale_entry_keys(old_item: Item | None, entries: list[Item]) -> list[dict[s
     return [{"PK": pk, "SK": sk} for pk, sk in old_item.get("index_keys", []) if (pk, sk) not in current]
 
 
-def save_product(table: Table, product: Product, *, create: bool) -> Product:
+def save_product(table: Table, product: Product, *, create: bool, keep_stock: bool = False) -> Product:
     """Write a product and its index entries in one transaction.
 
     ``create`` refuses an existing id (409); otherwise the product must exist
-    (404). Either way the product and its index never disagree.
+    (404). Either way the product and its index never disagree. ``keep_stock``
+    writes the stored stock instead of ``product.stock``, on condition that no
+    purchase moved it meanwhile (else 409, try again).
     """
     old = table.get_item(Key=keys.product_key(product.id), ConsistentRead=True).get("Item")
     if create and old is not None:
         raise Conflict(f"a product with id {product.id!r} already exists", field="id")
-    if not create and old is None:
-        raise ProductNotFound(product.id)
-    entries = index_entries(product)
-    condition: dict[str, Any] = (
-        {"ConditionExpression": "attribute_not_exists(PK)"}
-        if create
-        else {
-            # Nobody changed the product since we read its index keys.
+    if old is None:
+        if not create:
+            raise ProductNotFound(product.id)
+        condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(PK)"}
+    else:
+        # Nobody changed the product since we read its index keys (and its stock).
+        condition = {
             "ConditionExpression": "#v = :seen",
             "ExpressionAttributeNames": {"#v": "version"},
-            "ExpressionAttributeValues": {":seen": old["version"]},  # type: ignore[index]
+            "ExpressionAttributeValues": {":seen": old["version"]},
         }
-    )
+        if keep_stock:
+            product = product.model_copy(update={"stock": int(old["stock"])})
+            condition["ConditionExpression"] += " AND stock = :stock"
+            condition["ExpressionAttributeValues"][":stock"] = old["stock"]
+    entries = index_entries(product)
     version = 1 if old is None else int(old["version"]) + 1
     actions: list[dict[str, Any]] = [
         {"Put": {"TableName": table.name, "Item": product_item(product, entries, version), **condition}}
@@ -184,13 +189,14 @@ def create_product(table: Table, incoming: ProductIn) -> Product:
     return save_product(table, product, create=True)
 
 
-def update_product(table: Table, product_id: str, fields: ProductFields) -> Product:
-    """Replace an existing product's fields (and its index entries)."""
+def update_product(table: Table, product_id: str, fields: ProductUpdate) -> Product:
+    """Replace an existing product's fields (and its index entries); no stock keeps the stored one."""
+    keep_stock = fields.stock is None
     try:
-        product = Product.model_validate({**fields.model_dump(), "id": product_id})
+        product = Product.model_validate({**fields.model_dump(), "id": product_id, "stock": fields.stock or 0})
     except ValidationError as exc:  # not even a possible id
         raise ProductNotFound(product_id) from exc
-    return save_product(table, product, create=False)
+    return save_product(table, product, create=False, keep_stock=keep_stock)
 
 
 def adjust_stock(table: Table, product_id: str, change: int) -> Product:

@@ -48,7 +48,7 @@ class Sort(StrEnum):
 
 
 class ProductFields(BaseModel):
-    """What an admin writes (POST /products, PUT /products/{id})."""
+    """A product's own fields (ProductIn for POST /products, ProductUpdate for PUT)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -75,6 +75,18 @@ class Product(ProductFields):
     model_config = ConfigDict(extra="ignore")
 
     id: ProductId
+
+
+class ProductUpdate(ProductFields):
+    """PUT /products/{id}: the product's fields; ``stock`` may be left out."""
+
+    stock: int | None = Field(  # type: ignore[assignment]
+        default=None,
+        ge=0,
+        le=MAX_STOCK,
+        strict=True,
+        description="Leave out to keep the stock as it is: a purchase made meanwhile is then never undone.",
+    )
 
 
 class StockChange(BaseModel):

@@ -19,9 +19,9 @@ from .models import (
     OrderIn,
     OrderPage,
     Product,
-    ProductFields,
     ProductIn,
     ProductPage,
+    ProductUpdate,
     SearchParams,
     StockChange,
 )
@@ -133,15 +133,15 @@ def document(server_url: str | None = None) -> dict[str, Any]:
                     "responses": {"200": _ok("The product", "Product"), "404": _error("No such product")},
                 },
                 "put": {
-                    "summary": "Replace a product's fields (admin)",
+                    "summary": "Replace a product's fields (admin); without `stock` the stock is kept",
                     "operationId": "updateProduct",
                     "security": SIGNED_IN,
-                    "requestBody": _body("ProductFields"),
+                    "requestBody": _body("ProductUpdate"),
                     "responses": {
                         "200": _ok("The product as saved", "Product"),
                         "400": _error("A field is invalid; `field` names it"),
                         "404": _error("No such product"),
-                        "409": _error("The product changed meanwhile; retry"),
+                        "409": _error("The product (or, with `stock` left out, its stock) changed meanwhile; retry"),
                         **ADMIN_ERRORS,
                     },
                 },
@@ -253,7 +253,7 @@ def document(server_url: str | None = None) -> dict[str, Any]:
         },
         "components": {
             "schemas": _schemas(
-                ErrorBody, Me, Order, OrderIn, OrderPage, Product, ProductFields, ProductIn, ProductPage, StockChange
+                ErrorBody, Me, Order, OrderIn, OrderPage, Product, ProductIn, ProductPage, ProductUpdate, StockChange
             ),
             "securitySchemes": {
                 "bearer": {

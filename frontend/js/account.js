@@ -3,8 +3,7 @@
 
 import { config } from "./api.js";
 import * as cart from "./cart.js";
-import { busy } from "./dom.js";
-import { $, fail, navigate, nextHash, parseHash, say, settle, show } from "./page.js";
+import { $, fail, navigate, nextHash, onSubmit, parseHash, say, settle, show } from "./page.js";
 import * as session from "./session.js";
 
 // Kept in memory only, to sign the new user in once the email is confirmed.
@@ -50,64 +49,41 @@ export async function showConfirm(query) {
 
 const confirmHash = (email) => `#/confirm?email=${encodeURIComponent(email)}`;
 
-$("[data-signin-form]").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const form = event.currentTarget;
+const signInForm = $("[data-signin-form]");
+
+onSubmit(
+  signInForm,
+  "Signing in…",
+  async (form) => {
+    await session.signIn(form.elements.email.value.trim(), form.elements.password.value);
+    form.reset();
+    navigate(nextHash(parseHash().query));
+  },
+  {
+    failed: (error) => {
+      if (error.type !== "UserNotConfirmedException") return fail(error);
+      pendingPassword = signInForm.elements.password.value;
+      navigate(confirmHash(signInForm.elements.email.value.trim()), error.message);
+    },
+  },
+);
+
+onSubmit($("[data-signup-form]"), "Creating your account…", async (form) => {
   const email = form.elements.email.value.trim();
-  say("Signing in…");
-  await busy(form, async () => {
-    try {
-      await session.signIn(email, form.elements.password.value);
-      form.reset();
-      navigate(nextHash(parseHash().query));
-    } catch (error) {
-      if (error.type === "UserNotConfirmedException") {
-        pendingPassword = form.elements.password.value;
-        navigate(confirmHash(email), error.message);
-      } else {
-        fail(error);
-      }
-    }
-  });
+  await session.signUp(email, form.elements.password.value);
+  pendingPassword = form.elements.password.value;
+  form.reset();
+  navigate(confirmHash(email), `We sent a confirmation code to ${email}.`);
 });
 
-$("[data-signup-form]").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const form = event.currentTarget;
+onSubmit($("[data-confirm-form]"), "Confirming…", async (form) => {
   const email = form.elements.email.value.trim();
-  say("Creating your account…");
-  await busy(form, async () => {
-    try {
-      await session.signUp(email, form.elements.password.value);
-      pendingPassword = form.elements.password.value;
-      form.reset();
-      navigate(confirmHash(email), `We sent a confirmation code to ${email}.`);
-    } catch (error) {
-      fail(error);
-    }
-  });
-});
-
-$("[data-confirm-form]").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const form = event.currentTarget;
-  const email = form.elements.email.value.trim();
-  say("Confirming…");
-  await busy(form, async () => {
-    try {
-      await session.confirmSignUp(email, form.elements.code.value.trim());
-      form.reset();
-      if (pendingPassword) {
-        await session.signIn(email, pendingPassword);
-        pendingPassword = null;
-        navigate("#/", "Welcome! Your account is ready.");
-      } else {
-        navigate("#/signin", "Your email is confirmed. Sign in to continue.");
-      }
-    } catch (error) {
-      fail(error);
-    }
-  });
+  await session.confirmSignUp(email, form.elements.code.value.trim());
+  form.reset();
+  if (!pendingPassword) return navigate("#/signin", "Your email is confirmed. Sign in to continue.");
+  await session.signIn(email, pendingPassword);
+  pendingPassword = null;
+  navigate("#/", "Welcome! Your account is ready.");
 });
 
 $("[data-resend]").addEventListener("click", async () => {

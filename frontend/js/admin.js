@@ -2,9 +2,9 @@
 // Shown only to the admin role; the API checks the role on every call anyway.
 
 import { api } from "./api.js";
-import { busy, el } from "./dom.js";
+import { el } from "./dom.js";
 import { price } from "./format.js";
-import { $, fail, loading, more, navigate, needSignIn, say, settle, show } from "./page.js";
+import { $, fail, loading, more, navigate, needSignIn, onSubmit, say, settle, show } from "./page.js";
 import { authHeader, isAdmin } from "./session.js";
 
 const FIELDS = ["name", "description", "species", "category", "brand"];
@@ -81,6 +81,7 @@ const editForm = $("[data-edit-form]");
 const stockForm = $("[data-stock-form]");
 let listed = { q: "", cursor: null };
 let editing = null; // the product id on the edit page, null for a new one
+let loaded = null; // that product as the form was filled from it
 
 function needAdmin() {
   if (needSignIn()) return true;
@@ -115,56 +116,49 @@ export function showEdit(id) {
   stockForm.hidden = !id;
   editForm.elements.stock.readOnly = Boolean(id); // an existing product's stock moves by adjustment
   show("edit", id ? "Edit product" : "New product");
+  loaded = null;
   fillForm(editForm, null);
   if (!id) return settle();
   loading(
     () => loadProduct(id),
-    (product) => fillForm(editForm, product),
+    (product) => {
+      loaded = product;
+      fillForm(editForm, product);
+    },
   );
 }
 
-// A PUT replaces every field: send the stock as it is now (not as the form
-// was loaded) and keep what the form does not edit (the image).
-async function save(fields) {
+// A PUT replaces every field but the stock, which the API keeps when it is left
+// out (a purchase made while the form was open stays counted). The image is not
+// in the form: send back the one the product had.
+function save(fields) {
   if (!editing) return createProduct(fields);
-  const latest = await loadProduct(editing);
-  return updateProduct(editing, { ...fields, stock: latest.stock, image: latest.image ?? undefined });
+  const { stock, ...rest } = fields;
+  return updateProduct(editing, { ...rest, image: loaded?.image ?? undefined });
 }
 
-editForm.addEventListener("submit", async (event) => {
-  event.preventDefault();
-  clearMarks(editForm);
-  say("Saving…");
-  let failed = null;
-  await busy(editForm, async () => {
-    try {
-      const saved = await save(fieldsOf(editForm));
-      fillForm(editForm, saved);
-      navigate(`#/admin/product/${encodeURIComponent(saved.id)}`, `Saved ${saved.name}.`);
-    } catch (error) {
-      failed = error;
-    }
-  });
-  if (failed) {
-    markField(editForm, failed);
-    fail(failed);
-    editForm.querySelector("[aria-invalid]")?.focus(); // after busy(): a disabled field cannot take the focus
-  }
-});
-
-stockForm.addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const change = Number.parseInt(stockForm.elements.change.value, 10);
-  await busy(stockForm, async () => {
-    try {
-      const product = await adjustStock(editing, change);
-      editForm.elements.stock.value = String(product.stock);
-      stockForm.reset();
-      say(`Stock of ${product.name} is now ${product.stock}.`);
-    } catch (error) {
+onSubmit(
+  editForm,
+  "Saving…",
+  async () => {
+    clearMarks(editForm);
+    const saved = await save(fieldsOf(editForm));
+    navigate(`#/admin/product/${encodeURIComponent(saved.id)}`, `Saved ${saved.name}.`);
+  },
+  {
+    failed: (error) => {
+      markField(editForm, error);
       fail(error);
-    }
-  });
+      editForm.querySelector("[aria-invalid]")?.focus();
+    },
+  },
+);
+
+onSubmit(stockForm, "Changing the stock…", async () => {
+  const product = await adjustStock(editing, Number.parseInt(stockForm.elements.change.value, 10));
+  editForm.elements.stock.value = String(product.stock);
+  stockForm.reset();
+  say(`Stock of ${product.name} is now ${product.stock}.`);
 });
 
 $("[data-delete]").addEventListener("click", async () => {

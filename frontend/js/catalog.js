@@ -4,9 +4,19 @@ import { api } from "./api.js";
 import * as cart from "./cart.js";
 import { el } from "./dom.js";
 import { label, price, stockText } from "./format.js";
-import { $, loading, more, parseHash, say, show } from "./page.js";
+import { $, loading, more, navigate, parseHash, say, show } from "./page.js";
 
 const FILTERS = ["species", "category", "brand", "min_price", "max_price", "in_stock", "sort"];
+
+// The API's species and categories (chalicelib/models.py), for every <select data-choices>.
+const CHOICES = {
+  species: ["dog", "cat", "fish", "bird", "small_animal", "reptile"],
+  category: ["food", "treats", "toys", "beds", "health", "grooming", "habitats", "accessories"],
+};
+
+for (const select of document.querySelectorAll("[data-choices]")) {
+  select.append(...CHOICES[select.dataset.choices].map((value) => el("option", { value }, label(value))));
+}
 const PAGE = 24;
 
 // URL params -> API params (prices are dollars in the form, cents in the API).
@@ -164,13 +174,7 @@ let typing;
 function search({ replace }) {
   const query = filtersToQuery(filters, searchBox.value);
   const hash = `#/${query.toString() ? `?${query}` : ""}`;
-  if (hash === location.hash) return;
-  if (replace && parseHash().path === "/") {
-    history.replaceState(null, "", hash);
-    window.dispatchEvent(new HashChangeEvent("hashchange"));
-  } else {
-    location.hash = hash;
-  }
+  if (hash !== location.hash) navigate(hash, "", { replace: replace && parseHash().path === "/" });
 }
 
 export function stopTyping() {

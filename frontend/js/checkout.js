@@ -6,9 +6,9 @@
 
 import { api } from "./api.js";
 import * as cart from "./cart.js";
-import { busy, el } from "./dom.js";
+import { el } from "./dom.js";
 import { price } from "./format.js";
-import { $, fail, say, settle, show, showing } from "./page.js";
+import { $, fail, onSubmit, say, settle, show, showing } from "./page.js";
 import { authHeader, current, onChange } from "./session.js";
 
 const ATTEMPT = "petstore.checkout";
@@ -143,27 +143,21 @@ function renderView() {
   }
 }
 
-form.addEventListener("submit", async (event) => {
-  event.preventDefault();
-  if (hasProblems()) {
-    say("Some lines need a change first (see below).", { alert: true });
-    return;
-  }
-  say("Placing your order…");
-  let failed = null;
-  await busy(form, async () => {
-    try {
-      const order = await placeOrder(form);
-      location.hash = `#/orders/${encodeURIComponent(order.id)}?placed=1`;
-    } catch (error) {
-      failed = error;
-    }
-  });
-  if (failed) {
-    fail(failed);
-    if (showing("cart")) renderView();
-  }
-});
+onSubmit(
+  form,
+  "Placing your order…",
+  async () => {
+    if (hasProblems()) return say("Some lines need a change first (see below).", { alert: true });
+    const order = await placeOrder(form);
+    location.hash = `#/orders/${encodeURIComponent(order.id)}?placed=1`;
+  },
+  {
+    failed: (error) => {
+      fail(error);
+      if (showing("cart")) renderView(); // mark the lines the shop said are short
+    },
+  },
+);
 
 // After the event that changed the cart, so a Tab out of a quantity has moved the focus.
 const refresh = () => setTimeout(() => showing("cart") && renderView());

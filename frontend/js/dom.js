@@ -16,16 +16,3 @@ export function el(tag, attrs = {}, ...children) {
   node.append(...children.flat().filter((child) => child !== null && child !== undefined && child !== false));
   return node;
 }
-
-/** Disable a form's controls while `work` runs, so a double click cannot send twice. */
-export async function busy(form, work) {
-  const controls = [...form.querySelectorAll("button, input, select, textarea")].filter((c) => !c.disabled);
-  for (const control of controls) control.disabled = true;
-  form.setAttribute("aria-busy", "true");
-  try {
-    return await work();
-  } finally {
-    for (const control of controls) control.disabled = false;
-    form.removeAttribute("aria-busy");
-  }
-}

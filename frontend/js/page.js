@@ -105,3 +105,37 @@ export function needSignIn() {
   navigate(signInHash(), "Please sign in first.", { replace: true });
   return true;
 }
+
+/** Disable a form's controls while `work` runs, so a double click cannot send twice. */
+async function busy(form, work) {
+  const controls = [...form.querySelectorAll("button, input, select, textarea")].filter((c) => !c.disabled);
+  for (const control of controls) control.disabled = true;
+  form.setAttribute("aria-busy", "true");
+  try {
+    return await work();
+  } finally {
+    for (const control of controls) control.disabled = false;
+    form.removeAttribute("aria-busy");
+  }
+}
+
+/**
+ * A form that sends something: say what is happening, keep the form disabled
+ * while `work(form)` runs (a double click sends once), then show what went
+ * wrong, with `failed(error)` for errors the form explains itself.
+ */
+export function onSubmit(form, doing, work, { failed = fail } = {}) {
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    say(doing);
+    let error = null;
+    await busy(form, async () => {
+      try {
+        await work(form);
+      } catch (caught) {
+        error = caught;
+      }
+    });
+    if (error) failed(error); // after busy(), so a field it points to can take the focus
+  });
+}

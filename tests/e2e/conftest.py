@@ -85,16 +85,15 @@ def bearer_of(stack: RunningStack, email: str, password: str) -> dict[str, str]:
     return {"Authorization": "Bearer " + printed.stdout.strip()}
 
 
+def stack_environment(data_dir: Path) -> dict[str, str]:
+    """The environment of a stack on free ports, keeping its data in ``data_dir``."""
+    ports = {name: str(free_port()) for name in ("API_PORT", "WEB_PORT", "AWS_PORT")}
+    return {**os.environ, **ports, "LOCAL_DATA_DIR": str(data_dir)}
+
+
 @pytest.fixture()
 def stack_env(tmp_path: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        API_PORT=str(free_port()),
-        WEB_PORT=str(free_port()),
-        AWS_PORT=str(free_port()),
-        LOCAL_DATA_DIR=str(tmp_path / "local-data"),
-    )
-    return env
+    return stack_environment(tmp_path / "local-data")
 
 
 @pytest.fixture()
@@ -108,14 +107,7 @@ def stack(stack_env: dict[str, str]) -> Iterator[RunningStack]:
 @pytest.fixture(scope="session")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     """One stack shared by the browser tests (each test makes its own products)."""
-    env = dict(os.environ)
-    env.update(
-        API_PORT=str(free_port()),
-        WEB_PORT=str(free_port()),
-        AWS_PORT=str(free_port()),
-        LOCAL_DATA_DIR=str(tmp_path_factory.mktemp("shop") / "local-data"),
-    )
-    running = start_stack(env)
+    running = start_stack(stack_environment(tmp_path_factory.mktemp("shop") / "local-data"))
     yield running
     if running.process.poll() is None:
         running.stop()

@@ -31,6 +31,16 @@ def fill_address(page: Page) -> None:
     page.get_by_role("textbox", name="Postal code").fill("12345")
 
 
+def at_checkout(page: Page, *lines: tuple[dict[str, Any], int]) -> None:
+    """Signed in as the demo shopper, these products in the cart, on the cart page with an address."""
+    page.goto("/")
+    sign_in(page, *DEMO_SHOPPER)
+    for product, quantity in lines:
+        add_to_cart(page, product, quantity)
+    page.goto("/#/cart")
+    fill_address(page)
+
+
 def cart_count(page: Page) -> Any:
     return page.get_by_role("navigation", name="Account").get_by_role("link", name=re.compile("^Cart"))
 
@@ -97,11 +107,7 @@ def test_a_retried_checkout_after_a_lost_answer_buys_only_once(
     product = make_product(f"{unique('quokka')} Chew", stock=10)
     shopper = bearer_of(shop, *DEMO_SHOPPER)
     orders_before = len(shop_api.orders_of(shopper))
-    page.goto("/")
-    sign_in(page, *DEMO_SHOPPER)
-    add_to_cart(page, product, quantity=2)
-    page.goto("/#/cart")
-    fill_address(page)
+    at_checkout(page, (product, 2))
 
     # GIVEN the first answer to POST /orders is lost on the way back (the order was placed)
     lost: list[str] = []
@@ -135,14 +141,9 @@ def test_an_out_of_stock_checkout_names_the_short_line_and_buys_nothing(
     word = unique("numbat")
     plenty = make_product(f"{word} Rope Toy", stock=10)
     scarce = make_product(f"{word} Rare Squeaker", stock=2)
-    page.goto("/")
-    sign_in(page, *DEMO_SHOPPER)
-    add_to_cart(page, plenty)
-    add_to_cart(page, scarce)
-    page.goto("/#/cart")
+    at_checkout(page, (plenty, 1), (scarce, 1))
     page.get_by_role("spinbutton", name=f"Quantity of {scarce['name']}").fill("3")
     page.get_by_role("spinbutton", name=f"Quantity of {scarce['name']}").blur()
-    fill_address(page)
 
     page.get_by_role("button", name="Place order").click()
 
@@ -201,11 +202,7 @@ def test_a_double_click_on_place_order_sends_one_order(
     page: Page, shop: RunningStack, shop_api: ShopApi, make_product: Any
 ) -> None:
     product = make_product(f"{unique('dingo')} Squeaky Bone", stock=10)
-    page.goto("/")
-    sign_in(page, *DEMO_SHOPPER)
-    add_to_cart(page, product, quantity=1)
-    page.goto("/#/cart")
-    fill_address(page)
+    at_checkout(page, (product, 1))
     posts: list[str] = []
     page.on("request", lambda r: posts.append(r.url) if r.method == "POST" and r.url.endswith("/orders") else None)
 

@@ -20,7 +20,7 @@ import moto
 import pytest
 from chalice.test import Client
 
-from chalicelib import bootstrap
+from chalicelib import bootstrap, keys
 from chalicelib.auth import InvalidToken, TokenVerifier
 from chalicelib.config import auth_settings_from_env
 from tests.conftest import free_port
@@ -240,16 +240,42 @@ def test_updating_an_unknown_product_is_a_404(client: Client, tokens: dict[str, 
         assert response.status_code == 404, response.body
 
 
+def test_an_update_without_stock_keeps_the_stock_as_purchases_left_it(
+    client: Client, tokens: dict[str, Any], make_product: Any, table: Any
+) -> None:
+    headers = {**bearer(tokens["admin"]["access"]), "Content-Type": "application/json"}
+    product = make_product(stock=5)
+    fields = product.model_dump(mode="json", exclude={"id", "stock"})
+    # GIVEN a purchase took 2 after the admin opened the form
+    table.update_item(
+        Key=keys.product_key(product.id),
+        UpdateExpression="SET stock = :s",
+        ExpressionAttributeValues={":s": 3},
+    )
+
+    response = client.http.put(
+        f"/products/{product.id}", headers=headers, body=json.dumps({**fields, "price_cents": 777})
+    )
+
+    assert response.status_code == 200, response.body
+    assert response.json_body["stock"] == 3 and response.json_body["price_cents"] == 777
+    assert client.http.get(f"/products/{product.id}").json_body["stock"] == 3
+
+
+def adjust_stock(client: Client, tokens: dict[str, Any], product_id: str, body: str) -> Any:
+    headers = {**bearer(tokens["admin"]["access"]), "Content-Type": "application/json"}
+    return client.http.post(f"/products/{product_id}/stock", headers=headers, body=body)
+
+
 def test_admin_adjusts_stock_relative_to_what_it_is_now(
     client: Client, tokens: dict[str, Any], make_product: Any
 ) -> None:
-    headers = {**bearer(tokens["admin"]["access"]), "Content-Type": "application/json"}
     product = make_product(stock=3)
 
-    response = client.http.post(f"/products/{product.id}/stock", headers=headers, body='{"change": 7}')
+    response = adjust_stock(client, tokens, product.id, '{"change": 7}')
     assert response.status_code == 200, response.body
     assert response.json_body["stock"] == 10
-    response = client.http.post(f"/products/{product.id}/stock", headers=headers, body='{"change": -4}')
+    response = adjust_stock(client, tokens, product.id, '{"change": -4}')
     assert response.json_body["stock"] == 6
     assert client.http.get(f"/products/{product.id}").json_body["stock"] == 6
 
@@ -257,9 +283,8 @@ def test_admin_adjusts_stock_relative_to_what_it_is_now(
 def test_stock_adjustments_that_would_go_below_zero_are_a_409_and_change_nothing(
     client: Client, tokens: dict[str, Any], make_product: Any
 ) -> None:
-    headers = {**bearer(tokens["admin"]["access"]), "Content-Type": "application/json"}
     product = make_product(stock=2)
-    response = client.http.post(f"/products/{product.id}/stock", headers=headers, body='{"change": -3}')
+    response = adjust_stock(client, tokens, product.id, '{"change": -3}')
     assert response.status_code == 409, response.body
     assert response.json_body["field"] == "change" and "stock is 2" in response.json_body["message"]
     assert client.http.get(f"/products/{product.id}").json_body["stock"] == 2
@@ -269,16 +294,14 @@ def test_stock_adjustments_that_would_go_below_zero_are_a_409_and_change_nothing
 def test_bad_stock_adjustments_are_a_400_naming_the_field(
     client: Client, tokens: dict[str, Any], make_product: Any, body: str
 ) -> None:
-    headers = {**bearer(tokens["admin"]["access"]), "Content-Type": "application/json"}
     product = make_product(stock=2)
-    response = client.http.post(f"/products/{product.id}/stock", headers=headers, body=body)
+    response = adjust_stock(client, tokens, product.id, body)
     assert response.status_code == 400, response.body
     assert response.json_body["field"] in ("change", "extra")
 
 
 def test_adjusting_the_stock_of_an_unknown_product_is_a_404(client: Client, tokens: dict[str, Any]) -> None:
-    headers = {**bearer(tokens["admin"]["access"]), "Content-Type": "application/json"}
-    response = client.http.post("/products/no-such-product/stock", headers=headers, body='{"change": 1}')
+    response = adjust_stock(client, tokens, "no-such-product", '{"change": 1}')
     assert response.status_code == 404, response.body
 
 

@@ -238,3 +238,16 @@ def test_a_prefix_matching_several_words_of_a_product_returns_it_once(
         )
     }
     assert set(found) == truth and len(truth) > 3
+
+
+def test_the_spa_offers_exactly_the_species_and_categories_the_api_accepts() -> None:
+    import re
+
+    from chalicelib.models import Category, Species
+    from scripts.resources import ROOT
+
+    source = (ROOT / "frontend" / "js" / "catalog.js").read_text()
+    for name, enum in (("species", Species), ("category", Category)):
+        listed = re.search(rf"{name}: \[(.*?)\]", source)
+        assert listed is not None, f"no {name} list in catalog.js"
+        assert re.findall(r'"(\w+)"', listed.group(1)) == [member.value for member in enum]
