@@ -35,6 +35,8 @@ from typing import Any, Final
 
 import jwt
 
+from .identity import Identity
+
 logger = logging.getLogger(__name__)
 
 ALGORITHM: Final = "RS256"
@@ -59,13 +61,6 @@ class AuthSettings:
     cognito: bool  # Cognito access tokens: client_id + token_use instead of aud
     email_claim: str = "email"
     trust_moto_key: bool = False
-
-
-@dataclass(frozen=True)
-class Identity:
-    sub: str
-    email: str | None
-    roles: tuple[str, ...]
 
 
 def key_fingerprint(jwk: dict[str, Any]) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .auth import Identity
+from .identity import Identity
 
 
 def describe(identity: Identity, authorization: str, cognito: Callable[[], Any] | None) -> dict[str, Any]:

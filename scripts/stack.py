@@ -143,8 +143,9 @@ class LocalStack:
         threading.Thread(target=server.serve_forever, daemon=True, name="api").start()
         self._servers.append(server)
         # Lambda's event source mapping, played locally: stream -> handler.
-        handler = sys.modules["app"].handle_table_stream
-        self._servers.append(StreamPump(self.table_name, handler).start())
+        from chalicelib.api.order_events import handle_table_stream
+
+        self._servers.append(StreamPump(self.table_name, handle_table_stream).start())
 
     def _start_web(self) -> None:
         site_config = {

@@ -1,0 +1,43 @@
+"""The shop's entry points: one Chalice blueprint per deployed function.
+
+| blueprint | function | routes or events |
+|---|---|---|
+| ``search`` | search | GET /health, /products, /products/{id}, /openapi.json |
+| ``purchase`` | purchase | /me, /orders, /orders/{id}, POST /orders/{id}/cancel |
+| ``admin`` | catalog admin | POST/PUT/DELETE /products, POST /products/{id}/stock |
+| ``authorizer`` | authorizer | the JWT authorizer of the signed-in routes |
+| ``order_events`` | order events | the table's stream |
+
+``app.py`` registers them all: that is the app ``chalice local``, ``chalice
+deploy`` and the tests run. In a packaged stage (``make package``) each API
+function runs an app of its own blueprint only (chalicelib/functions/), so it
+imports only what its routes use; the authorizer and the stream handler are
+already separate Lambdas with their blueprint module as handler.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from chalice import Blueprint, Chalice, CORSConfig
+
+APP_NAME = "petstore"
+# The entry points log through module loggers under "chalicelib"; Lambda's
+# root logger lets only warnings through.
+logging.getLogger("chalicelib").setLevel(logging.INFO)
+
+
+def shop_app(*blueprints: Blueprint) -> Chalice:
+    """A Chalice app serving ``blueprints``, with the shop's CORS settings."""
+    app = Chalice(app_name=APP_NAME)
+    # Bearer tokens, not cookies, carry the session, so any origin may read
+    # responses; a stage pins its SPA origin with CORS_ALLOW_ORIGIN.
+    app.api.cors = CORSConfig(
+        allow_origin=os.environ.get("CORS_ALLOW_ORIGIN", "*"),
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+        max_age=600,
+    )
+    for blueprint in blueprints:
+        app.register_blueprint(blueprint)
+    return app

@@ -1,0 +1,50 @@
+"""The catalog admin function: products and stock, for the admin role only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from .. import catalog
+from ..bootstrap import get_settings, get_table
+from ..errors import api_errors
+from ..models import ProductIn, ProductUpdate, StockChange
+from .authorizer import jwt_auth
+from .http import dump, json_body, require_role
+
+bp = Blueprint(__name__)
+
+
+def require_admin() -> None:
+    require_role(bp.current_request, get_settings().admin_role)
+
+
+@bp.route("/products", methods=["POST"], authorizer=jwt_auth)
+@api_errors
+def create_product() -> Response:
+    require_admin()
+    product = catalog.create_product(get_table(), json_body(bp.current_request, ProductIn))
+    return Response(dump(product), status_code=201, headers={"Location": f"/products/{product.id}"})
+
+
+@bp.route("/products/{product_id}", methods=["PUT"], authorizer=jwt_auth)
+@api_errors
+def update_product(product_id: str) -> dict[str, Any]:
+    require_admin()
+    return dump(catalog.update_product(get_table(), product_id, json_body(bp.current_request, ProductUpdate)))
+
+
+@bp.route("/products/{product_id}/stock", methods=["POST"], authorizer=jwt_auth)
+@api_errors
+def adjust_stock(product_id: str) -> dict[str, Any]:
+    require_admin()
+    return dump(catalog.adjust_stock(get_table(), product_id, json_body(bp.current_request, StockChange).change))
+
+
+@bp.route("/products/{product_id}", methods=["DELETE"], authorizer=jwt_auth)
+@api_errors
+def delete_product(product_id: str) -> Response:
+    require_admin()
+    catalog.delete_product(get_table(), product_id)
+    return Response(body="", status_code=204)

@@ -1,0 +1,57 @@
+"""What every view does with a request: validate it, name the caller, dump models."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from chalice.app import Request
+from pydantic import BaseModel, ValidationError
+
+from ..errors import Forbidden, InvalidInput, from_validation_error
+from ..identity import Identity
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def query_params(request: Request, model: type[M]) -> M:
+    """The query string, validated; unknown parameters are refused."""
+    try:
+        return model.model_validate(dict(request.query_params or {}))
+    except ValidationError as exc:
+        raise from_validation_error(exc, where="parameter") from exc
+
+
+def json_body(request: Request, model: type[M]) -> M:
+    raw = request.raw_body or b""
+    try:
+        data = json.loads(raw or b"null")
+    except ValueError as exc:
+        raise InvalidInput("the body is not valid JSON", field="body") from exc
+    if not isinstance(data, dict):
+        raise InvalidInput("the body must be a JSON object", field="body")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise from_validation_error(exc) from exc
+
+
+def dump(model: BaseModel) -> dict[str, Any]:
+    return model.model_dump(mode="json")
+
+
+def caller(request: Request) -> Identity:
+    """The identity the authorizer put in the request context."""
+    context = request.context.get("authorizer") or {}
+    return Identity(
+        sub=context["sub"],
+        email=context.get("email") or None,
+        roles=tuple(r for r in str(context.get("roles", "")).split(",") if r),
+    )
+
+
+def require_role(request: Request, role: str) -> Identity:
+    identity = caller(request)
+    if role not in identity.roles:
+        raise Forbidden(f"this needs the {role} role")
+    return identity

@@ -1,0 +1,30 @@
+"""The order events function: what follows a purchase, from the table's stream.
+
+A deployed stage's template points the event source mapping at the table's
+stream by reference (``make package``); TABLE_STREAM_ARN is only read here for
+``chalice deploy``. The local stack has no Lambda event sources: it reads the
+stream itself and calls this handler (scripts/streams.py), as the mapping would.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from chalice import Blueprint
+from chalice.app import DynamoDBEvent
+
+from .. import events
+from ..bootstrap import get_event_deps
+
+bp = Blueprint(__name__)
+logger = logging.getLogger(__name__)
+
+LOCAL_STREAM_ARN = "arn:aws:dynamodb:us-east-1:000000000000:table/petstore-local/stream/local"
+
+
+@bp.on_dynamodb_record(stream_arn=os.environ.get("TABLE_STREAM_ARN", LOCAL_STREAM_ARN), batch_size=50)
+def handle_table_stream(event: DynamoDBEvent) -> None:
+    done = events.handle_records(event.to_dict()["Records"], get_event_deps())
+    if any(done.values()):
+        logger.info("order events: %s", done)

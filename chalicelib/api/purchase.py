@@ -1,0 +1,62 @@
+"""The purchase function: the signed-in shopper's account and orders."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from .. import orders, profile
+from ..bootstrap import get_cognito, get_table, get_verifier
+from ..errors import api_errors
+from ..models import OrderIn, OrderListParams
+from .authorizer import jwt_auth
+from .http import caller, dump, json_body, query_params
+
+bp = Blueprint(__name__)
+
+
+def describe_caller() -> dict[str, Any]:
+    """Id, email and roles; the email from the token, else (Cognito access
+    tokens carry none) from Cognito's GetUser."""
+    request = bp.current_request
+    cognito = get_cognito if get_verifier().settings.cognito else None
+    return profile.describe(caller(request), request.headers.get("authorization", ""), cognito)
+
+
+@bp.route("/me", authorizer=jwt_auth)
+@api_errors
+def me() -> dict[str, Any]:
+    return describe_caller()
+
+
+@bp.route("/orders", methods=["POST"], authorizer=jwt_auth)
+@api_errors
+def place_order() -> Response:
+    request = bp.current_request
+    key = orders.validate_idempotency_key(request.headers.get("idempotency-key"))
+    order_in = json_body(request, OrderIn)
+    order, replayed = orders.place_order(
+        get_table(), caller(request).sub, key, order_in, email=describe_caller()["email"]
+    )
+    headers = {"Location": f"/orders/{order.id}", "Idempotent-Replayed": str(replayed).lower()}
+    return Response(dump(order), status_code=201, headers=headers)
+
+
+@bp.route("/orders", authorizer=jwt_auth)
+@api_errors
+def list_orders() -> dict[str, Any]:
+    params = query_params(bp.current_request, OrderListParams)
+    return dump(orders.list_orders(get_table(), caller(bp.current_request).sub, params.limit, params.cursor))
+
+
+@bp.route("/orders/{order_id}", authorizer=jwt_auth)
+@api_errors
+def get_order(order_id: str) -> dict[str, Any]:
+    return dump(orders.get_order(get_table(), caller(bp.current_request).sub, order_id))
+
+
+@bp.route("/orders/{order_id}/cancel", methods=["POST"], authorizer=jwt_auth)
+@api_errors
+def cancel_order(order_id: str) -> dict[str, Any]:
+    return dump(orders.cancel_order(get_table(), caller(bp.current_request).sub, order_id))
