@@ -7,9 +7,11 @@ API Gateway, in front of a TOKEN authorizer:
 - an explicit Deny: 403.
 Its own responses carry no CORS headers unless *gateway responses* add them:
 infra/gateway-responses.json defines them for DEFAULT_4XX and DEFAULT_5XX
-(CORS headers and a JSON body ``{"code": ..., "message": ...}``). They are
-applied by ``chalice package --merge-template infra/gateway-responses.json``
-or, after ``chalice deploy``, by ``python -m scripts.gateway --stage dev``.
+(CORS headers and a JSON body ``{"code": ..., "message": ...}``), in the form
+of API Gateway's ``x-amazon-apigateway-gateway-responses`` extension. ``make
+package`` puts them in the stage's API definition (so every deployment of the
+API carries them); after ``chalice deploy``, ``python -m scripts.gateway
+--stage dev`` applies them.
 
 Chalice's local gateway (``chalice local``, ``chalice.test.Client``) calls the
 authorizer without a token and lets its exception escape (a 500, or an
@@ -36,9 +38,8 @@ GATEWAY_RESPONSES = ROOT / "infra" / "gateway-responses.json"
 
 @cache
 def gateway_responses() -> dict[str, dict[str, Any]]:
-    """ResponseType -> properties, from infra/gateway-responses.json."""
-    resources = json.loads(GATEWAY_RESPONSES.read_text())["Resources"]
-    return {r["Properties"]["ResponseType"]: r["Properties"] for r in resources.values()}
+    """ResponseType -> responseParameters and responseTemplates, from infra/gateway-responses.json."""
+    return dict(json.loads(GATEWAY_RESPONSES.read_text()))
 
 
 def gateway_error(status: int, response_type: str, message: str | None, context: Any) -> tuple[dict[str, str], bytes]:
@@ -46,10 +47,10 @@ def gateway_error(status: int, response_type: str, message: str | None, context:
     props = gateway_responses()["DEFAULT_4XX" if status < 500 else "DEFAULT_5XX"]
     headers = {
         name.removeprefix("gatewayresponse.header."): value.strip("'")
-        for name, value in props["ResponseParameters"].items()
+        for name, value in props["responseParameters"].items()
     }
     body = (
-        props["ResponseTemplates"]["application/json"]
+        props["responseTemplates"]["application/json"]
         .replace("$context.error.responseType", response_type)
         .replace("$context.error.messageString", json.dumps(message))
     )
@@ -91,8 +92,8 @@ def apply_gateway_responses(apigateway: Any, rest_api_id: str) -> None:
         apigateway.put_gateway_response(
             restApiId=rest_api_id,
             responseType=response_type,
-            responseParameters=props["ResponseParameters"],
-            responseTemplates=props["ResponseTemplates"],
+            responseParameters=props["responseParameters"],
+            responseTemplates=props["responseTemplates"],
         )
 
 

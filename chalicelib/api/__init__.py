@@ -28,6 +28,9 @@ APP_NAME = "petstore"
 logging.getLogger("chalicelib").setLevel(logging.INFO)
 
 
+_registered: set[Blueprint] = set()
+
+
 def shop_app(*blueprints: Blueprint) -> Chalice:
     """A Chalice app serving ``blueprints``, with the shop's CORS settings."""
     app = Chalice(app_name=APP_NAME)
@@ -39,5 +42,10 @@ def shop_app(*blueprints: Blueprint) -> Chalice:
         max_age=600,
     )
     for blueprint in blueprints:
+        # Chalice's registration consumes the blueprint's route options, so a
+        # second app in the same process would silently get them wrong.
+        if blueprint in _registered:
+            raise RuntimeError(f"blueprint {blueprint._import_name} already serves an app in this process")
+        _registered.add(blueprint)
         app.register_blueprint(blueprint)
     return app

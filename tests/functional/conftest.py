@@ -121,3 +121,20 @@ def make_product(table: Any) -> Iterator[Any]:
     yield make
     for product_id in made:
         delete_product(table, product_id)
+
+
+@pytest.fixture(scope="session")
+def built_stage() -> Any:
+    """build/<stage>/template.json as `make package` leaves it; built here when
+    missing or older than the merge document the code now produces."""
+    from infra import package
+
+    def template_of(stage: str) -> dict[str, Any]:
+        out = package.BUILD / stage
+        wanted = json.dumps(package.merge_document(stage, package.stage_environment(stage)), indent=2) + "\n"
+        merge_file, template_file = out / "merge.json", out / "template.json"
+        if not template_file.exists() or not merge_file.exists() or merge_file.read_text() != wanted:
+            package.build(stage)
+        return dict(json.loads(template_file.read_text()))
+
+    return template_of

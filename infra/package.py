@@ -1,0 +1,420 @@
+"""Build one stage, offline, into build/<stage>/: ONE template and the zip.
+
+    make package STAGE=dev      # python -m infra.package --stage dev
+
+``chalice package`` does the heavy lifting: it builds the deployment zip
+(Linux wheels included) and a SAM template with the API, its routes, the
+authorizer and the stream handler. Its ``--merge-template`` option deep-merges
+a document into that template (dicts recursively, the document's value wins,
+lists replaced whole); this module writes that document from
+infra/template.yaml and infra/functions.py, so that the result holds:
+
+- the stage's resources (table, user pool and client, admin group, topics,
+  failed-records queue, SPA bucket and CloudFront, alarm topic);
+- five functions, one per blueprint of chalicelib/api/: Chalice's API function
+  serves the search routes, and two more functions take over the purchase and
+  admin routes (their integrations in the API definition point at them);
+- a role per function with exactly the grants of infra/functions.py, on the
+  stage's resources by reference; a log group with retention; alarms on its
+  errors, throttles and p99 duration, bound to it by reference;
+- the stream handler's event source mapping on the table's stream (by
+  reference), with bisection, bounded retries and an on-failure queue;
+- API Gateway's own 4XX/5XX with CORS headers (infra/gateway-responses.json)
+  inside the API definition, so every deployment of the API carries them;
+- every environment variable a ``Ref``/``GetAtt``/``Sub``: nothing is copied
+  by hand.
+
+The zip is then rewritten with compiled bytecode (infra/bundle.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from chalicelib.events import STREAM_POLICY
+from scripts.gateway import gateway_responses
+from scripts.resources import ROOT, template
+
+from .functions import FUNCTIONS, RESOURCES, Function
+
+STAGES = ("dev", "prod")
+BUILD = ROOT / "build"
+RUNTIME = f"python{sys.version_info.major}.{sys.version_info.minor}"
+LOG_RETENTION_DAYS = {"dev": 30, "prod": 90}
+API_FUNCTION = "APIHandler"  # Chalice's name for the function behind the API
+STREAM_EVENT = "HandleTableStreamDynamodbEventSource"  # Chalice's name for the stream mapping
+SITE_ORIGIN = "https://${SiteDistribution.DomainName}"
+
+
+# -- the merge document --------------------------------------------------------
+def intrinsic(value: Any) -> Any:
+    """infra/template.yaml's short forms (``!Sub``...) as JSON intrinsics."""
+    if isinstance(value, list):
+        return [intrinsic(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if len(value) == 1:
+        ((name, arg),) = value.items()
+        if name == "GetAtt" and isinstance(arg, str):
+            return {"Fn::GetAtt": arg.split(".", 1)}
+        if name in {"Sub", "GetAtt", "If", "Equals", "Not", "And", "Or", "Join", "Select", "Split", "FindInMap"}:
+            return {f"Fn::{name}": intrinsic(arg)}
+    return {k: intrinsic(v) for k, v in value.items()}
+
+
+def function_name(function: Function) -> dict[str, str]:
+    return {"Fn::Sub": f"${{AWS::StackName}}-{function.key}"}
+
+
+def _log_group_arn(function: Function) -> dict[str, str]:
+    return {
+        "Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/"
+        f"${{AWS::StackName}}-{function.key}:*"
+    }
+
+
+def policy_statements(function: Function) -> list[dict[str, Any]]:
+    """Logs of its own log group, then its grants, one statement per resource set."""
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "OwnLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": _log_group_arn(function),
+        }
+    ]
+    merged: dict[tuple[str, ...], set[str]] = {}
+    for grant in (*function.code, *function.trigger):
+        merged.setdefault(grant.resources, set()).update(grant.actions)
+    for resources, actions in merged.items():
+        statements.append(
+            {
+                "Sid": "".join(r.title().replace("-", "") for r in resources),
+                "Effect": "Allow",
+                "Action": sorted(actions),
+                "Resource": [RESOURCES[r] for r in resources],
+            }
+        )
+    return statements
+
+
+def role_id(function: Function) -> str:
+    """Chalice names its roles after the function (APIHandler -> ApiHandlerRole)."""
+    chalice_roles = {
+        "APIHandler": "ApiHandlerRole",
+        "JwtAuth": "JwtAuthRole",
+        "HandleTableStream": "HandleTableStreamRole",
+    }
+    return chalice_roles.get(function.logical_id, f"{function.logical_id}Role")
+
+
+def role(function: Function) -> dict[str, Any]:
+    return {
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "Description": {"Fn::Sub": f"The {function.key} function of ${{AWS::StackName}}: only what its code calls"},
+            "AssumeRolePolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                ],
+            },
+            "Policies": [
+                {
+                    "PolicyName": f"{function.key}-least-privilege",
+                    "PolicyDocument": {"Version": "2012-10-17", "Statement": policy_statements(function)},
+                }
+            ],
+        },
+    }
+
+
+def concurrency_parameter(function: Function) -> str:
+    return f"{function.key.title().replace('-', '')}ReservedConcurrency"
+
+
+def environment(stage: str, stage_env: dict[str, str]) -> dict[str, Any]:
+    """Every function's environment: the stage's settings, its resources by reference."""
+    env: dict[str, Any] = {
+        "STAGE": stage,
+        "TABLE_NAME": {"Ref": "ShopTable"},
+        "TABLE_STREAM_ARN": {"Fn::GetAtt": ["ShopTable", "StreamArn"]},
+        "LOW_STOCK_TOPIC_ARN": {"Ref": "LowStockTopic"},
+        "FAILED_RECORDS_QUEUE_URL": {"Ref": "FailedRecordsQueue"},
+        "NOTIFY_FROM": {"Ref": "NotifyFrom"},
+        # Bearer tokens carry the session, so dev lets any origin (a SPA on a
+        # laptop) call it; prod answers only its own site.
+        "CORS_ALLOW_ORIGIN": {"Fn::Sub": SITE_ORIGIN} if stage == "prod" else "*",
+    }
+    if stage_env.get("AUTH_PROVIDER", "cognito") == "cognito":
+        env.update(
+            AUTH_PROVIDER="cognito",
+            COGNITO_USER_POOL_ID={"Ref": "UserPool"},
+            COGNITO_CLIENT_ID={"Ref": "SpaClient"},
+        )
+    return env
+
+
+def function_properties(function: Function, stage: str, stage_env: dict[str, str]) -> dict[str, Any]:
+    properties: dict[str, Any] = {
+        "FunctionName": function_name(function),
+        "Handler": function.handler,
+        "MemorySize": function.memory_mb,
+        "Timeout": function.timeout_s,
+        "Role": {"Fn::GetAtt": [role_id(function), "Arn"]},
+        "Environment": {"Variables": environment(stage, stage_env)},
+    }
+    # None reserved unless a parameter asks: a default account's quota refuses
+    # reservations that leave under 100 unreserved.
+    properties["ReservedConcurrentExecutions"] = {"Ref": "AWS::NoValue"}
+    if function.reserved_concurrency:
+        parameter = concurrency_parameter(function)
+        properties["ReservedConcurrentExecutions"] = {
+            "Fn::If": [f"{parameter}Set", {"Ref": parameter}, {"Ref": "AWS::NoValue"}]
+        }
+    return properties
+
+
+def new_function(function: Function, properties: dict[str, Any]) -> dict[str, Any]:
+    """An API function Chalice does not create: same zip and runtime as its own."""
+    return {
+        "Type": "AWS::Serverless::Function",
+        "DependsOn": [f"{function.logical_id}LogGroup"],
+        "Properties": {
+            "Runtime": RUNTIME,
+            "CodeUri": "./deployment.zip",
+            "Architectures": ["x86_64"],
+            "Tracing": "PassThrough",
+            **properties,
+        },
+    }
+
+
+def invoke_permission(function: Function) -> dict[str, Any]:
+    return {
+        "Type": "AWS::Lambda::Permission",
+        "Properties": {
+            "FunctionName": {"Ref": function.logical_id},
+            "Action": "lambda:InvokeFunction",
+            "Principal": "apigateway.amazonaws.com",
+            "SourceArn": {"Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${RestAPI}/*"},
+        },
+    }
+
+
+def log_group(function: Function, stage: str) -> dict[str, Any]:
+    return {
+        "Type": "AWS::Logs::LogGroup",
+        "Properties": {
+            "LogGroupName": {"Fn::Sub": f"/aws/lambda/${{AWS::StackName}}-{function.key}"},
+            "RetentionInDays": LOG_RETENTION_DAYS[stage],
+        },
+    }
+
+
+def alarms(function: Function) -> dict[str, Any]:
+    """Errors, throttles and p99 duration of one function, bound by reference."""
+
+    def alarm(what: str, metric: str, threshold: float, **statistic: Any) -> dict[str, Any]:
+        return {
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {
+                "AlarmDescription": {"Fn::Sub": f"{what} of the {function.key} function (${{AWS::StackName}})"},
+                "Namespace": "AWS/Lambda",
+                "MetricName": metric,
+                "Dimensions": [{"Name": "FunctionName", "Value": {"Ref": function.logical_id}}],
+                "Period": 300,
+                "EvaluationPeriods": 1,
+                "Threshold": threshold,
+                "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+                "TreatMissingData": "notBreaching",
+                "AlarmActions": [{"Ref": "AlarmTopic"}],
+                "OKActions": [{"Ref": "AlarmTopic"}],
+                **statistic,
+            },
+        }
+
+    found = {
+        f"{function.logical_id}ThrottlesAlarm": alarm("Throttled invocations", "Throttles", 1, Statistic="Sum"),
+        f"{function.logical_id}DurationAlarm": alarm(
+            "p99 duration above 80% of the timeout", "Duration", function.timeout_s * 800, ExtendedStatistic="p99"
+        ),
+    }
+    # An authorizer's refusal (a bad token) is a Lambda error: not an alarm.
+    if function.key != "authorizer":
+        found[f"{function.logical_id}ErrorsAlarm"] = alarm("Errors", "Errors", 1, Statistic="Sum")
+    return found
+
+
+def routes(function: Function) -> dict[str, list[str]]:
+    """Path -> methods that ``function`` serves, read from its blueprint."""
+    from app import app  # every blueprint, registered once (see chalicelib/api/__init__.py)
+
+    served: dict[str, list[str]] = {}
+    for path, entries in app.routes.items():
+        for method, entry in entries.items():
+            if entry.view_function.__module__ == function.blueprint:
+                served.setdefault(path, []).append(method)
+    return {path: sorted(methods) for path, methods in served.items()}
+
+
+def api_definition(stage: str) -> dict[str, Any]:
+    """Overrides of Chalice's API definition: who serves which route, CORS, gateway responses."""
+    paths: dict[str, Any] = {}
+    for function in FUNCTIONS:
+        for path, methods in routes(function).items():
+            for method in methods:
+                uri = {
+                    "Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/"
+                    f"${{{function.logical_id}.Arn}}/invocations"
+                }
+                paths.setdefault(path, {})[method.lower()] = {"x-amazon-apigateway-integration": {"uri": uri}}
+            if stage == "prod":  # preflight answers name the site, not "*"
+                origin = {"Fn::Sub": f"'{SITE_ORIGIN}'"}
+                paths[path]["options"] = {
+                    "x-amazon-apigateway-integration": {
+                        "responses": {
+                            "default": {
+                                "responseParameters": {"method.response.header.Access-Control-Allow-Origin": origin}
+                            }
+                        }
+                    }
+                }
+    responses = copy.deepcopy(gateway_responses())
+    if stage == "prod":
+        for response in responses.values():
+            response["responseParameters"]["gatewayresponse.header.Access-Control-Allow-Origin"] = {
+                "Fn::Sub": f"'{SITE_ORIGIN}'"
+            }
+    return {"paths": paths, "x-amazon-apigateway-gateway-responses": responses}
+
+
+def stream_event() -> dict[str, Any]:
+    """The event source mapping: by reference, and unable to jam (docs/order-events.md)."""
+    policy = STREAM_POLICY
+    return {
+        "Type": "DynamoDB",
+        "Properties": {
+            "Stream": {"Fn::GetAtt": ["ShopTable", "StreamArn"]},
+            "StartingPosition": "TRIM_HORIZON",
+            "BatchSize": policy.batch_size,
+            "BisectBatchOnFunctionError": policy.bisect_batch_on_function_error,
+            "MaximumRetryAttempts": policy.maximum_retry_attempts,
+            "MaximumRecordAgeInSeconds": policy.maximum_record_age_s,
+            "FunctionResponseTypes": ["ReportBatchItemFailures"] if policy.report_batch_item_failures else [],
+            "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": ["FailedRecordsQueue", "Arn"]}}},
+        },
+    }
+
+
+def parameters_and_conditions(infra: dict[str, Any], stage: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    parameters = dict(infra["Parameters"])
+    parameters["Stage"] = {**parameters["Stage"], "Default": stage}
+    parameters["NotifyFrom"] = {
+        "Type": "String",
+        "Default": "",
+        "Description": "The SES-verified sender of order confirmations; empty sends none",
+    }
+    conditions = dict(infra["Conditions"])
+    for function in FUNCTIONS:
+        if function.reserved_concurrency:
+            name = concurrency_parameter(function)
+            parameters[name] = {
+                "Type": "Number",
+                "Default": 0,
+                "MinValue": 0,
+                "Description": f"Concurrency reserved for the {function.key} function; 0 reserves none "
+                "(the account's unreserved pool must keep at least 100)",
+            }
+            conditions[f"{name}Set"] = {"Fn::Not": [{"Fn::Equals": [{"Ref": name}, "0"]}]}
+    return parameters, conditions
+
+
+def merge_document(stage: str, stage_env: dict[str, str]) -> dict[str, Any]:
+    """What ``chalice package --merge-template`` merges into Chalice's template."""
+    infra = intrinsic(template())
+    parameters, conditions = parameters_and_conditions(infra, stage)
+    resources: dict[str, Any] = dict(infra["Resources"])
+    for function in FUNCTIONS:
+        properties = function_properties(function, stage, stage_env)
+        resources[role_id(function)] = role(function)
+        resources[f"{function.logical_id}LogGroup"] = log_group(function, stage)
+        resources.update(alarms(function))
+        if function.logical_id in (API_FUNCTION, "JwtAuth", "HandleTableStream"):
+            resources[function.logical_id] = {
+                "DependsOn": [f"{function.logical_id}LogGroup"],
+                "Properties": properties,
+            }
+        else:
+            resources[function.logical_id] = new_function(function, properties)
+            resources[f"{function.logical_id}InvokePermission"] = invoke_permission(function)
+    resources["HandleTableStream"]["Properties"]["Events"] = {STREAM_EVENT: stream_event()}
+    resources["RestAPI"] = {"Properties": {"DefinitionBody": api_definition(stage)}}
+    outputs = dict(infra["Outputs"])
+    outputs["ApiUrl"] = {
+        "Description": "The API's base URL (the SPA's api_url)",
+        "Value": {"Fn::Sub": "https://${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api"},
+    }
+    return {
+        "Description": infra["Description"],
+        "Parameters": parameters,
+        "Conditions": conditions,
+        "Resources": resources,
+        "Outputs": outputs,
+    }
+
+
+# -- the build -------------------------------------------------------------------
+def stage_environment(stage: str) -> dict[str, str]:
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    if stage not in config["stages"]:
+        raise SystemExit(f"no stage {stage!r} in .chalice/config.json")
+    return {**config.get("environment_variables", {}), **config["stages"][stage].get("environment_variables", {})}
+
+
+def run_chalice_package(stage: str, merge_file: Path, out: Path) -> None:
+    if out.exists():
+        shutil.rmtree(out)
+    env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
+    env.pop("TABLE_STREAM_ARN", None)  # the template wires the stream by reference
+    chalice = Path(sys.executable).parent / "chalice"
+    command = [str(chalice), "package", "--stage", stage, "--merge-template", str(merge_file), str(out)]
+    subprocess.run(command, cwd=ROOT, env=env, check=True)  # noqa: S603 (our own venv's chalice)
+
+
+def build(stage: str, out: Path | None = None) -> Path:
+    """Write build/<stage>/template.json and deployment.zip; returns the folder."""
+    from .bundle import bundle
+
+    out = out or BUILD / stage
+    out.mkdir(parents=True, exist_ok=True)
+    merge_file = out / "merge.json"
+    merge_file.write_text(json.dumps(merge_document(stage, stage_environment(stage)), indent=2) + "\n")
+    print(f"chalice package --stage {stage} --merge-template {merge_file.relative_to(ROOT)}", flush=True)
+    run_chalice_package(stage, merge_file, out / "chalice")
+    built = json.loads((out / "chalice" / "sam.json").read_text())
+    (out / "template.json").write_text(json.dumps(built, indent=2, sort_keys=True) + "\n")
+    report = bundle(out / "chalice" / "deployment.zip", out / "deployment.zip")
+    print(f"{out.relative_to(ROOT)}/template.json: {len(built['Resources'])} resources")
+    size_mb = report.size_bytes / 1e6
+    print(f"{out.relative_to(ROOT)}/deployment.zip: {size_mb:.1f} MB, {report.compiled} modules compiled")
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Build a stage's template and zip offline into build/<stage>/.")
+    parser.add_argument("--stage", required=True, choices=STAGES)
+    args = parser.parse_args(argv)
+    build(args.stage)
+
+
+if __name__ == "__main__":
+    main()

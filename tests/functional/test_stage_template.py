@@ -1,0 +1,225 @@
+"""The packaged stage (``make package``), read back from build/<stage>/template.json.
+
+What no local run can show is asserted on the template CloudFormation would
+get: one function per blueprint, each with its own role, every value wired by
+reference, a stream that cannot jam, alarms bound to what they watch, and a
+prod stage that is safe by default. cfn-lint checks the schema in `make test`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from chalicelib.events import STREAM_POLICY
+from infra.functions import FUNCTIONS, RESOURCES, Function
+from infra.package import SITE_ORIGIN, role_id, routes
+
+WRITES = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
+
+
+@pytest.fixture(scope="module", params=["dev", "prod"])
+def stage(request: pytest.FixtureRequest, built_stage: Any) -> tuple[str, dict[str, Any]]:
+    return request.param, built_stage(request.param)
+
+
+def resources_of(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+
+
+def references(value: Any) -> Iterator[str]:
+    """Every logical id or parameter a CloudFormation value refers to."""
+    if isinstance(value, list):
+        for item in value:
+            yield from references(item)
+    elif isinstance(value, dict):
+        for key, arg in value.items():
+            if key == "Ref":
+                yield arg
+            elif key == "Fn::GetAtt":
+                yield arg[0] if isinstance(arg, list) else arg.split(".")[0]
+            elif key == "Fn::Sub":
+                yield from _sub_references(arg)
+            else:
+                yield from references(arg)
+
+
+def _sub_references(arg: str | list[Any]) -> Iterator[str]:
+    text, local = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
+    yield from (name.split(".")[0] for name in _sub_names(text) if name.split(".")[0] not in local)
+    yield from references(list(local.values()))
+
+
+def _sub_names(text: str) -> Iterator[str]:
+    start = text.find("${")
+    while start != -1:
+        end = text.index("}", start)
+        yield text[start + 2 : end]
+        start = text.find("${", end)
+
+
+def statements(template: dict[str, Any], function: Function) -> list[dict[str, Any]]:
+    policies = template["Resources"][role_id(function)]["Properties"]["Policies"]
+    return [s for p in policies for s in p["PolicyDocument"]["Statement"]]
+
+
+def actions(template: dict[str, Any], function: Function) -> set[str]:
+    return {a for s in statements(template, function) for a in s["Action"]}
+
+
+def by_key(key: str) -> Function:
+    return next(f for f in FUNCTIONS if f.key == key)
+
+
+def test_every_function_is_in_the_template_with_its_own_handler_and_role(stage: Any) -> None:
+    _, template = stage
+    functions = resources_of(template, "AWS::Serverless::Function")
+    assert set(functions) == {f.logical_id for f in FUNCTIONS}
+    roles = [f["Properties"]["Role"] for f in functions.values()]
+    assert len({json.dumps(r) for r in roles}) == len(FUNCTIONS), "two functions share a role"
+    for function in FUNCTIONS:
+        properties = functions[function.logical_id]["Properties"]
+        assert properties["Handler"] == function.handler
+        assert properties["Role"] == {"Fn::GetAtt": [role_id(function), "Arn"]}
+        assert properties["FunctionName"] == {"Fn::Sub": f"${{AWS::StackName}}-{function.key}"}
+        assert properties["MemorySize"] == function.memory_mb and properties["Timeout"] == function.timeout_s
+
+
+def test_every_reference_names_something_in_the_template(stage: Any) -> None:
+    _, template = stage
+    known = set(template["Resources"]) | set(template["Parameters"])
+    known |= {"AWS::StackName", "AWS::Region", "AWS::AccountId", "AWS::Partition", "AWS::URLSuffix", "AWS::NoValue"}
+    found = set(references(template["Resources"])) | set(references(template["Outputs"]))
+    assert found <= known, f"dangling references: {sorted(found - known)}"
+    assert '"<' not in json.dumps(template), "a placeholder is left in the template"
+
+
+def test_environment_values_come_from_the_stack_by_reference(stage: Any) -> None:
+    _, template = stage
+    for function in FUNCTIONS:
+        env = template["Resources"][function.logical_id]["Properties"]["Environment"]["Variables"]
+        assert env["TABLE_NAME"] == {"Ref": "ShopTable"}
+        assert env["COGNITO_USER_POOL_ID"] == {"Ref": "UserPool"}
+        assert env["COGNITO_CLIENT_ID"] == {"Ref": "SpaClient"}
+        assert env["LOW_STOCK_TOPIC_ARN"] == {"Ref": "LowStockTopic"}
+        assert env["FAILED_RECORDS_QUEUE_URL"] == {"Ref": "FailedRecordsQueue"}
+        assert env["NOTIFY_FROM"] == {"Ref": "NotifyFrom"}
+
+
+def test_each_route_is_served_by_the_function_of_its_blueprint(stage: Any) -> None:
+    _, template = stage
+    paths = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["paths"]
+    served = 0
+    for function in FUNCTIONS:
+        for path, methods in routes(function).items():
+            for method in methods:
+                uri = paths[path][method.lower()]["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
+                assert f"${{{function.logical_id}.Arn}}" in uri, f"{method} {path}"
+                served += 1
+    documented = sum(1 for entry in paths.values() for method in entry if method != "options")
+    assert served == documented >= 13
+
+
+def test_search_and_the_authorizer_write_nothing_and_only_order_events_send_mail(stage: Any) -> None:
+    _, template = stage
+    assert not actions(template, by_key("search")) & WRITES
+    authorizer = actions(template, by_key("authorizer"))
+    assert authorizer == {"logs:CreateLogStream", "logs:PutLogEvents"}
+    for function in FUNCTIONS:
+        granted = actions(template, function)
+        messaging = {a for a in granted if a.split(":")[0] in {"ses", "sns"}}
+        assert bool(messaging) == (function.key == "order-events"), function.key
+        assert all("*" not in a for a in granted), f"{function.key} has a wildcard action"
+
+
+def test_roles_grant_only_the_stages_own_resources(stage: Any) -> None:
+    _, template = stage
+    own_logs = {
+        f.key: {
+            "Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/"
+            f"${{AWS::StackName}}-{f.key}:*"
+        }
+        for f in FUNCTIONS
+    }
+    for function in FUNCTIONS:
+        for statement in statements(template, function):
+            resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            for resource in resources:
+                assert resource in RESOURCES.values() or resource == own_logs[function.key], (function.key, resource)
+
+
+def test_the_stream_cannot_jam(stage: Any) -> None:
+    _, template = stage
+    event = template["Resources"]["HandleTableStream"]["Properties"]["Events"]
+    (mapping,) = event.values()
+    properties = mapping["Properties"]
+    assert properties["Stream"] == {"Fn::GetAtt": ["ShopTable", "StreamArn"]}
+    assert properties["BisectBatchOnFunctionError"] is True
+    assert properties["MaximumRetryAttempts"] == STREAM_POLICY.maximum_retry_attempts <= 10
+    assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert properties["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["FailedRecordsQueue", "Arn"]}
+    alarm = template["Resources"]["FailedRecordsAlarm"]["Properties"]
+    assert alarm["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["FailedRecordsQueue", "QueueName"]}
+    # Lambda sends the on-failure record with the function's own role.
+    queue = {"Fn::GetAtt": ["FailedRecordsQueue", "Arn"]}
+    events_role = statements(template, by_key("order-events"))
+    assert any("sqs:SendMessage" in s["Action"] and queue in s["Resource"] for s in events_role)
+
+
+def test_every_function_has_alarms_bound_to_it_and_a_log_group_with_retention(stage: Any) -> None:
+    name, template = stage
+    alarms = resources_of(template, "AWS::CloudWatch::Alarm")
+    for function in FUNCTIONS:
+        watching = {
+            a["Properties"]["MetricName"]
+            for a in alarms.values()
+            if {"Name": "FunctionName", "Value": {"Ref": function.logical_id}} in a["Properties"].get("Dimensions", [])
+        }
+        expected = {"Throttles", "Duration"} | ({"Errors"} if function.key != "authorizer" else set())
+        assert watching == expected, function.key
+        group = template["Resources"][f"{function.logical_id}LogGroup"]["Properties"]
+        assert group["LogGroupName"] == {"Fn::Sub": f"/aws/lambda/${{AWS::StackName}}-{function.key}"}
+        assert group["RetentionInDays"] == {"dev": 30, "prod": 90}[name]
+    for alarm in alarms.values():
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+
+
+def test_gateway_errors_carry_cors_in_every_deployment_of_the_api(stage: Any) -> None:
+    name, template = stage
+    body = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    responses = body["x-amazon-apigateway-gateway-responses"]
+    assert set(responses) == {"DEFAULT_4XX", "DEFAULT_5XX"}
+    for response in responses.values():
+        origin = response["responseParameters"]["gatewayresponse.header.Access-Control-Allow-Origin"]
+        assert origin == ({"Fn::Sub": f"'{SITE_ORIGIN}'"} if name == "prod" else "'*'")
+
+
+def test_prod_is_safe_by_default(built_stage: Any) -> None:
+    template = built_stage("prod")
+    resources = template["Resources"]
+    assert resources["ShopTable"]["DeletionPolicy"] == "Retain"
+    assert resources["UserPool"]["DeletionPolicy"] == "Retain"
+    protection = resources["ShopTable"]["Properties"]["DeletionProtectionEnabled"]
+    assert protection == {"Fn::If": ["IsProd", True, False]} and template["Parameters"]["Stage"]["Default"] == "prod"
+    for function in FUNCTIONS:
+        properties = resources[function.logical_id]["Properties"]
+        assert properties["Environment"]["Variables"]["CORS_ALLOW_ORIGIN"] == {"Fn::Sub": SITE_ORIGIN}
+        reserved = properties["ReservedConcurrentExecutions"]
+        if reserved != {"Ref": "AWS::NoValue"}:  # only from a parameter that defaults to none
+            _, value, otherwise = reserved["Fn::If"]
+            parameter = template["Parameters"][value["Ref"]]
+            assert parameter["Default"] == 0 and otherwise == {"Ref": "AWS::NoValue"}
+    paths = resources["RestAPI"]["Properties"]["DefinitionBody"]["paths"]
+    for path, entry in paths.items():
+        params = entry["options"]["x-amazon-apigateway-integration"]["responses"]["default"]["responseParameters"]
+        assert params["method.response.header.Access-Control-Allow-Origin"] == {"Fn::Sub": f"'{SITE_ORIGIN}'"}, path
+
+
+def test_dev_lets_a_local_spa_call_it(built_stage: Any) -> None:
+    template = built_stage("dev")
+    for function in FUNCTIONS:
+        env = template["Resources"][function.logical_id]["Properties"]["Environment"]["Variables"]
+        assert env["CORS_ALLOW_ORIGIN"] == "*"
