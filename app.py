@@ -185,10 +185,12 @@ LOCAL_STREAM_ARN = "arn:aws:dynamodb:us-east-1:000000000000:table/petstore-local
 
 
 @app.on_dynamodb_record(stream_arn=os.environ.get("TABLE_STREAM_ARN", LOCAL_STREAM_ARN), batch_size=50)
-def handle_table_stream(event: DynamoDBEvent) -> None:
-    done = events.handle_records(event.to_dict()["Records"], get_event_deps())
-    if any(done.values()):
-        app.log.info("order events: %s", done)
+def handle_table_stream(event: DynamoDBEvent) -> dict[str, Any]:
+    report = events.handle_records(event.to_dict()["Records"], get_event_deps())
+    counts = {**report.done, "retry": len(report.retry), "dead_lettered": report.dead_lettered}
+    if any(counts.values()):
+        app.log.info("order events: %s", counts)
+    return report.lambda_response()  # Lambda retries only the records listed in it
 
 
 # -- admin -----------------------------------------------------------------------
