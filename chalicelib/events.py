@@ -221,15 +221,16 @@ def _hash(value: str) -> str:
 
 
 def _dead_letter(facts: dict[str, Any], queue_url: str, deps: EventDeps) -> None:
-    """Send the facts of a record to the failed-records queue, once per record."""
+    """Send the facts of a record to the failed-records queue, once per record.
+
+    The marker is written after the message is sent: if writing it fails, a
+    redelivery sends the message again; a record is never left unrecorded.
+    """
     marker = f"failed#{facts['eventID'] or facts['sequenceNumber']}"
-    if not _once([_marker(marker, deps)], deps):
+    if "Item" in deps.table.get_item(Key=keys.event_marker_key(marker), ConsistentRead=True):
         return  # recorded by an earlier delivery of the same record
-    try:
-        deps.sqs().send_message(QueueUrl=queue_url, MessageBody=json.dumps(facts))
-    except Exception:
-        deps.table.delete_item(Key=keys.event_marker_key(marker))
-        raise
+    deps.sqs().send_message(QueueUrl=queue_url, MessageBody=json.dumps(facts))
+    _once([_marker(marker, deps)], deps)
 
 
 def _order_changed(event: str, new: dict[str, Any], old: dict[str, Any], deps: EventDeps, done: dict[str, int]) -> None:
