@@ -50,11 +50,23 @@ def get_sns() -> Any:
 
 
 @cache
+def get_sqs() -> Any:
+    return boto3.client("sqs")
+
+
+@cache
 def get_event_deps() -> EventDeps:
-    return EventDeps(table=get_table(), ses=get_ses, sns=get_sns, settings=event_settings_from_env(), clock=time.time)
+    return EventDeps(
+        table=get_table(),
+        ses=get_ses,
+        sns=get_sns,
+        sqs=get_sqs,
+        settings=event_settings_from_env(),
+        clock=time.time,
+    )
 
 
 def reset() -> None:
     """Forget every cached dependency (tests, stage switches)."""
-    for getter in (get_settings, get_table, get_verifier, get_cognito, get_ses, get_sns, get_event_deps):
+    for getter in (get_settings, get_table, get_verifier, get_cognito, get_ses, get_sns, get_sqs, get_event_deps):
         getter.cache_clear()

@@ -92,7 +92,11 @@ def auth_settings_from_env(environ: Mapping[str, str] | None = None) -> AuthSett
 
 def event_settings_from_env(environ: Mapping[str, str] | None = None) -> EventSettings:
     """Follow-up work of orders: NOTIFY_FROM (SES sender), LOW_STOCK_TOPIC_ARN
-    (SNS), LOW_STOCK_THRESHOLD (default 5). Unset: that effect is off."""
+    (SNS), LOW_STOCK_THRESHOLD (default 5). Unset: that effect is off.
+
+    FAILED_RECORDS_QUEUE_URL (SQS) receives the stream records that cannot be
+    handled; unset, they are retried like any other failure. Lambda sets
+    AWS_LAMBDA_FUNCTION_NAME, named in what is recorded of a failure."""
     env = _Env(environ)
     threshold = env.get("LOW_STOCK_THRESHOLD", "5")
     if not threshold.isdigit():
@@ -101,4 +105,6 @@ def event_settings_from_env(environ: Mapping[str, str] | None = None) -> EventSe
         sender=env.get("NOTIFY_FROM") or None,
         low_stock_topic_arn=env.get("LOW_STOCK_TOPIC_ARN") or None,
         low_stock_threshold=int(threshold),
+        failed_records_queue_url=env.get("FAILED_RECORDS_QUEUE_URL") or None,
+        function_name=env.get("AWS_LAMBDA_FUNCTION_NAME") or None,
     )

@@ -14,13 +14,24 @@ Streams deliver at least once, so each effect is guarded by a marker item
 (``EVENT#...``) written with ``attribute_not_exists``: the counters move in
 the same transaction as their marker, so a redelivered batch counts nothing
 twice; a message is sent only by whoever wrote its marker.
+
+One record cannot jam the stream: each is handled on its own. A record that no
+retry can handle (SES rejects the address, the record is malformed) is recorded
+in the failed-records queue at once and the shard moves on; any other failure
+(throttling, a timeout) is reported back to Lambda as a partial batch failure,
+retried under ``STREAM_POLICY`` and finally sent to the same queue by the event
+source mapping. What is recorded or logged names keys and error codes only,
+never an image: orders hold the buyer's email and address.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
@@ -32,12 +43,38 @@ logger = logging.getLogger(__name__)
 _deserialize = TypeDeserializer().deserialize
 MARKER_TTL_S = 7 * 24 * 3600
 
+# SES answers these for a message it will never send, however often it is
+# asked (a fresh account's sandbox rejects every unverified recipient).
+SES_REJECTIONS = frozenset(
+    {"MessageRejected", "MailFromDomainNotVerifiedException", "ConfigurationSetDoesNotExist", "InvalidParameterValue"}
+)
+
+
+@dataclass(frozen=True)
+class StreamPolicy:
+    """How the table's stream is delivered to ``handle_table_stream``.
+
+    The stage template's event source mapping and the local pump
+    (scripts/streams.py) both read it, so both retry alike.
+    """
+
+    batch_size: int = 50
+    maximum_retry_attempts: int = 3
+    bisect_batch_on_function_error: bool = True
+    maximum_record_age_s: int = 3600
+    report_batch_item_failures: bool = True  # handle_records relies on it: it reports, never raises
+
+
+STREAM_POLICY = StreamPolicy()
+
 
 @dataclass(frozen=True)
 class EventSettings:
     sender: str | None  # SES verified sender; None: no confirmation messages
     low_stock_topic_arn: str | None  # SNS topic; None: no alerts
     low_stock_threshold: int = 5
+    failed_records_queue_url: str | None = None  # SQS; None: permanent failures are retried too
+    function_name: str | None = None  # named in what is recorded of a failure
 
 
 @dataclass
@@ -47,6 +84,47 @@ class EventDeps:
     sns: Callable[[], Any]
     settings: EventSettings
     clock: Callable[[], float]
+    sqs: Callable[[], Any]
+
+
+@dataclass
+class BatchReport:
+    """What one batch did: effects run, records to retry, records given up on."""
+
+    done: dict[str, int] = field(
+        default_factory=lambda: {"counted": 0, "uncounted": 0, "confirmed": 0, "alerts": 0, "flags": 0}
+    )
+    retry: list[str] = field(default_factory=list)  # sequence numbers
+    dead_lettered: int = 0
+
+    def lambda_response(self) -> dict[str, list[dict[str, str]]]:
+        """Lambda's partial batch response (ReportBatchItemFailures) for streams."""
+        return {"batchItemFailures": [{"itemIdentifier": seq} for seq in self.retry]}
+
+
+class ConfirmationRejected(Exception):
+    """SES refused the confirmation for good (its code, never its message)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Failure:
+    code: str  # an AWS error code or an exception's type: never its message
+    permanent: bool
+
+
+def classify(exc: Exception) -> Failure:
+    """Permanent: no retry can help (recorded at once); transient: retry it."""
+    if isinstance(exc, ConfirmationRejected):
+        return Failure(exc.code, permanent=True)
+    if isinstance(exc, KeyError | ValueError | TypeError):  # a malformed record or image
+        return Failure(type(exc).__name__, permanent=True)
+    if isinstance(exc, ClientError):
+        return Failure(str(exc.response.get("Error", {}).get("Code", "ClientError")), permanent=False)
+    return Failure(type(exc).__name__, permanent=False)
 
 
 def image(record: dict[str, Any], which: str) -> dict[str, Any]:
@@ -54,17 +132,105 @@ def image(record: dict[str, Any], which: str) -> dict[str, Any]:
     return {k: _deserialize(v) for k, v in raw.items()}
 
 
-def handle_records(records: Iterable[dict[str, Any]], deps: EventDeps) -> dict[str, int]:
-    """Handle one stream batch; returns how many effects ran (for logs and tests)."""
-    done = {"counted": 0, "uncounted": 0, "confirmed": 0, "alerts": 0, "flags": 0}
+def handle_records(records: Iterable[dict[str, Any]], deps: EventDeps) -> BatchReport:
+    """Handle one stream batch, each record on its own; never raises for a record.
+
+    A record that fails does not redo or hold up the others: it is either
+    recorded in the failed-records queue (permanent) or listed in
+    ``retry`` for Lambda to deliver again (transient).
+    """
+    report = BatchReport()
     for record in records:
-        new, old = image(record, "NewImage"), image(record, "OldImage")
-        sk = str((new or old).get("SK", ""))
-        if sk.startswith(keys.ORDER_PREFIX):
-            _order_changed(record["eventName"], new, old, deps, done)
-        elif sk == keys.PRODUCT_SK and record["eventName"] == "MODIFY":
-            _stock_changed(str(record["eventID"]), new, old, deps, done)
-    return done
+        try:
+            _handle_record(record, deps, report.done)
+        except Exception as exc:  # one record's failure must not fail the batch
+            _record_failed(record, exc, deps, report)
+    return report
+
+
+def _handle_record(record: dict[str, Any], deps: EventDeps, done: dict[str, int]) -> None:
+    new, old = image(record, "NewImage"), image(record, "OldImage")
+    sk = str((new or old).get("SK", ""))
+    if sk.startswith(keys.ORDER_PREFIX):
+        _order_changed(record["eventName"], new, old, deps, done)
+    elif sk == keys.PRODUCT_SK and record["eventName"] == "MODIFY":
+        _stock_changed(str(record["eventID"]), new, old, deps, done)
+
+
+# -- failures ----------------------------------------------------------------------
+def sequence_number(record: dict[str, Any]) -> str:
+    return str((record.get("dynamodb") or {}).get("SequenceNumber", ""))
+
+
+def failure_facts(record: dict[str, Any], failure: Failure, deps: EventDeps) -> dict[str, Any]:
+    """What is recorded and logged of a failed record: ids and codes, no personal data.
+
+    Stream keys are ids (``USER#<sub>`` / ``ORDER#<id>``, ``PRODUCT#<id>``);
+    the images, which hold the buyer's email and address, and the error's
+    message, which may repeat the address, are left out.
+    """
+    stream = record.get("dynamodb") if isinstance(record.get("dynamodb"), dict) else {}
+    item_keys = {}
+    for name, value in (stream.get("Keys") or {}).items():
+        try:
+            item_keys[str(name)] = str(_deserialize(value))
+        except (TypeError, ValueError, AttributeError):
+            item_keys[str(name)] = "?"
+    return {
+        "event": "stream_record_failed",
+        "eventID": str(record.get("eventID", "")),
+        "sequenceNumber": sequence_number(record),
+        "eventName": str(record.get("eventName", "")),
+        "keys": item_keys,
+        "error": failure.code,
+        "permanent": failure.permanent,
+        "function": deps.settings.function_name,
+        "timestamp": datetime.fromtimestamp(deps.clock(), UTC).isoformat(timespec="seconds"),
+    }
+
+
+def _record_failed(record: dict[str, Any], exc: Exception, deps: EventDeps, report: BatchReport) -> None:
+    failure = classify(exc)
+    facts = failure_facts(record, failure, deps)
+    queue = deps.settings.failed_records_queue_url
+    if failure.permanent and queue:
+        try:
+            _dead_letter(facts, queue, deps)
+        except Exception as send_exc:  # then Lambda delivers it again
+            facts["recording_error"] = classify(send_exc).code
+        else:
+            report.dead_lettered += 1
+            _log(facts, "dead_lettered")
+            return
+    report.retry.append(facts["sequenceNumber"])
+    _log(facts, "retry")
+
+
+def _log(facts: dict[str, Any], outcome: str) -> None:
+    """One JSON line; an owner's partition key is logged as a hash, as callers are."""
+    owner = keys.user_pk("")
+    logged_keys = {
+        name: owner + _hash(value.removeprefix(owner)) if value.startswith(owner) else value
+        for name, value in facts["keys"].items()
+    }
+    logger.warning(json.dumps({**facts, "keys": logged_keys, "outcome": outcome}))
+
+
+def _hash(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()[:16]
+
+
+def _dead_letter(facts: dict[str, Any], queue_url: str, deps: EventDeps) -> None:
+    """Send the facts of a record to the failed-records queue, once per record.
+
+    The marker is written after the message is sent: if writing it fails, a
+    redelivery sends the message again; a record is never left unrecorded.
+    """
+    marker = f"failed#{facts['eventID'] or facts['sequenceNumber']}"
+    if "Item" in deps.table.get_item(Key=keys.event_marker_key(marker), ConsistentRead=True):
+        return  # recorded by an earlier delivery of the same record
+    deps.sqs().send_message(QueueUrl=queue_url, MessageBody=json.dumps(facts))
+    _once([_marker(marker, deps)], deps)
 
 
 def _order_changed(event: str, new: dict[str, Any], old: dict[str, Any], deps: EventDeps, done: dict[str, int]) -> None:
@@ -150,11 +316,14 @@ def _confirm(order: dict[str, Any], deps: EventDeps) -> bool:
                 },
             },
         )
-    except ClientError:
-        # Let the stream deliver the record again: forget the marker first.
+    except ClientError as exc:
+        # Forget the marker, so that a later delivery (or a redrive) can send it.
         deps.table.delete_item(Key=keys.event_marker_key(f"order-confirmed#{order['id']}"))
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        if code in SES_REJECTIONS:
+            raise ConfirmationRejected(code) from exc
         raise
-    logger.info("sent the confirmation of order %s to %s", order["id"], email)
+    logger.info("sent the confirmation of order %s", order["id"])
     return True
 
 
@@ -164,13 +333,7 @@ def _stock_changed(
     before, after = int(old.get("stock", 0)), int(new.get("stock", 0))
     threshold = deps.settings.low_stock_threshold
     topic = deps.settings.low_stock_topic_arn
-    if topic and after < threshold <= before and _once([_marker(f"low-stock#{event_id}", deps)], deps):
-        deps.sns().publish(
-            TopicArn=topic,
-            Subject="Low stock",
-            Message=f"{new.get('name')} ({new.get('id')}): {after} left",
-            MessageAttributes={"product_id": {"DataType": "String", "StringValue": str(new.get("id"))}},
-        )
+    if topic and after < threshold <= before and _alert(topic, event_id, new, after, deps):
         done["alerts"] += 1
     if (before > 0) != (after > 0):
         # Keep search's in_stock filter right: rewrite the flag on every entry.
@@ -186,3 +349,20 @@ def _stock_changed(
                 if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                     raise
         done["flags"] += 1
+
+
+def _alert(topic: str, event_id: str, product: dict[str, Any], left: int, deps: EventDeps) -> bool:
+    marker = f"low-stock#{event_id}"
+    if not _once([_marker(marker, deps)], deps):
+        return False
+    try:
+        deps.sns().publish(
+            TopicArn=topic,
+            Subject="Low stock",
+            Message=f"{product.get('name')} ({product.get('id')}): {left} left",
+            MessageAttributes={"product_id": {"DataType": "String", "StringValue": str(product.get("id"))}},
+        )
+    except Exception:
+        deps.table.delete_item(Key=keys.event_marker_key(marker))  # so that the retry alerts
+        raise
+    return True

@@ -119,12 +119,19 @@ LOCAL_SENDER = "orders@petstore.example.com"
 
 
 def create_notifications(prefix: str) -> dict[str, str]:
-    """The SES sender and SNS low-stock topic of the order events (local stack)."""
+    """The order events' SES sender, SNS low-stock topic and SQS failed-records
+    queue (local stack), as the app's environment names them."""
     import boto3
 
     boto3.client("ses").verify_email_identity(EmailAddress=LOCAL_SENDER)
     topic = boto3.client("sns").create_topic(Name=f"{prefix}-low-stock")["TopicArn"]
-    return {"NOTIFY_FROM": LOCAL_SENDER, "LOW_STOCK_TOPIC_ARN": topic, "LOW_STOCK_THRESHOLD": "5"}
+    queue = boto3.client("sqs").create_queue(QueueName=f"{prefix}-failed-records")["QueueUrl"]
+    return {
+        "NOTIFY_FROM": LOCAL_SENDER,
+        "LOW_STOCK_TOPIC_ARN": topic,
+        "LOW_STOCK_THRESHOLD": "5",
+        "FAILED_RECORDS_QUEUE_URL": queue,
+    }
 
 
 def local_auth_environment(aws_url: str, pool: dict[str, str], region: str = "us-east-1") -> dict[str, str]:

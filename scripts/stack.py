@@ -1,10 +1,14 @@
 """The whole shop on one machine: `make run`.
 
 Starts, in this one process and on loopback only:
-- the embedded AWS: moto's server (DynamoDB, Cognito with its JWKS), reached
-  by the app through the same boto3 calls as in production (AWS_ENDPOINT_URL);
+- the embedded AWS: moto's server (DynamoDB, Cognito with its JWKS, SES, SNS,
+  SQS), reached by the app through the same boto3 calls as in production
+  (AWS_ENDPOINT_URL);
 - the stage's resources, created from infra/template.yaml: the table, the user
-  pool with its SPA client and admin group, and the demo users;
+  pool with its SPA client and admin group, and the demo users; and the order
+  events' sender, low-stock topic and failed-records queue;
+- the table's stream delivered to the app's handler as Lambda's event source
+  mapping does (scripts/streams.py);
 - the catalog, seeded from data/products.json on the first start and restored
   from the snapshot in .local/ afterwards (so local edits survive a restart);
 - the real Chalice app, served as `chalice local --stage local` serves it, its
@@ -145,7 +149,8 @@ class LocalStack:
         # Lambda's event source mapping, played locally: stream -> handler.
         from chalicelib.api.order_events import handle_table_stream
 
-        self._servers.append(StreamPump(self.table_name, handle_table_stream).start())
+        queue = os.environ["FAILED_RECORDS_QUEUE_URL"]  # the mapping's on-failure destination
+        self._servers.append(StreamPump(self.table_name, handle_table_stream, failed_records_queue_url=queue).start())
 
     def _start_web(self) -> None:
         site_config = {
@@ -249,6 +254,8 @@ Serverless Pet Store is up (stage {STAGE}, {time.monotonic() - started:.1f}s)
   Demo users    {users}
   Order events  confirmations by SES from {os.environ["NOTIFY_FROM"]} and low-stock alerts by SNS,
                 logged below; messages sent: {stack.aws_url}/moto-api/data.json ("ses" -> "Message")
+                records that failed: aws --endpoint-url {stack.aws_url} sqs receive-message
+                  --queue-url {os.environ["FAILED_RECORDS_QUEUE_URL"]}  (docs/order-events.md)
 Press Ctrl-C to stop.""",
         flush=True,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import Any
 
 from chalice import Blueprint
 from chalice.app import DynamoDBEvent
@@ -23,8 +24,12 @@ logger = logging.getLogger(__name__)
 LOCAL_STREAM_ARN = "arn:aws:dynamodb:us-east-1:000000000000:table/petstore-local/stream/local"
 
 
-@bp.on_dynamodb_record(stream_arn=os.environ.get("TABLE_STREAM_ARN", LOCAL_STREAM_ARN), batch_size=50)
-def handle_table_stream(event: DynamoDBEvent) -> None:
-    done = events.handle_records(event.to_dict()["Records"], get_event_deps())
-    if any(done.values()):
-        logger.info("order events: %s", done)
+@bp.on_dynamodb_record(
+    stream_arn=os.environ.get("TABLE_STREAM_ARN", LOCAL_STREAM_ARN), batch_size=events.STREAM_POLICY.batch_size
+)
+def handle_table_stream(event: DynamoDBEvent) -> dict[str, Any]:
+    report = events.handle_records(event.to_dict()["Records"], get_event_deps())
+    counts = {**report.done, "retry": len(report.retry), "dead_lettered": report.dead_lettered}
+    if any(counts.values()):
+        logger.info("order events: %s", counts)
+    return report.lambda_response()  # Lambda retries only the records listed in it

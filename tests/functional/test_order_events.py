@@ -8,6 +8,7 @@ as Lambda would; each is delivered twice to prove at-least-once is harmless.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from typing import Any
 
@@ -15,7 +16,8 @@ import boto3
 import pytest
 from chalice.test import Client
 
-from chalicelib import bootstrap, keys
+from chalicelib import bootstrap, events, keys
+from chalicelib.config import event_settings_from_env
 from chalicelib.models import OrderIn
 from chalicelib.orders import cancel_order, place_order
 from scripts.resources import create_notifications
@@ -61,14 +63,18 @@ def wire_item(table: Any, key: dict[str, str]) -> dict[str, Any]:
     return {k: TypeSerializer().serialize(v) for k, v in item.items()}
 
 
+_sequence = iter(range(10**20, 10**21))
+
+
 def record(event: str, new: dict[str, Any], old: dict[str, Any] | None = None) -> dict[str, Any]:
     images = {"NewImage": new, **({"OldImage": old} if old else {})}
-    return {"eventID": uuid.uuid4().hex, "eventName": event, "eventSource": "aws:dynamodb", "dynamodb": images}
+    stream = {"Keys": {k: new[k] for k in ("PK", "SK") if k in new}, "SequenceNumber": str(next(_sequence)), **images}
+    return {"eventID": uuid.uuid4().hex, "eventName": event, "eventSource": "aws:dynamodb", "dynamodb": stream}
 
 
-def deliver(client: Client, records: list[dict[str, Any]]) -> None:
+def deliver(client: Client, records: list[dict[str, Any]]) -> Any:
     """Invoke the stream handler as Lambda would, with the stage's environment."""
-    client.lambda_.invoke("handle_table_stream", {"Records": records})
+    return client.lambda_.invoke("handle_table_stream", {"Records": records}).payload
 
 
 def sent_messages(to: str) -> list[Any]:
@@ -131,3 +137,118 @@ def test_selling_out_clears_the_in_stock_flag_of_every_index_entry(
     index_keys = table.get_item(Key=keys.product_key(treat.id))["Item"]["index_keys"]
     flags = {table.get_item(Key={"PK": pk, "SK": sk})["Item"]["in_stock"] for pk, sk in index_keys}
     assert flags == {False}
+
+
+# -- one record cannot jam the stream ------------------------------------------------
+@pytest.fixture()
+def failed_records(events_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> str:
+    """A failed-records queue of this test alone, set as the stage's."""
+    url = str(boto3.client("sqs").create_queue(QueueName=f"failed-{uuid.uuid4().hex[:8]}")["QueueUrl"])
+    monkeypatch.setenv("FAILED_RECORDS_QUEUE_URL", url)
+    bootstrap.reset()
+    return url
+
+
+def queued(url: str) -> list[dict[str, Any]]:
+    """Every message in the queue, read back from the embedded SQS."""
+    sqs, bodies = boto3.client("sqs"), []
+    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages"):
+        bodies += [json.loads(m["Body"]) for m in batch]
+    return bodies
+
+
+def ordered(table: Any, treat: Any, email: str) -> tuple[Any, dict[str, Any]]:
+    """An order of one treat by ``email``, and the INSERT record of its item."""
+    body = OrderIn.model_validate({"items": [{"product_id": treat.id, "quantity": 1}], "shipping_address": ADDRESS})
+    order, _ = place_order(table, "events-user", uuid.uuid4().hex, body, email=email)
+    return order, record("INSERT", wire_item(table, keys.order_key("events-user", order.id)))
+
+
+def test_a_confirmation_ses_rejects_is_recorded_once_and_the_rest_of_the_batch_goes_on(
+    client: Client, table: Any, product: Any, failed_records: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # GIVEN three orders, the second to an address SES refuses (no domain)
+    treat = product(stock=20)
+    first, second = (f"buyer-{uuid.uuid4().hex[:6]}@example.com" for _ in range(2))
+    refused = f"buyer-{uuid.uuid4().hex[:6]}"
+    (_, r1), (poison, r2), (_, r3) = (ordered(table, treat, email) for email in (first, refused, second))
+
+    # WHEN the batch is delivered, and delivered again
+    responses = [deliver(client, [r1, r2, r3]), deliver(client, [r1, r2, r3])]
+
+    # THEN nothing is retried, every order counts once, the others are confirmed once
+    assert responses == [{"batchItemFailures": []}] * 2
+    assert sales(table, treat.id)["orders"] == 3
+    assert len(sent_messages(first)) == 1 and len(sent_messages(second)) == 1
+    assert sent_messages(refused) == []
+    # AND the refused record is in the queue once, with ids and the code only
+    [recorded] = queued(failed_records)
+    assert recorded["eventID"] == r2["eventID"] and recorded["sequenceNumber"] == r2["dynamodb"]["SequenceNumber"]
+    assert recorded["eventName"] == "INSERT" and recorded["error"] == "InvalidParameterValue"
+    assert recorded["keys"]["SK"] == f"ORDER#{poison.id}" and recorded["timestamp"]
+    assert refused not in json.dumps(recorded) and ADDRESS["line1"] not in json.dumps(recorded)
+    assert poison.id in caplog.text and refused not in caplog.text and "events-user" not in caplog.text
+    assert first not in caplog.text
+
+
+def test_an_unverified_sender_is_recorded_not_retried(
+    client: Client, table: Any, product: Any, failed_records: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NOTIFY_FROM", "orders@unverified.example.org")  # SES answers MessageRejected
+    bootstrap.reset()
+    buyer = f"buyer-{uuid.uuid4().hex[:6]}@example.com"
+    _, r1 = ordered(table, product(stock=5), buyer)
+    assert deliver(client, [r1]) == {"batchItemFailures": []}
+    [recorded] = queued(failed_records)
+    assert recorded["error"] == "MessageRejected" and buyer not in json.dumps(recorded)
+    assert sent_messages(buyer) == []
+
+
+def test_a_malformed_record_is_recorded_and_the_next_one_handled(
+    client: Client, table: Any, product: Any, failed_records: str
+) -> None:
+    treat = product(stock=20)
+    malformed = record("INSERT", {"PK": {"S": "USER#x"}, "SK": {"S": "ORDER#x"}, "status": {"Q": "placed"}})
+    _, good = ordered(table, treat, f"buyer-{uuid.uuid4().hex[:6]}@example.com")
+    assert deliver(client, [malformed, good]) == {"batchItemFailures": []}
+    assert sales(table, treat.id)["orders"] == 1
+    [recorded] = queued(failed_records)
+    assert recorded["eventID"] == malformed["eventID"] and recorded["error"] == "TypeError"
+
+
+def test_a_throttled_write_is_returned_for_retry_and_not_recorded(
+    client: Client, table: Any, product: Any, failed_records: str
+) -> None:
+    from botocore.stub import Stubber
+
+    # GIVEN the handler's table answers the counters' transaction with a throttle
+    _, placed = ordered(table, product(stock=20), f"buyer-{uuid.uuid4().hex[:6]}@example.com")
+    throttled = boto3.resource("dynamodb").Table(table.name)
+    stubber = Stubber(throttled.meta.client)
+    stubber.add_client_error("transact_write_items", "ProvisionedThroughputExceededException", http_status_code=400)
+    deps = events.EventDeps(
+        table=throttled,
+        ses=bootstrap.get_ses,
+        sns=bootstrap.get_sns,
+        sqs=bootstrap.get_sqs,
+        settings=event_settings_from_env(),
+        clock=time.time,
+    )
+    # WHEN the record is handled
+    with stubber:
+        report = events.handle_records([placed], deps)
+    # THEN Lambda is asked to deliver it again, and nothing is recorded as failed
+    stubber.assert_no_pending_responses()
+    assert report.lambda_response() == {"batchItemFailures": [{"itemIdentifier": placed["dynamodb"]["SequenceNumber"]}]}
+    assert report.dead_lettered == 0 and queued(failed_records) == []
+
+
+def test_without_a_queue_a_permanent_failure_is_retried_rather_than_lost(
+    client: Client, events_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("FAILED_RECORDS_QUEUE_URL", raising=False)
+    bootstrap.reset()
+    malformed = record("INSERT", {"PK": {"S": "USER#x"}, "SK": {"S": "ORDER#x"}, "status": {"Q": "placed"}})
+    assert deliver(client, [malformed]) == {
+        "batchItemFailures": [{"itemIdentifier": malformed["dynamodb"]["SequenceNumber"]}]
+    }
