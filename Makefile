@@ -4,7 +4,9 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test unit functional e2e lint bench bench-auth bench-purchase bench-spa vendor import clean-local
+STAGE  ?= dev
+
+.PHONY: run test unit functional e2e lint package bench bench-auth bench-purchase bench-spa vendor import clean-local
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,11 +17,17 @@ $(STAMP): requirements.txt requirements-dev.txt
 run: $(STAMP)
 	$(PY) -m scripts.stack
 
-## test: the linters (ruff, cfn-lint on infra/) and every test tier (unit, functional, e2e)
+## test: the linters (ruff; cfn-lint on both stages' built templates) and every test tier (unit, functional, e2e)
 test: $(STAMP)
 	$(PY) -m ruff check .
-	$(VENV)/bin/cfn-lint infra/template.yaml
+	$(PY) -m infra.package --stage dev
+	$(PY) -m infra.package --stage prod
+	$(VENV)/bin/cfn-lint infra/template.yaml build/dev/template.json build/prod/template.json
 	$(PY) -m pytest
+
+## package: build STAGE (dev or prod) offline into build/STAGE/: one CloudFormation template and the zip
+package: $(STAMP)
+	$(PY) -m infra.package --stage $(STAGE)
 
 unit functional e2e: $(STAMP)
 	$(PY) -m pytest tests/$@

@@ -51,7 +51,10 @@ RESOURCES: Final[dict[str, object]] = {
 # with the shopper's access token, for GET /me's email).
 TOKEN_AUTHORISED: Final = frozenset({"cognito-idp:GetUser"})
 
-READ_CATALOG: Final = Grant(("dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query"), ("table", "table-indexes"))
+READ_CATALOG: Final = (
+    Grant(("dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query"), ("table",)),
+    Grant(("dynamodb:Query",), ("table-indexes",)),  # price and name order: the LSIs
+)
 
 FUNCTIONS: Final[tuple[Function, ...]] = (
     Function(
@@ -61,7 +64,7 @@ FUNCTIONS: Final[tuple[Function, ...]] = (
         blueprint="chalicelib.api.search",
         memory_mb=512,
         timeout_s=10,
-        code=(READ_CATALOG,),
+        code=READ_CATALOG,
         reserved_concurrency=True,
     ),
     Function(
@@ -114,7 +117,7 @@ FUNCTIONS: Final[tuple[Function, ...]] = (
         memory_mb=256,
         timeout_s=30,
         code=(
-            Grant(("dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"), ("table",)),
+            Grant(("dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"), ("table",)),
             Grant(("ses:SendEmail",), ("ses-identities",)),
             Grant(("sns:Publish",), ("low-stock-topic",)),
             Grant(("sqs:SendMessage",), ("failed-records-queue",)),

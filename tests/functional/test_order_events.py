@@ -21,6 +21,7 @@ from chalicelib.config import event_settings_from_env
 from chalicelib.models import OrderIn
 from chalicelib.orders import cancel_order, place_order
 from scripts.resources import create_notifications
+from tests.functional.stream_records import deliver, record, wire_item
 
 ADDRESS = {"name": "Ada", "line1": "1 Lane", "city": "Town", "postal_code": "1234", "country": "US"}
 
@@ -53,28 +54,6 @@ def product(make_product: Any) -> Any:
         return make_product(stock=stock, price_cents=300, name="Events Test Treat", species="cat")
 
     return make
-
-
-def wire_item(table: Any, key: dict[str, str]) -> dict[str, Any]:
-    """An item in DynamoDB's wire format, as stream records carry images."""
-    from boto3.dynamodb.types import TypeSerializer
-
-    item = table.get_item(Key=key, ConsistentRead=True)["Item"]
-    return {k: TypeSerializer().serialize(v) for k, v in item.items()}
-
-
-_sequence = iter(range(10**20, 10**21))
-
-
-def record(event: str, new: dict[str, Any], old: dict[str, Any] | None = None) -> dict[str, Any]:
-    images = {"NewImage": new, **({"OldImage": old} if old else {})}
-    stream = {"Keys": {k: new[k] for k in ("PK", "SK") if k in new}, "SequenceNumber": str(next(_sequence)), **images}
-    return {"eventID": uuid.uuid4().hex, "eventName": event, "eventSource": "aws:dynamodb", "dynamodb": stream}
-
-
-def deliver(client: Client, records: list[dict[str, Any]]) -> Any:
-    """Invoke the stream handler as Lambda would, with the stage's environment."""
-    return client.lambda_.invoke("handle_table_stream", {"Records": records}).payload
 
 
 def sent_messages(to: str) -> list[Any]:

@@ -1,0 +1,236 @@
+"""Each function's role is exactly what its code calls: proved, not listed twice.
+
+Every route and event of each function runs against moto through boto3 while
+a hook records the AWS calls the code really makes (a transaction counts as
+its inner actions, as IAM authorises it; a query on an index needs the
+index). The role in the built template (build/<stage>/template.json) must
+grant exactly those, plus what Lambda itself needs to trigger the function
+(infra/functions.py ``trigger``) and its own logs: a call the role lacks would
+fail in AWS, a grant no code uses is privilege to remove.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any
+
+import boto3
+import pytest
+from chalice.test import Client
+
+from chalicelib import bootstrap, keys
+from infra.functions import FUNCTIONS, RESOURCES, TOKEN_AUTHORISED, Function, Grant
+from infra.package import role_id
+from scripts.resources import create_notifications
+from tests.functional.conftest import bearer
+from tests.functional.stream_records import deliver, record, wire_item
+
+Watch = Callable[[], AbstractContextManager[None]]
+Need = tuple[str, str]  # (IAM action, name in infra.functions.RESOURCES)
+TRANSACTION_ACTIONS = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+}
+ADDRESS = {"name": "Ada", "line1": "1 Lane", "city": "Town", "postal_code": "1234", "country": "US"}
+
+
+class CallRecorder:
+    """What IAM would be asked to allow for the AWS calls made through boto3."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.needs: set[Need] = set()
+        self.watching = False
+
+    def __call__(self, model: Any, params: dict[str, Any], **_: Any) -> None:
+        if self.watching:
+            self.needs |= self.iam_needs(model.service_model.signing_name, model.name, params)
+
+    @contextmanager
+    def watch(self) -> Iterator[None]:
+        """Record the calls made inside (the function's), not the test's own setup."""
+        self.watching = True
+        try:
+            yield
+        finally:
+            self.watching = False
+
+    def iam_needs(self, service: str, operation: str, params: dict[str, Any]) -> set[Need]:
+        if f"{service}:{operation}" in TOKEN_AUTHORISED:
+            return set()
+        if service == "dynamodb" and operation == "TransactWriteItems":
+            kinds = {kind for item in params["TransactItems"] for kind in item}
+            return {(f"dynamodb:{TRANSACTION_ACTIONS[kind]}", "table") for kind in kinds}
+        if service == "dynamodb":
+            return {(f"dynamodb:{operation}", "table-indexes" if params.get("IndexName") else "table")}
+        if service == "ses":
+            return {(f"ses:{operation}", "ses-identities")}
+        if service == "sns":
+            assert params["TopicArn"] == self.env["LOW_STOCK_TOPIC_ARN"]
+            return {(f"sns:{operation}", "low-stock-topic")}
+        if service == "sqs":
+            assert params["QueueUrl"] == self.env["FAILED_RECORDS_QUEUE_URL"]
+            return {(f"sqs:{operation}", "failed-records-queue")}
+        raise AssertionError(f"{service}:{operation} has no resource mapping here: add it")
+
+    def take(self) -> set[Need]:
+        found, self.needs = self.needs, set()
+        return found
+
+
+def expand(grants: tuple[Grant, ...]) -> set[Need]:
+    return {(action, resource) for grant in grants for action in grant.actions for resource in grant.resources}
+
+
+def granted(template: dict[str, Any], function: Function) -> set[Need]:
+    """The role's (action, resource) pairs in the built template, its own logs aside."""
+    names = {json.dumps(value, sort_keys=True): name for name, value in RESOURCES.items()}
+    policies = template["Resources"][role_id(function)]["Properties"]["Policies"]
+    pairs: set[Need] = set()
+    for statement in (s for p in policies for s in p["PolicyDocument"]["Statement"] if s["Sid"] != "OwnLogs"):
+        for resource in statement["Resource"]:
+            pairs |= {(action, names[json.dumps(resource, sort_keys=True)]) for action in statement["Action"]}
+    return pairs
+
+
+@pytest.fixture()
+def recorder(aws: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[CallRecorder]:
+    env = create_notifications(f"perm-{uuid.uuid4().hex[:6]}")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    calls = CallRecorder(env)
+    events = boto3.DEFAULT_SESSION.events  # type: ignore[union-attr]
+    events.register("before-parameter-build", calls)
+    bootstrap.reset()  # clients built from now on carry the hook
+    yield calls
+    events.unregister("before-parameter-build", calls)
+    bootstrap.reset()
+
+
+def run_search(client: Client, tokens: Any, table: Any, make_product: Any, watch: Watch) -> None:
+    product = make_product()
+    with watch():
+        _search_requests(client, product.id)
+
+
+def _search_requests(client: Client, product_id: str) -> None:
+    for query in ("", "?q=dog%20fo", "?q=salmon%20", "?species=cat&sort=price_asc", "?sort=name&limit=3"):
+        assert client.http.get(f"/products{query}").status_code == 200
+    assert client.http.get(f"/products/{product_id}").status_code == 200
+    assert client.http.get("/products/no-such-product").status_code == 404
+    assert client.http.get("/openapi.json").status_code == 200
+    assert client.http.get("/health").status_code == 200
+
+
+def run_purchase(client: Client, tokens: Any, table: Any, make_product: Any, watch: Watch) -> None:
+    product = make_product(stock=5)
+    with watch():
+        _purchase_requests(client, bearer(tokens["shopper"]["access"]), product.id)
+
+
+def _purchase_requests(client: Client, shopper: dict[str, str], product_id: str) -> None:
+    assert client.http.get("/me", headers=shopper).status_code == 200
+    body = json.dumps({"items": [{"product_id": product_id, "quantity": 2}], "shipping_address": ADDRESS})
+    headers = {**shopper, "Content-Type": "application/json", "Idempotency-Key": uuid.uuid4().hex}
+    placed = client.http.post("/orders", headers=headers, body=body)
+    assert placed.status_code == 201
+    assert client.http.post("/orders", headers=headers, body=body).headers["Idempotent-Replayed"] == "true"
+    too_many = json.dumps({"items": [{"product_id": product_id, "quantity": 9}], "shipping_address": ADDRESS})
+    short = client.http.post("/orders", headers={**headers, "Idempotency-Key": uuid.uuid4().hex}, body=too_many)
+    assert short.status_code == 409
+    order_id = placed.json_body["id"]
+    assert client.http.get("/orders?limit=1", headers=shopper).status_code == 200
+    assert client.http.get(f"/orders/{order_id}", headers=shopper).status_code == 200
+    assert client.http.post(f"/orders/{order_id}/cancel", headers=shopper).status_code == 200
+    assert client.http.post(f"/orders/{order_id}/cancel", headers=shopper).status_code == 409
+
+
+def run_admin(client: Client, tokens: Any, table: Any, make_product: Any, watch: Watch) -> None:
+    admin = {**bearer(tokens["admin"]["access"]), "Content-Type": "application/json"}
+    fields = {
+        "name": "Permission Probe Chew",
+        "description": "Made to prove a role.",
+        "species": "dog",
+        "category": "treats",
+        "brand": "Probe",
+        "price_cents": 500,
+        "stock": 3,
+    }
+    with watch():
+        _admin_requests(client, admin, fields)
+
+
+def _admin_requests(client: Client, admin: dict[str, str], fields: dict[str, Any]) -> None:
+    created = client.http.post("/products", headers=admin, body=json.dumps(fields))
+    assert created.status_code == 201
+    product_id = created.json_body["id"]
+    path = f"/products/{product_id}"
+    assert client.http.put(path, headers=admin, body=json.dumps({**fields, "name": "Probe Chew"})).status_code == 200
+    assert client.http.post(f"{path}/stock", headers=admin, body=json.dumps({"change": 4})).status_code == 200
+    assert client.http.post(f"{path}/stock", headers=admin, body=json.dumps({"change": -99})).status_code == 409
+    assert client.http.delete(path, headers=admin).status_code == 204
+
+
+def run_authorizer(client: Client, tokens: Any, table: Any, make_product: Any, watch: Watch) -> None:
+    event = {"type": "TOKEN", "authorizationToken": f"Bearer {tokens['shopper']['access']}", "methodArn": "arn:x"}
+    with watch():
+        policy = client.lambda_.invoke("jwt_auth", event).payload
+    assert policy["context"]["sub"] == policy["principalId"]  # verified against the pool's JWKS
+
+
+def run_order_events(client: Client, tokens: Any, table: Any, make_product: Any, watch: Watch) -> None:
+    from chalicelib.models import OrderIn
+    from chalicelib.orders import cancel_order, place_order
+
+    product = make_product(stock=6)
+    before = wire_item(table, keys.product_key(product.id))
+    body = OrderIn.model_validate({"items": [{"product_id": product.id, "quantity": 6}], "shipping_address": ADDRESS})
+    order, _ = place_order(table, "perm-user", uuid.uuid4().hex, body, email="buyer@example.com")
+    placed = wire_item(table, keys.order_key("perm-user", order.id))
+    sold_out = record("MODIFY", wire_item(table, keys.product_key(product.id)), before)
+    cancel_order(table, "perm-user", order.id)
+    cancelled = record("MODIFY", wire_item(table, keys.order_key("perm-user", order.id)), placed)
+    # A confirmation SES rejects (an address without a domain) is recorded in the queue.
+    rejected = {**placed, "id": {"S": f"{order.id}-x"}, "email": {"S": "no-domain"}}
+    with watch():
+        answer = deliver(client, [record("INSERT", placed), sold_out, cancelled, record("INSERT", rejected)])
+    assert answer == {"batchItemFailures": []}
+
+
+SCENARIOS: dict[str, Callable[[Client, Any, Any, Any, Watch], None]] = {
+    "search": run_search,
+    "purchase": run_purchase,
+    "admin": run_admin,
+    "authorizer": run_authorizer,
+    "order-events": run_order_events,
+}
+
+
+@pytest.mark.parametrize("function", FUNCTIONS, ids=lambda f: f.key)
+def test_the_role_grants_exactly_what_the_code_calls(
+    function: Function,
+    recorder: CallRecorder,
+    client: Client,
+    tokens: Any,
+    table: Any,
+    make_product: Any,
+    built_stage: Any,
+) -> None:
+    SCENARIOS[function.key](client, tokens, table, make_product, recorder.watch)
+    called = recorder.take()
+    assert called or not function.code, f"the {function.key} scenario made no AWS call: it proves nothing"
+    expected = called | expand(function.trigger)
+    for stage in ("dev", "prod"):
+        assert granted(built_stage(stage), function) == expected, (
+            f"{function.key} ({stage}): missing {sorted(expected - granted(built_stage(stage), function))}, "
+            f"unused {sorted(granted(built_stage(stage), function) - expected)}"
+        )
+
+
+def test_every_function_has_a_scenario() -> None:
+    assert set(SCENARIOS) == {f.key for f in FUNCTIONS}
