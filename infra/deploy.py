@@ -362,7 +362,9 @@ def parameter(text: str) -> tuple[str, str]:
 
 
 def parser() -> argparse.ArgumentParser:
-    cli = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    cli = argparse.ArgumentParser(
+        prog="python -m infra.deploy", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = cli.add_subparsers(dest="command", required=True)
     up = commands.add_parser("deploy", help="create or update the stage, publish its shop")
     up.add_argument("--stage", required=True)

@@ -80,7 +80,9 @@ def configure(cfn: Any, stage: str, config_file: Path = CONFIG) -> dict[str, str
 
 
 def main(argv: list[str] | None = None, cloudformation: Any = None, config_file: Path = CONFIG) -> int:
-    cli = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    cli = argparse.ArgumentParser(
+        prog="python -m infra.stage_config", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     cli.add_argument("--stage", required=True)
     args = cli.parse_args(argv)
     try:
