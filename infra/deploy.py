@@ -396,7 +396,8 @@ def deploy_options(args: argparse.Namespace) -> DeployOptions:
 def run(args: argparse.Namespace, aws: Aws | None, watch: Watch) -> None:
     if args.command == "deploy":
         options = deploy_options(args)
-        stage_build(options.build_dir, options.stage)  # before anything touches AWS
+        stage_build(options.build_dir, options.stage)  # both checked before anything touches AWS
+        stage_environment(options.stage, options.chalice_config)
         deploy(aws or connect(boto3.session.Session()), options, watch, print)
     elif args.command == "destroy":
         destroy(aws or connect(boto3.session.Session()), args.stage, args.purge, args.confirm, watch, print)
