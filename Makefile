@@ -63,3 +63,36 @@ import: $(STAMP)
 ## clean-local: forget local data (next `make run` seeds again)
 clean-local:
 	rm -rf .local
+
+# --- a stage in an AWS account (docs/deploy.md) ---
+STAGE ?= dev
+# Only what is given is passed on: the stack keeps its other parameters' values.
+given = $(filter-out undefined,$(origin $(1)))
+DEPLOY_ARGS = $(if $(call given,ALARM_EMAIL),--alarm-email '$(ALARM_EMAIL)') \
+	$(if $(call given,NOTIFY_FROM),--notify-from '$(NOTIFY_FROM)') \
+	$(foreach p,$(PARAMS),--parameter '$(p)') \
+	$(if $(filter force,$(SEED)),--force-seed,$(if $(filter 1 yes true,$(SEED)),--seed))
+DESTROY_ARGS = $(if $(filter 1 yes true,$(PURGE)),--purge) $(if $(CONFIRM),--confirm '$(CONFIRM)')
+
+.PHONY: package deploy destroy admin chalice-config
+
+## package: build/$(STAGE)/, the stage's template and zip, offline (STAGE=dev|prod)
+package: $(STAMP)
+	$(PY) -m infra.package --stage $(STAGE)
+
+## deploy: create or update the stage and publish its shop (STAGE, ALARM_EMAIL, NOTIFY_FROM, PARAMS, SEED=1|force)
+deploy: package
+	$(PY) -m infra.deploy deploy --stage $(STAGE) $(DEPLOY_ARGS)
+
+## destroy: delete the stage's stack; its table and user pool are kept unless PURGE=1 (prod: and CONFIRM=prod)
+destroy: $(STAMP)
+	$(PY) -m infra.deploy destroy --stage $(STAGE) $(DESTROY_ARGS)
+
+## admin: put EMAIL, who signed up in the stage's shop, in its admin group
+admin: $(STAMP)
+	$(if $(EMAIL),,$(error give the account's address: make admin STAGE=$(STAGE) EMAIL=you@example.com))
+	$(PY) -m infra.deploy admin --stage $(STAGE) --email '$(EMAIL)'
+
+## chalice-config: fill the stage's environment in .chalice/config.json from its stack (for `chalice deploy`)
+chalice-config: $(STAMP)
+	$(PY) -m infra.stage_config --stage $(STAGE)

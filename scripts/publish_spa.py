@@ -7,6 +7,7 @@ unless --api-url is given; the identity provider from the stage's environment
 in .chalice/config.json (Cognito: COGNITO_USER_POOL_ID and COGNITO_CLIENT_ID;
 Auth0: AUTH0_DOMAIN, AUTH0_AUDIENCE and AUTH0_SPA_CLIENT_ID, the SPA
 application's client id). CloudFront (SiteUrl output) serves the bucket.
+`make deploy` publishes the SPA itself, with the values of the stage's stack.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import boto3
 from scripts.resources import ROOT
 
 FRONTEND = ROOT / "frontend"
+CHALICE_CONFIG = ROOT / ".chalice" / "config.json"
 # Files keep their names (no build step), so only a short cache; the entry
 # points are revalidated on every load so a new release shows at once.
 CACHE = {"index.html": "no-cache", "config.json": "no-cache"}
@@ -35,15 +37,35 @@ TYPES = {
 }
 
 
-def stage_environment(stage: str) -> dict[str, str]:
-    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+REQUIRED = {
+    "cognito": ("COGNITO_USER_POOL_ID", "COGNITO_CLIENT_ID"),
+    "auth0": ("AUTH0_DOMAIN", "AUTH0_AUDIENCE", "AUTH0_SPA_CLIENT_ID"),
+}
+
+
+def chalice_environment(stage: str, config_file: Path = CHALICE_CONFIG) -> dict[str, str]:
+    """The stage's environment in .chalice/config.json (the top level's, then the stage's)."""
+    config = json.loads(config_file.read_text())
     if stage not in config["stages"]:
         raise SystemExit(f"no stage {stage!r} in .chalice/config.json")
-    env = {**config.get("environment_variables", {}), **config["stages"][stage].get("environment_variables", {})}
-    placeholders = sorted(name for name, value in env.items() if str(value).startswith("<"))
-    if placeholders:
-        raise SystemExit(f"fill in {', '.join(placeholders)} of stage {stage!r} in .chalice/config.json first")
-    return dict(env)
+    return {**config.get("environment_variables", {}), **config["stages"][stage].get("environment_variables", {})}
+
+
+def missing_settings(env: Mapping[str, str]) -> list[str]:
+    """What the SPA's identity provider needs and the environment lacks (or holds a placeholder for)."""
+    needed = REQUIRED.get(env.get("AUTH_PROVIDER", "cognito"), ())
+    return sorted(name for name in needed if not env.get(name) or str(env[name]).startswith("<"))
+
+
+def stage_environment(stage: str) -> dict[str, str]:
+    env = chalice_environment(stage)
+    missing = missing_settings(env)
+    if missing:
+        raise SystemExit(
+            f"set {', '.join(missing)} of stage {stage!r} in .chalice/config.json first "
+            f"(`make chalice-config STAGE={stage}` fills the Cognito ones from the stage's stack)"
+        )
+    return env
 
 
 def deployed_api_url(stage: str) -> str:

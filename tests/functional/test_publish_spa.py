@@ -74,9 +74,15 @@ def test_an_auth0_stage_gives_the_spa_its_domain_audience_and_spa_client() -> No
         )
 
 
-def test_a_stage_with_placeholders_left_is_refused_with_their_names() -> None:
-    with pytest.raises(SystemExit, match="COGNITO_USER_POOL_ID"):
+def test_a_stage_without_its_providers_values_is_refused_with_their_names_and_the_fix() -> None:
+    with pytest.raises(SystemExit, match=r"COGNITO_CLIENT_ID, COGNITO_USER_POOL_ID .*make chalice-config STAGE=dev"):
         publish_spa.stage_environment("dev")
+    placeholder = {**COGNITO_STAGE, "COGNITO_CLIENT_ID": "<UserPoolClientId output>"}
+    assert publish_spa.missing_settings(placeholder) == ["COGNITO_CLIENT_ID"]
+    assert publish_spa.missing_settings({"AUTH_PROVIDER": "auth0", "AUTH0_DOMAIN": "shop.eu.auth0.com"}) == [
+        "AUTH0_AUDIENCE",
+        "AUTH0_SPA_CLIENT_ID",
+    ]
 
 
 def test_the_published_page_may_only_talk_to_the_stages_api_and_identity_provider(bucket: str) -> None:

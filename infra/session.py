@@ -1,0 +1,57 @@
+"""The AWS clients a deploy uses, built once from a boto3 session that is checked first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .stack import StackError
+
+REGION_HELP = (
+    "no AWS region: export AWS_REGION=eu-west-1 (or the region you want), or run `aws configure set region eu-west-1`"
+)
+CREDENTIALS_HELP = (
+    "no AWS credentials: run `aws configure` (access keys), or `aws configure sso` then "
+    "`aws sso login --profile NAME` and export AWS_PROFILE=NAME"
+)
+
+
+@dataclass(frozen=True)
+class Aws:
+    """The clients of one account and region (tests build it with their own clients)."""
+
+    cloudformation: Any
+    s3: Any
+    dynamodb: Any  # a boto3 resource: seeding uses its Table
+    cognito: Any
+    account: str
+    region: str
+
+
+def checked_session(session: Any) -> Any:
+    """The session, once it has a region and credentials; otherwise say how to configure them."""
+    if not session.region_name:
+        raise StackError(REGION_HELP)
+    if session.get_credentials() is None:
+        raise StackError(CREDENTIALS_HELP)
+    return session
+
+
+def connect(session: Any) -> Aws:
+    session = checked_session(session)
+    try:
+        account = str(session.client("sts").get_caller_identity()["Account"])
+    except (ClientError, BotoCoreError) as exc:
+        raise StackError(
+            f"AWS refused the credentials ({exc}): refresh them (`aws sso login`, `aws configure`) and try again"
+        ) from exc
+    return Aws(
+        cloudformation=session.client("cloudformation"),
+        s3=session.client("s3"),
+        dynamodb=session.resource("dynamodb"),
+        cognito=session.client("cognito-idp"),
+        account=account,
+        region=str(session.region_name),
+    )

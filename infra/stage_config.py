@@ -1,0 +1,98 @@
+"""Fill a stage's environment in .chalice/config.json from its stack, for `chalice deploy`.
+
+    python -m infra.stage_config --stage dev        (make chalice-config STAGE=dev)
+
+`make deploy` needs none of this; it is the developer's path: `chalice deploy
+--stage dev` then runs one API function against the stack's table and pool.
+Only the stack's values are written; every other key stays as it is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from .session import checked_session
+from .stack import StackError, describe, outputs, parameters, stack_name
+
+CONFIG = Path(__file__).resolve().parent.parent / ".chalice" / "config.json"
+
+# environment variable -> stack output
+FROM_OUTPUTS = {
+    "TABLE_NAME": "TableName",
+    "TABLE_STREAM_ARN": "TableStreamArn",
+    "LOW_STOCK_TOPIC_ARN": "LowStockTopicArn",
+    "FAILED_RECORDS_QUEUE_URL": "FailedRecordsQueueUrl",
+}
+COGNITO_FROM_OUTPUTS = {"COGNITO_USER_POOL_ID": "UserPoolId", "COGNITO_CLIENT_ID": "UserPoolClientId"}
+# Stages whose API answers only the shop's own origin (the others keep "*", for a local SPA).
+PINNED_ORIGIN = {"prod"}
+
+
+def stack_environment(stage: str, stack: Mapping[str, Any], auth_provider: str) -> dict[str, str]:
+    """The stage's variables that come from its stack."""
+    outs, params = outputs(stack), parameters(stack)
+    wanted = {**FROM_OUTPUTS, **(COGNITO_FROM_OUTPUTS if auth_provider == "cognito" else {})}
+    if stage in PINNED_ORIGIN:
+        wanted["CORS_ALLOW_ORIGIN"] = "SiteUrl"
+    missing = sorted(output for output in wanted.values() if output not in outs)
+    if missing:
+        raise StackError(f"{stack['StackName']} has no output {', '.join(missing)}: deploy the stage again")
+    env = {variable: outs[output] for variable, output in wanted.items()}
+    env["NOTIFY_FROM"] = params.get("NotifyFrom", "")
+    return env
+
+
+def fill(config_file: Path, stage: str, values: Mapping[str, str]) -> dict[str, str]:
+    """Write the values into the stage's environment; returns those that changed."""
+    config = json.loads(config_file.read_text())
+    if stage not in config.get("stages", {}):
+        raise StackError(f"no stage {stage!r} in {config_file}")
+    env = config["stages"][stage].setdefault("environment_variables", {})
+    changed = {name: value for name, value in values.items() if env.get(name) != value}
+    env.update(values)
+    config_file.write_text(json.dumps(config, indent=2) + "\n")
+    return changed
+
+
+def auth_provider(config_file: Path, stage: str) -> str:
+    config = json.loads(config_file.read_text())
+    stage_env = config.get("stages", {}).get(stage, {}).get("environment_variables", {})
+    return str({**config.get("environment_variables", {}), **stage_env}.get("AUTH_PROVIDER", "cognito"))
+
+
+def configure(cfn: Any, stage: str, config_file: Path = CONFIG) -> dict[str, str]:
+    stack = describe(cfn, stack_name(stage))
+    if stack is None:
+        raise StackError(f"there is no stack {stack_name(stage)}: run `make deploy STAGE={stage}` first")
+    changed = fill(config_file, stage, stack_environment(stage, stack, auth_provider(config_file, stage)))
+    for name, value in changed.items():
+        print(f"  {name} = {value}")
+    print(f"{len(changed)} variable(s) of stage {stage!r} updated in {config_file.name}.")
+    return changed
+
+
+def main(argv: list[str] | None = None, cloudformation: Any = None, config_file: Path = CONFIG) -> int:
+    cli = argparse.ArgumentParser(
+        prog="python -m infra.stage_config", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    cli.add_argument("--stage", required=True)
+    args = cli.parse_args(argv)
+    try:
+        cfn = cloudformation or checked_session(boto3.session.Session()).client("cloudformation")
+        configure(cfn, args.stage, config_file)
+    except (StackError, ClientError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

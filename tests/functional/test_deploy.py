@@ -1,0 +1,605 @@
+"""`make deploy`, `make destroy` and `make admin` (infra/deploy.py), offline.
+
+S3, STS, DynamoDB and Cognito are moto's server; CloudFormation is stubbed
+(tests/functional/cloudformation.py) and its waits never sleep.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import json
+import re
+import uuid
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from chalicelib.keys import product_key
+from infra import deploy
+from infra.session import Aws, connect
+from infra.stack import Watch
+from scripts.resources import ROOT, create_table, create_user_pool
+
+from .cloudformation import NO_CHANGES, REGION, T0, FakeCloudFormation, event, stack
+
+ARTIFACTS = "petstore-artifacts-123456789012-us-east-1"
+PARAMETERS = {
+    "AlarmEmail": {"Type": "String", "Default": ""},
+    "NotifyFrom": {"Type": "String", "Default": ""},
+    "SearchReservedConcurrency": {"Type": "Number", "Default": 0},
+    "PurchaseReservedConcurrency": {"Type": "Number", "Default": 0},
+    "AdminReservedConcurrency": {"Type": "Number", "Default": 0},
+}
+KEEP_ALL = [{"ParameterKey": name, "UsePreviousValue": True} for name in PARAMETERS]
+CONCURRENCY_REASON = (
+    "Resource handler returned message: \"Specified ReservedConcurrentExecutions for function decreases account's "
+    'UnreservedConcurrentExecution below its minimum value of [10]." (Service: Lambda, Status Code: 400)'
+)
+
+
+def packaged_template() -> dict[str, Any]:
+    function = {"Type": "AWS::Serverless::Function", "Properties": {"CodeUri": "./deployment.zip", "Handler": "x"}}
+    return {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Transform": "AWS::Serverless-2016-10-31",
+        "Parameters": PARAMETERS,
+        "Resources": {"SearchFunction": function, "PurchaseFunction": json.loads(json.dumps(function))},
+    }
+
+
+@pytest.fixture()
+def build_dir(tmp_path: Path) -> Path:
+    """build/ as `make package STAGE=dev` and `STAGE=prod` leave it: a template and a zip per stage."""
+    for stage in ("dev", "prod"):
+        stage_dir = tmp_path / "build" / stage
+        stage_dir.mkdir(parents=True)
+        (stage_dir / "template.json").write_text(json.dumps(packaged_template()))
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr("app.py", f"# {stage} {uuid.uuid4()}\n")
+        (stage_dir / "deployment.zip").write_bytes(buffer.getvalue())
+    return tmp_path / "build"
+
+
+@pytest.fixture()
+def s3(aws: str) -> Any:
+    """moto's S3, without the artifacts bucket another test may have left."""
+    client = boto3.client("s3")
+    if ARTIFACTS in [b["Name"] for b in client.list_buckets()["Buckets"]]:
+        for item in client.list_objects_v2(Bucket=ARTIFACTS).get("Contents", []):
+            client.delete_object(Bucket=ARTIFACTS, Key=item["Key"])
+        client.delete_bucket(Bucket=ARTIFACTS)
+    return client
+
+
+@pytest.fixture()
+def site_bucket(s3: Any) -> str:
+    name = f"petstore-dev-sitebucket-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=name)
+    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    return name
+
+
+@pytest.fixture()
+def pool() -> dict[str, str]:
+    return create_user_pool(boto3.client("cognito-idp"), f"petstore-{uuid.uuid4().hex[:6]}")
+
+
+def stack_outputs(site_bucket: str, pool: dict[str, str], table: str = "petstore-dev-ShopTable-1X2Y") -> dict[str, str]:
+    return {
+        "ApiUrl": "https://abc123.execute-api.us-east-1.amazonaws.com/api",
+        "SiteUrl": "https://d111111abcdef8.cloudfront.net",
+        "SiteBucketName": site_bucket,
+        "TableName": table,
+        "UserPoolId": pool["user_pool_id"],
+        "UserPoolClientId": pool["client_id"],
+        "AlarmTopicArn": "arn:aws:sns:us-east-1:123456789012:petstore-dev-AlarmTopic-1",
+    }
+
+
+class Deployer:
+    """Runs the command line against moto and a stubbed CloudFormation; records what it printed."""
+
+    def __init__(self, aws_clients: Aws, cfn: FakeCloudFormation, build_dir: Path, capsys: Any) -> None:
+        self.aws, self.cfn, self.build_dir, self.capsys = aws_clients, cfn, build_dir, capsys
+        self.sleeps: list[float] = []
+        self.template_urls: list[str] = []
+        events = aws_clients.cloudformation.meta.events
+        events.register("provide-client-params.cloudformation.CreateChangeSet", self._record_url)
+
+    def _record_url(self, params: dict[str, Any], **_: Any) -> None:
+        self.template_urls.append(params["TemplateURL"])
+
+    def __call__(self, *argv: str) -> tuple[int, str, str]:
+        if argv[0] == "deploy":
+            argv = (*argv, "--build-dir", str(self.build_dir))
+        watch = Watch(poll_seconds=0.0, sleep=self.sleeps.append)
+        code = deploy.main(list(argv), aws=self.aws, watch=watch)
+        captured = self.capsys.readouterr()
+        return code, captured.out, captured.err
+
+
+@pytest.fixture()
+def stage() -> str:
+    return "dev"
+
+
+@pytest.fixture()
+def cfn(aws: str, stage: str) -> Iterator[FakeCloudFormation]:
+    fake = FakeCloudFormation(boto3.client("cloudformation"), stage)
+    with fake.stubber:
+        yield fake
+    fake.stubber.assert_no_pending_responses()
+
+
+@pytest.fixture()
+def run(s3: Any, cfn: FakeCloudFormation, build_dir: Path, capsys: Any) -> Deployer:
+    clients = dataclasses.replace(connect(boto3.session.Session()), cloudformation=cfn.stubber.client)
+    return Deployer(clients, cfn, build_dir, capsys)
+
+
+def read_json(s3: Any, bucket: str, key: str) -> Any:
+    return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+
+
+def printed_events(out: str) -> list[tuple[str, str]]:
+    """(status, resource) of each event line printed ("  12:00:01  STATUS  Resource (Type)...")."""
+    lines = [line.split() for line in out.splitlines() if re.match(r"  \d\d:\d\d:\d\d  ", line)]
+    return [(words[1], words[2]) for words in lines]
+
+
+def created(cfn: FakeCloudFormation, outputs: dict[str, str], parameters: dict[str, str] | None = None) -> None:
+    """CloudFormation creates the stack: two polls, then CREATE_COMPLETE."""
+    cfn.history.append(event(cfn.stage, 0, cfn.name, "REVIEW_IN_PROGRESS"))
+    cfn.execute()
+    cfn.poll(
+        stack(cfn.stage, "CREATE_IN_PROGRESS"),
+        event(cfn.stage, 1, cfn.name, "CREATE_IN_PROGRESS", reason="User Initiated"),
+        event(cfn.stage, 2, "ShopTable", "CREATE_IN_PROGRESS", "AWS::DynamoDB::Table"),
+    )
+    cfn.poll(
+        stack(cfn.stage, "CREATE_COMPLETE", outputs, parameters),
+        event(cfn.stage, 3, "ShopTable", "CREATE_COMPLETE", "AWS::DynamoDB::Table"),
+        event(cfn.stage, 4, cfn.name, "CREATE_COMPLETE"),
+    )
+
+
+# --- deploy ------------------------------------------------------------------------------------
+
+
+def test_a_first_deploy_uploads_the_stage_creates_the_stack_and_publishes_the_shop(
+    run: Deployer, s3: Any, site_bucket: str, pool: dict[str, str], build_dir: Path
+) -> None:
+    outputs = stack_outputs(site_bucket, pool)
+    run.cfn.no_stack()
+    run.cfn.change_set("CREATE", [{"ParameterKey": "AlarmEmail", "ParameterValue": "ops@example.com"}])
+    created(run.cfn, outputs, {**dict.fromkeys(PARAMETERS, ""), "AlarmEmail": "ops@example.com"})
+
+    code, out, err = run("deploy", "--stage", "dev", "--alarm-email", "ops@example.com")
+
+    assert code == 0, err
+    # The artifacts bucket: made private and encrypted.
+    block = s3.get_public_access_block(Bucket=ARTIFACTS)["PublicAccessBlockConfiguration"]
+    assert all(block.values()) and len(block) == 4
+    rules = s3.get_bucket_encryption(Bucket=ARTIFACTS)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    # The change set reads the uploaded template, whose functions run the uploaded zip.
+    zip_body = (build_dir / "dev" / "deployment.zip").read_bytes()
+    zip_key = f"petstore-dev/{hashlib.sha256(zip_body).hexdigest()}.zip"
+    assert s3.get_object(Bucket=ARTIFACTS, Key=zip_key)["Body"].read() == zip_body
+    [url] = run.template_urls
+    prefix = f"https://{ARTIFACTS}.s3.{REGION}.amazonaws.com/"
+    assert url.startswith(prefix) and url.endswith(".template.json")
+    template = read_json(s3, ARTIFACTS, url.removeprefix(prefix))
+    expected = packaged_template()
+    for resource in expected["Resources"].values():
+        resource["Properties"]["CodeUri"] = {"Bucket": ARTIFACTS, "Key": zip_key}
+    assert template == expected
+    # Progress, then where the shop is and what to do next.
+    assert "ShopTable (AWS::DynamoDB::Table)" in out and "petstore-dev is CREATE_COMPLETE" in out
+    assert "The shop: https://d111111abcdef8.cloudfront.net" in out
+    assert "The API:  https://abc123.execute-api.us-east-1.amazonaws.com/api" in out
+    assert "AWS has e-mailed ops@example.com" in out
+    assert "Order confirmations are off" in out
+    assert f"--user-pool-id {pool['user_pool_id']} --username you@example.com --group-name admin" in out
+    assert "make admin STAGE=dev EMAIL=" in out
+    # The SPA, pointed at this stack.
+    assert read_json(s3, site_bucket, "config.json") == {
+        "api_url": "https://abc123.execute-api.us-east-1.amazonaws.com/api",
+        "stage": "dev",
+        "admin_role": "admin",
+        "auth": {
+            "provider": "cognito",
+            "region": "us-east-1",
+            "user_pool_id": pool["user_pool_id"],
+            "client_id": pool["client_id"],
+        },
+    }
+    index = s3.get_object(Bucket=site_bucket, Key="index.html")["Body"].read().decode()
+    assert "https://abc123.execute-api.us-east-1.amazonaws.com https://cognito-idp.us-east-1.amazonaws.com" in index
+    assert run.sleeps == [0.0]  # one wait between the two polls, of the injected length
+
+
+def test_a_second_deploy_without_changes_deletes_the_empty_change_set_and_succeeds(
+    run: Deployer, s3: Any, site_bucket: str, pool: dict[str, str]
+) -> None:
+    current = stack("dev", "UPDATE_COMPLETE", stack_outputs(site_bucket, pool), dict.fromkeys(PARAMETERS, ""))
+    run.cfn.has_stack(current)
+    run.cfn.change_set("UPDATE", KEEP_ALL, status="FAILED", reason=NO_CHANGES)
+
+    code, out, err = run("deploy", "--stage", "dev")
+
+    assert code == 0, err
+    assert "petstore-dev: nothing to change (the empty change set was deleted)." in out
+    assert "Executing" not in out
+    assert read_json(s3, site_bucket, "config.json")["auth"]["user_pool_id"] == pool["user_pool_id"]
+
+
+def test_the_uploads_are_content_addressed_so_an_unchanged_stage_uploads_nothing_new(s3: Any, build_dir: Path) -> None:
+    from infra import artifacts
+
+    lines: list[str] = []
+    artifacts.ensure_bucket(s3, ARTIFACTS, "123456789012", REGION, lines.append)
+    first = artifacts.upload_stage(s3, ARTIFACTS, REGION, build_dir / "dev", "petstore-dev", lines.append)
+    lines.clear()
+    second = artifacts.upload_stage(s3, ARTIFACTS, REGION, build_dir / "dev", "petstore-dev", lines.append)
+
+    assert first == second
+    assert len(lines) == 2 and all(line.endswith("is already uploaded") for line in lines)
+    assert len(s3.list_objects_v2(Bucket=ARTIFACTS)["Contents"]) == 2
+
+
+def test_an_update_passes_the_given_parameters_and_keeps_the_others(
+    run: Deployer, site_bucket: str, pool: dict[str, str]
+) -> None:
+    outputs = stack_outputs(site_bucket, pool)
+    before = {**dict.fromkeys(PARAMETERS, "0"), "AlarmEmail": "ops@example.com", "NotifyFrom": ""}
+    after = {**before, "NotifyFrom": "orders@shop.example", "SearchReservedConcurrency": "20"}
+    run.cfn.has_stack(stack("dev", "UPDATE_COMPLETE", outputs, before))
+    run.cfn.change_set(
+        "UPDATE",
+        [
+            {"ParameterKey": "AlarmEmail", "UsePreviousValue": True},
+            {"ParameterKey": "NotifyFrom", "ParameterValue": "orders@shop.example"},
+            {"ParameterKey": "SearchReservedConcurrency", "ParameterValue": "20"},
+            {"ParameterKey": "PurchaseReservedConcurrency", "UsePreviousValue": True},
+            {"ParameterKey": "AdminReservedConcurrency", "UsePreviousValue": True},
+        ],
+    )
+    run.cfn.history.append(event("dev", 0, "petstore-dev", "UPDATE_COMPLETE"))
+    run.cfn.execute()
+    run.cfn.poll(
+        stack("dev", "UPDATE_COMPLETE", outputs, after),
+        event("dev", 1, "petstore-dev", "UPDATE_IN_PROGRESS"),
+        event("dev", 2, "SearchFunction", "UPDATE_COMPLETE", "AWS::Lambda::Function"),
+        event("dev", 3, "petstore-dev", "UPDATE_COMPLETE"),
+    )
+
+    code, out, err = run(
+        "deploy",
+        "--stage",
+        "dev",
+        "--notify-from",
+        "orders@shop.example",
+        "--parameter",
+        "SearchReservedConcurrency=20",
+    )
+
+    assert code == 0, err
+    assert "aws ses verify-email-identity --email-address orders@shop.example --region us-east-1" in out
+    # Only this operation's events are shown, not the stack's earlier history.
+    assert printed_events(out) == [
+        ("UPDATE_IN_PROGRESS", "petstore-dev"),
+        ("UPDATE_COMPLETE", "SearchFunction"),
+        ("UPDATE_COMPLETE", "petstore-dev"),
+    ]
+
+
+def test_an_unknown_parameter_is_refused_before_anything_is_uploaded(run: Deployer, s3: Any) -> None:
+    run.cfn.has_stack(stack("dev", "UPDATE_COMPLETE", {}, dict.fromkeys(PARAMETERS, "")))
+
+    code, _, err = run("deploy", "--stage", "dev", "--parameter", "ReservedConcurrency=50")
+
+    assert code == 1
+    assert "no parameter ReservedConcurrency" in err and "SearchReservedConcurrency" in err
+    assert ARTIFACTS not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+
+def test_a_failed_create_prints_the_reasons_and_exits_non_zero(run: Deployer, s3: Any, site_bucket: str) -> None:
+    cfn = run.cfn
+    cfn.no_stack()
+    cfn.change_set("CREATE", [])
+    cfn.history.append(event("dev", 0, "petstore-dev", "REVIEW_IN_PROGRESS"))
+    cfn.execute()
+    cfn.poll(
+        stack("dev", "ROLLBACK_COMPLETE"),
+        event("dev", 1, "petstore-dev", "CREATE_IN_PROGRESS"),
+        event("dev", 2, "SearchFunction", "CREATE_FAILED", "AWS::Lambda::Function", CONCURRENCY_REASON),
+        event("dev", 3, "ShopTable", "CREATE_FAILED", "AWS::DynamoDB::Table", "Resource creation cancelled"),
+        event("dev", 4, "petstore-dev", "ROLLBACK_IN_PROGRESS", reason="The following resource(s) failed to create"),
+        event("dev", 5, "petstore-dev", "ROLLBACK_COMPLETE"),
+    )
+
+    code, out, err = run("deploy", "--stage", "dev")
+
+    assert code == 1
+    assert "creating petstore-dev failed: petstore-dev is ROLLBACK_COMPLETE. Why:" in err
+    first_reason = err.split("Why:\n")[1].splitlines()[0]
+    assert first_reason.startswith("  - SearchFunction (AWS::Lambda::Function): Resource handler returned")
+    assert "below its minimum value of [10]" in first_reason
+    assert "The shop:" not in out
+    assert "Versions" not in s3.list_object_versions(Bucket=site_bucket)  # nothing published
+
+
+def test_a_stack_left_in_rollback_complete_is_deleted_before_it_is_created_again(
+    run: Deployer, site_bucket: str, pool: dict[str, str]
+) -> None:
+    cfn = run.cfn
+    cfn.has_stack(stack("dev", "ROLLBACK_COMPLETE"))
+    cfn.history.append(event("dev", 0, "petstore-dev", "ROLLBACK_COMPLETE"))
+    cfn.delete()
+    cfn.poll(stack("dev", "DELETE_COMPLETE"), event("dev", 1, "petstore-dev", "DELETE_COMPLETE"))
+    cfn.change_set("CREATE", [])
+    cfn.history.clear()
+    created(cfn, stack_outputs(site_bucket, pool))
+
+    code, out, err = run("deploy", "--stage", "dev")
+
+    assert code == 0, err
+    assert "petstore-dev is ROLLBACK_COMPLETE: its first create failed" in out
+    assert out.index("DELETE_COMPLETE") < out.index("Creating a change set (CREATE)")
+
+
+def test_a_busy_stack_is_left_alone(run: Deployer) -> None:
+    run.cfn.has_stack(stack("dev", "UPDATE_IN_PROGRESS"))
+
+    code, _, err = run("deploy", "--stage", "dev")
+
+    assert code == 1 and "petstore-dev is busy (UPDATE_IN_PROGRESS)" in err
+
+
+def test_a_wait_is_bounded(run: Deployer) -> None:
+    cfn = run.cfn
+    cfn.no_stack()
+    cfn.change_set("CREATE", [])
+    cfn.history.append(event("dev", 0, "petstore-dev", "REVIEW_IN_PROGRESS"))
+    cfn.execute()
+    cfn.poll(stack("dev", "CREATE_IN_PROGRESS"), event("dev", 1, "petstore-dev", "CREATE_IN_PROGRESS"))
+    ticks = iter([0.0, 0.0, 7200.0])  # the change set's wait starts; the stack's starts, then two hours pass
+
+    code = deploy.main(
+        ["deploy", "--stage", "dev", "--build-dir", str(run.build_dir)],
+        aws=run.aws,
+        watch=Watch(poll_seconds=0.0, sleep=run.sleeps.append, clock=lambda: next(ticks)),
+    )
+
+    assert code == 1
+    assert "petstore-dev is still CREATE_IN_PROGRESS after 90 minutes" in run.capsys.readouterr().err
+
+
+def test_the_seed_goes_into_an_empty_table_only_unless_forced(
+    run: Deployer, site_bucket: str, pool: dict[str, str], tmp_path: Path
+) -> None:
+    table_name = f"petstore-dev-ShopTable-{uuid.uuid4().hex[:6]}"
+    create_table(boto3.client("dynamodb"), table_name)
+    current = stack(
+        "dev", "UPDATE_COMPLETE", stack_outputs(site_bucket, pool, table_name), dict.fromkeys(PARAMETERS, "")
+    )
+    for _ in range(3):
+        run.cfn.has_stack(current)
+        run.cfn.change_set("UPDATE", KEEP_ALL, status="FAILED", reason=NO_CHANGES)
+    # A few products of data/products.json: the same import, quicker.
+    products = json.loads((ROOT / "data" / "products.json").read_text())[:3]
+    seed_file = tmp_path / "products.json"
+    seed_file.write_text(json.dumps(products))
+    options = deploy.DeployOptions("dev", build_dir=run.build_dir, seed=True, seed_file=seed_file)
+    forced = dataclasses.replace(options, force_seed=True)
+    watch = Watch(poll_seconds=0.0, sleep=run.sleeps.append)
+    said: list[list[str]] = [[], [], []]
+
+    for lines, chosen in zip(said, (options, options, forced), strict=True):
+        deploy.deploy(run.aws, chosen, watch, lines.append)
+
+    assert f"Seeded {table_name} with 3 products from {seed_file} (it was empty)." in said[0]
+    assert any(line.startswith(f"Not seeding: {table_name} already holds items (SEED=force") for line in said[1])
+    assert f"Seeded {table_name} with 3 products from {seed_file} (forced, although it held items)." in said[2]
+    table = boto3.resource("dynamodb").Table(table_name)
+    assert all(table.get_item(Key=product_key(p["id"])).get("Item") for p in products)
+
+
+def test_an_auth0_stage_publishes_its_tenant_to_the_spa(
+    run: Deployer, s3: Any, site_bucket: str, pool: dict[str, str], tmp_path: Path
+) -> None:
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    config["stages"]["dev"]["environment_variables"].update(
+        AUTH_PROVIDER="auth0", AUTH0_DOMAIN="shop.eu.auth0.com", AUTH0_AUDIENCE="https://api.shop.example"
+    )
+    chalice_config = tmp_path / "config.json"
+    chalice_config.write_text(json.dumps(config))
+    options = deploy.DeployOptions("dev", build_dir=run.build_dir, chalice_config=chalice_config)
+    lines: list[str] = []
+
+    with pytest.raises(deploy.StackError, match="uses Auth0: set AUTH0_SPA_CLIENT_ID"):
+        deploy.deploy(run.aws, options, Watch(poll_seconds=0.0, sleep=run.sleeps.append), lines.append)
+    config["stages"]["dev"]["environment_variables"]["AUTH0_SPA_CLIENT_ID"] = "spa-1"
+    chalice_config.write_text(json.dumps(config))
+    run.cfn.has_stack(stack("dev", "UPDATE_COMPLETE", stack_outputs(site_bucket, pool), dict.fromkeys(PARAMETERS, "")))
+    run.cfn.change_set("UPDATE", KEEP_ALL, status="FAILED", reason=NO_CHANGES)
+    deploy.deploy(run.aws, options, Watch(poll_seconds=0.0, sleep=run.sleeps.append), lines.append)
+
+    assert read_json(s3, site_bucket, "config.json")["auth"] == {
+        "provider": "auth0",
+        "domain": "shop.eu.auth0.com",
+        "audience": "https://api.shop.example",
+        "client_id": "spa-1",
+    }
+    assert "- Give your admins the admin role in Auth0 (docs/auth.md)." in lines
+
+
+# --- failing fast ------------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def no_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.delenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", raising=False)
+    monkeypatch.delenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", raising=False)
+    monkeypatch.delenv("AWS_WEB_IDENTITY_TOKEN_FILE", raising=False)
+
+
+def test_without_credentials_deploy_says_how_to_configure_them(
+    aws: str, no_credentials: None, build_dir: Path, capsys: Any
+) -> None:
+    code = deploy.main(["deploy", "--stage", "dev", "--build-dir", str(build_dir)])
+
+    assert code == 1
+    assert "no AWS credentials: run `aws configure`" in capsys.readouterr().err
+
+
+def test_without_a_region_deploy_says_how_to_set_one(
+    aws: str, monkeypatch: pytest.MonkeyPatch, build_dir: Path, capsys: Any, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("AWS_REGION")
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+
+    code = deploy.main(["destroy", "--stage", "dev"])
+
+    assert code == 1
+    assert "no AWS region: export AWS_REGION=" in capsys.readouterr().err
+
+
+def test_an_unpackaged_stage_is_refused_with_the_command_that_packages_it(
+    aws: str, no_credentials: None, tmp_path: Path, capsys: Any
+) -> None:
+    code = deploy.main(["deploy", "--stage", "prod", "--build-dir", str(tmp_path / "build")])
+
+    assert code == 1
+    assert "build/prod/template.json is missing: run `make package STAGE=prod` first" in capsys.readouterr().err
+
+
+# --- destroy -----------------------------------------------------------------------------------
+
+
+def test_destroy_empties_the_versioned_site_bucket_deletes_the_stack_and_names_what_is_kept(
+    run: Deployer, s3: Any, site_bucket: str, pool: dict[str, str]
+) -> None:
+    for body in (b"one", b"two", b"three"):
+        s3.put_object(Bucket=site_bucket, Key="index.html", Body=body)
+    s3.put_object(Bucket=site_bucket, Key="config.json", Body=b"{}")
+    s3.delete_object(Bucket=site_bucket, Key="config.json")  # a delete marker
+    outputs = stack_outputs(site_bucket, pool)
+    run.cfn.has_stack(stack("dev", "UPDATE_COMPLETE", outputs))
+    run.cfn.history.append(event("dev", 0, "petstore-dev", "UPDATE_COMPLETE"))
+    run.cfn.delete()
+    run.cfn.poll(stack("dev", "DELETE_IN_PROGRESS"), event("dev", 1, "petstore-dev", "DELETE_IN_PROGRESS"))
+    run.cfn.poll(
+        stack("dev", "DELETE_COMPLETE"),
+        event("dev", 2, "SiteBucket", "DELETE_COMPLETE", "AWS::S3::Bucket"),
+        event("dev", 3, "ShopTable", "DELETE_SKIPPED", "AWS::DynamoDB::Table"),
+        event("dev", 4, "petstore-dev", "DELETE_COMPLETE"),
+    )
+    versions_when_deleted: list[int] = []
+
+    def count_versions(**_: Any) -> None:
+        listed = s3.list_object_versions(Bucket=site_bucket)
+        versions_when_deleted.append(len(listed.get("Versions", []) + listed.get("DeleteMarkers", [])))
+
+    run.aws.cloudformation.meta.events.register("provide-client-params.cloudformation.DeleteStack", count_versions)
+
+    code, out, err = run("destroy", "--stage", "dev")
+
+    assert code == 0, err
+    assert versions_when_deleted == [0]
+    assert f"Emptied s3://{site_bucket} (5 object versions and delete markers)." in out
+    assert ("DELETE_SKIPPED", "ShopTable") in printed_events(out) and "petstore-dev is deleted." in out
+    retained = out.split("Retained (not deleted):\n")[1]
+    assert "- the table petstore-dev-ShopTable-1X2Y" in retained
+    assert f"- the user pool {pool['user_pool_id']}" in retained
+    assert f"- the artifacts bucket s3://{ARTIFACTS}" in retained
+    assert "- the functions' log groups, /aws/lambda/petstore-dev-*" in retained
+    assert "make destroy STAGE=dev PURGE=1" in retained
+    boto3.client("cognito-idp").describe_user_pool(UserPoolId=pool["user_pool_id"])  # still there
+
+
+def test_destroy_without_a_stack_has_nothing_to_do(run: Deployer) -> None:
+    run.cfn.no_stack()
+
+    code, out, _ = run("destroy", "--stage", "dev")
+
+    assert code == 0 and "There is no stack petstore-dev: nothing to destroy." in out
+
+
+@pytest.mark.parametrize("stage", ["prod"])
+def test_purging_prod_deletes_its_protected_table_and_pool_only_when_confirmed(
+    run: Deployer, site_bucket: str, pool: dict[str, str]
+) -> None:
+    dynamodb = boto3.client("dynamodb")
+    table_name = f"petstore-prod-ShopTable-{uuid.uuid4().hex[:6]}"
+    create_table(dynamodb, table_name)
+    dynamodb.update_table(TableName=table_name, DeletionProtectionEnabled=True)
+
+    refused = run("destroy", "--stage", "prod", "--purge")
+
+    assert refused[0] == 1 and "add CONFIRM=prod to go ahead" in refused[2]
+    assert dynamodb.describe_table(TableName=table_name)["Table"]["DeletionProtectionEnabled"]
+
+    run.cfn.has_stack(stack("prod", "UPDATE_COMPLETE", stack_outputs(site_bucket, pool, table_name)))
+    run.cfn.history.append(event("prod", 0, "petstore-prod", "UPDATE_COMPLETE"))
+    run.cfn.delete()
+    run.cfn.poll(stack("prod", "DELETE_COMPLETE"), event("prod", 1, "petstore-prod", "DELETE_COMPLETE"))
+
+    code, out, err = run("destroy", "--stage", "prod", "--purge", "--confirm", "prod")
+
+    assert code == 0, err
+    assert table_name not in dynamodb.list_tables()["TableNames"]
+    with pytest.raises(boto3.client("cognito-idp").exceptions.ResourceNotFoundException):
+        boto3.client("cognito-idp").describe_user_pool(UserPoolId=pool["user_pool_id"])
+    assert f"Turned off the deletion protection of {table_name}." in out
+    retained = out.split("Retained (not deleted):\n")[1]
+    assert "table" not in retained and "user pool" not in retained and ARTIFACTS in retained
+
+
+# --- the first admin ---------------------------------------------------------------------------
+
+
+def test_make_admin_puts_a_signed_up_account_in_the_admin_group(
+    run: Deployer, site_bucket: str, pool: dict[str, str]
+) -> None:
+    cognito = boto3.client("cognito-idp")
+    email = f"owner-{uuid.uuid4().hex[:6]}@example.com"
+    cognito.sign_up(ClientId=pool["client_id"], Username=email, Password="Owner-pass-123")
+    current = stack("dev", "UPDATE_COMPLETE", stack_outputs(site_bucket, pool))
+    run.cfn.has_stack(current)
+    run.cfn.has_stack(current)
+
+    code, out, err = run("admin", "--stage", "dev", "--email", email)
+    unknown = run("admin", "--stage", "dev", "--email", "nobody@example.com")
+
+    assert code == 0, err
+    groups = cognito.admin_list_groups_for_user(UserPoolId=pool["user_pool_id"], Username=email)["Groups"]
+    assert [g["GroupName"] for g in groups] == ["admin"]
+    assert f"{email} is in the group admin of {pool['user_pool_id']}" in out
+    assert unknown[0] == 1
+    assert (
+        "no account nobody@example.com" in unknown[2]
+        and "sign up at https://d111111abcdef8.cloudfront.net" in unknown[2]
+    )
+
+
+def test_an_event_line_shows_its_time_status_resource_and_reason() -> None:
+    from infra.stack import describe_event
+
+    line = describe_event(event("dev", 2, "ShopTable", "CREATE_FAILED", "AWS::DynamoDB::Table", "quota"))
+
+    assert line == f"  {T0:%H:%M}:02  CREATE_FAILED        ShopTable (AWS::DynamoDB::Table): quota"

@@ -1,0 +1,138 @@
+"""`make chalice-config` (infra/stage_config.py): a Chalice stage's environment from its stack."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from infra import stage_config
+from scripts.resources import ROOT
+
+from .cloudformation import FakeCloudFormation, stack
+
+COMMITTED = ROOT / ".chalice" / "config.json"
+OUTPUTS = {
+    "ApiUrl": "https://abc123.execute-api.eu-west-1.amazonaws.com/api",
+    "SiteUrl": "https://d111111abcdef8.cloudfront.net",
+    "SiteBucketName": "petstore-dev-sitebucket-1a2b",
+    "TableName": "petstore-dev-ShopTable-1X2Y",
+    "TableArn": "arn:aws:dynamodb:eu-west-1:123456789012:table/petstore-dev-ShopTable-1X2Y",
+    "TableStreamArn": "arn:aws:dynamodb:eu-west-1:123456789012:table/petstore-dev-ShopTable-1X2Y/stream/2025",
+    "UserPoolId": "eu-west-1_AbCdEf123",
+    "UserPoolClientId": "client123",
+    "LowStockTopicArn": "arn:aws:sns:eu-west-1:123456789012:petstore-dev-LowStockTopic-1",
+    "AlarmTopicArn": "arn:aws:sns:eu-west-1:123456789012:petstore-dev-AlarmTopic-1",
+    "FailedRecordsQueueUrl": "https://sqs.eu-west-1.amazonaws.com/123456789012/petstore-dev-FailedRecords-1",
+}
+FROM_STACK = {
+    "TABLE_NAME": OUTPUTS["TableName"],
+    "TABLE_STREAM_ARN": OUTPUTS["TableStreamArn"],
+    "LOW_STOCK_TOPIC_ARN": OUTPUTS["LowStockTopicArn"],
+    "FAILED_RECORDS_QUEUE_URL": OUTPUTS["FailedRecordsQueueUrl"],
+    "COGNITO_USER_POOL_ID": OUTPUTS["UserPoolId"],
+    "COGNITO_CLIENT_ID": OUTPUTS["UserPoolClientId"],
+    "NOTIFY_FROM": "orders@shop.example",
+}
+
+
+@pytest.fixture()
+def config_file(tmp_path: Path) -> Path:
+    copy = tmp_path / "config.json"
+    shutil.copy(COMMITTED, copy)
+    return copy
+
+
+@pytest.fixture()
+def stage() -> str:
+    return "dev"
+
+
+@pytest.fixture()
+def cfn(aws: str, stage: str) -> Iterator[FakeCloudFormation]:
+    fake = FakeCloudFormation(boto3.client("cloudformation"), stage)
+    with fake.stubber:
+        yield fake
+    fake.stubber.assert_no_pending_responses()
+
+
+def deployed(stage: str) -> dict[str, Any]:
+    return stack(stage, "UPDATE_COMPLETE", OUTPUTS, {"AlarmEmail": "", "NotifyFrom": "orders@shop.example"})
+
+
+def configure(cfn: FakeCloudFormation, config_file: Path) -> int:
+    return stage_config.main(["--stage", cfn.stage], cloudformation=cfn.stubber.client, config_file=config_file)
+
+
+def test_the_stage_gets_the_stacks_values_and_every_other_key_stays(
+    cfn: FakeCloudFormation, config_file: Path, capsys: Any
+) -> None:
+    cfn.has_stack(deployed("dev"))
+    before_text = config_file.read_text()
+    before = json.loads(before_text)
+
+    assert configure(cfn, config_file) == 0
+
+    after = json.loads(config_file.read_text())
+    assert after["stages"]["dev"]["environment_variables"] == {
+        **before["stages"]["dev"]["environment_variables"],
+        **FROM_STACK,
+    }
+    after["stages"]["dev"]["environment_variables"] = before["stages"]["dev"]["environment_variables"]
+    assert after == before  # the other stages, the top level and the dev stage's other keys
+    # 2-space JSON as before: the file only gains the stage's new lines.
+    text = config_file.read_text()
+    assert text == json.dumps(json.loads(text), indent=2) + "\n"
+    diff = list(difflib.ndiff(before_text.splitlines(), text.splitlines()))
+    removed = [line[2:] for line in diff if line.startswith("- ")]
+    assert all(line + "," in text.splitlines() for line in removed)  # the last key before the new ones
+    assert len([line for line in diff if line.startswith("+ ")]) == len(FROM_STACK) + len(removed)
+    assert "7 variable(s) of stage 'dev' updated" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("stage", ["prod"])
+def test_prod_answers_only_its_shops_origin(cfn: FakeCloudFormation, config_file: Path) -> None:
+    cfn.has_stack(deployed("prod"))
+
+    assert configure(cfn, config_file) == 0
+
+    config = json.loads(config_file.read_text())
+    assert config["stages"]["prod"]["environment_variables"]["CORS_ALLOW_ORIGIN"] == OUTPUTS["SiteUrl"]
+    assert "CORS_ALLOW_ORIGIN" not in config["stages"]["dev"]["environment_variables"]
+
+
+def test_running_it_again_changes_nothing(cfn: FakeCloudFormation, config_file: Path, capsys: Any) -> None:
+    cfn.has_stack(deployed("dev"))
+    cfn.has_stack(deployed("dev"))
+    configure(cfn, config_file)
+    first = config_file.read_text()
+
+    assert configure(cfn, config_file) == 0
+
+    assert config_file.read_text() == first
+    assert "0 variable(s) of stage 'dev' updated" in capsys.readouterr().out
+
+
+def test_without_a_stack_it_says_to_deploy_first(cfn: FakeCloudFormation, config_file: Path, capsys: Any) -> None:
+    cfn.no_stack()
+    before = config_file.read_text()
+
+    assert configure(cfn, config_file) == 1
+
+    assert "there is no stack petstore-dev: run `make deploy STAGE=dev` first" in capsys.readouterr().err
+    assert config_file.read_text() == before
+
+
+def test_the_committed_stages_hold_no_stack_values_or_placeholders() -> None:
+    config = json.loads(COMMITTED.read_text())
+    for name in ("dev", "prod"):
+        stage = config["stages"][name]
+        assert set(stage) == {"api_gateway_stage", "iam_policy_file", "environment_variables"}
+        assert stage["environment_variables"] == {"STAGE": name, "AUTH_PROVIDER": "cognito", "LOW_STOCK_THRESHOLD": "5"}
+    assert COMMITTED.read_text() == json.dumps(config, indent=2) + "\n"
