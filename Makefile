@@ -4,9 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-STAGE  ?= dev
-
-.PHONY: run test unit functional e2e lint package bench bench-auth bench-purchase bench-spa vendor import clean-local
+.PHONY: run test unit functional e2e lint bench bench-auth bench-purchase bench-spa vendor import clean-local
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,10 +22,6 @@ test: $(STAMP)
 	$(PY) -m infra.package --stage prod
 	$(VENV)/bin/cfn-lint infra/template.yaml build/dev/template.json build/prod/template.json
 	$(PY) -m pytest
-
-## package: build STAGE (dev or prod) offline into build/STAGE/: one CloudFormation template and the zip
-package: $(STAMP)
-	$(PY) -m infra.package --stage $(STAGE)
 
 unit functional e2e: $(STAMP)
 	$(PY) -m pytest tests/$@

@@ -19,6 +19,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
+from .functions import FUNCTIONS
 from .session import checked_session
 from .stack import StackError, describe, outputs, parameters, stack_name
 
@@ -79,12 +80,64 @@ def configure(cfn: Any, stage: str, config_file: Path = CONFIG) -> dict[str, str
     return changed
 
 
+# `chalice deploy` gives all its functions one role, from .chalice/policy-<stage>.json:
+# the union of every function's grants (infra/functions.py), on the stack's
+# resources, whose names CloudFormation generates as <stack>-<logical id>-<suffix>.
+CHALICE_RESOURCES = {
+    "table": "arn:aws:dynamodb:*:*:table/{stack}-ShopTable-*",
+    "table-indexes": "arn:aws:dynamodb:*:*:table/{stack}-ShopTable-*/index/*",
+    "table-stream": "arn:aws:dynamodb:*:*:table/{stack}-ShopTable-*/stream/*",
+    "low-stock-topic": "arn:aws:sns:*:*:{stack}-LowStockTopic-*",
+    "failed-records-queue": "arn:aws:sqs:*:*:{stack}-FailedRecordsQueue-*",
+    "ses-identities": "arn:aws:ses:*:*:identity/*",
+}
+
+
+def chalice_policy(stage: str) -> dict[str, Any]:
+    """The IAM policy `chalice deploy --stage <stage>` gives its functions."""
+    stack = stack_name(stage)
+    by_resource: dict[str, set[str]] = {}
+    for function in FUNCTIONS:
+        for grant in (*function.code, *function.trigger):
+            for resource in grant.resources:
+                by_resource.setdefault(resource, set()).update(grant.actions)
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "Logs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": f"arn:aws:logs:*:*:log-group:/aws/lambda/{stack}*",
+        }
+    ]
+    for resource in sorted(by_resource):
+        statements.append(
+            {
+                "Sid": resource.title().replace("-", ""),
+                "Effect": "Allow",
+                "Action": sorted(by_resource[resource]),
+                "Resource": CHALICE_RESOURCES[resource].format(stack=stack),
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def write_chalice_policies(folder: Path = CONFIG.parent) -> None:
+    for stage in ("dev", "prod"):
+        (folder / f"policy-{stage}.json").write_text(json.dumps(chalice_policy(stage), indent=2) + "\n")
+
+
 def main(argv: list[str] | None = None, cloudformation: Any = None, config_file: Path = CONFIG) -> int:
     cli = argparse.ArgumentParser(
         prog="python -m infra.stage_config", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     cli.add_argument("--stage", required=True)
+    cli.add_argument(
+        "--write-policies", action="store_true", help="only rewrite .chalice/policy-*.json from infra/functions.py"
+    )
     args = cli.parse_args(argv)
+    if args.write_policies:
+        write_chalice_policies()
+        return 0
     try:
         cfn = cloudformation or checked_session(boto3.session.Session()).client("cloudformation")
         configure(cfn, args.stage, config_file)

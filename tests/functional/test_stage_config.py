@@ -136,3 +136,16 @@ def test_the_committed_stages_hold_no_stack_values_or_placeholders() -> None:
         assert set(stage) == {"api_gateway_stage", "iam_policy_file", "environment_variables"}
         assert stage["environment_variables"] == {"STAGE": name, "AUTH_PROVIDER": "cognito", "LOW_STOCK_THRESHOLD": "5"}
     assert COMMITTED.read_text() == json.dumps(config, indent=2) + "\n"
+
+
+def test_the_chalice_deploy_policies_are_the_union_of_the_functions_grants() -> None:
+    from infra.functions import FUNCTIONS
+    from infra.stage_config import CONFIG, chalice_policy
+
+    for stage in ("dev", "prod"):
+        committed = json.loads((CONFIG.parent / f"policy-{stage}.json").read_text())
+        assert committed == chalice_policy(stage), "run: python -m infra.stage_config --stage dev --write-policies"
+        allowed = {a for s in committed["Statement"] for a in s["Action"]}
+        needed = {a for f in FUNCTIONS for g in (*f.code, *f.trigger) for a in g.actions}
+        assert needed <= allowed
+        assert f"table/petstore-{stage}-ShopTable-*" in json.dumps(committed)
