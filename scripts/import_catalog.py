@@ -61,12 +61,21 @@ def _label(entry: Any) -> str:
     return str(entry.get("id") or entry.get("name") or "?") if isinstance(entry, dict) else "not an object"
 
 
-def stage_table_name(stage: str) -> str:
+def stage_table_name(stage: str, cloudformation: Any = None) -> str:
+    """The stage's table: TABLE_NAME in .chalice/config.json, else (a deployed
+    stage) the TableName output of its stack."""
     config = json.loads((ROOT / ".chalice" / "config.json").read_text())
-    try:
-        return str(config["stages"][stage]["environment_variables"]["TABLE_NAME"])
-    except KeyError as exc:
-        raise SystemExit(f"stage {stage!r} has no TABLE_NAME in .chalice/config.json") from exc
+    name = config.get("stages", {}).get(stage, {}).get("environment_variables", {}).get("TABLE_NAME")
+    if name:
+        return str(name)
+    if stage == "local":
+        raise SystemExit("stage 'local' has no TABLE_NAME in .chalice/config.json")
+    from infra.stack import describe, outputs, stack_name
+
+    stack = describe(cloudformation or boto3.client("cloudformation"), stack_name(stage))
+    if stack is None or "TableName" not in outputs(stack):
+        raise SystemExit(f"no table for stage {stage!r}: deploy it first (make deploy STAGE={stage})")
+    return outputs(stack)["TableName"]
 
 
 def load(table: Any, products: list[ProductIn], show_progress: bool = True) -> int:

@@ -11,6 +11,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.stub import Stubber
 
 from infra import stage_config
 from scripts.resources import ROOT
@@ -149,3 +150,16 @@ def test_the_chalice_deploy_policies_are_the_union_of_the_functions_grants() -> 
         needed = {a for f in FUNCTIONS for g in (*f.code, *f.trigger) for a in g.actions}
         assert needed <= allowed
         assert f"table/petstore-{stage}-ShopTable-*" in json.dumps(committed)
+
+
+def test_a_deployed_stages_catalog_goes_to_the_table_its_stack_names() -> None:
+    from scripts.import_catalog import stage_table_name
+
+    cfn = boto3.client("cloudformation", region_name="us-east-1")
+    with Stubber(cfn) as stub:
+        table = "petstore-dev-ShopTable-1A2B3C"
+        stub.add_response("describe_stacks", {"Stacks": [stack("dev", "CREATE_COMPLETE", {"TableName": table})]})
+        assert stage_table_name("dev", cloudformation=cfn) == table
+        stub.add_client_error("describe_stacks", "ValidationError", "Stack with id petstore-dev does not exist")
+        with pytest.raises(SystemExit, match="make deploy STAGE=dev"):
+            stage_table_name("dev", cloudformation=cfn)
