@@ -22,10 +22,9 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from scripts import publish_spa
 from scripts.import_catalog import CatalogFileError, load, read_catalog
 
-from . import artifacts
+from . import artifacts, publish_spa
 from .session import Aws, connect
 from .stack import (
     READY_FOR_CREATE,

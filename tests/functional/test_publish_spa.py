@@ -1,4 +1,4 @@
-"""Publishing the SPA to S3 (moto's server), as `scripts.publish_spa` does for a stage."""
+"""Publishing the SPA to S3 (moto's server), as `infra.publish_spa` does for a stage."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
-from scripts import publish_spa
+from infra import publish_spa
 
 COGNITO_STAGE = {
     "AUTH_PROVIDER": "cognito",

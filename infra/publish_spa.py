@@ -1,6 +1,6 @@
 """Publish the SPA to a stage's S3 bucket, with the config.json that points it at the stage.
 
-    python -m scripts.publish_spa --stage dev --bucket <SiteBucketName output>
+    python -m infra.publish_spa --stage dev --bucket <SiteBucketName output>
 
 The API URL comes from `chalice deploy`'s record (.chalice/deployed/<stage>.json)
 unless --api-url is given; the identity provider from the stage's environment
