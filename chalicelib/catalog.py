@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from . import keys
 from .errors import Conflict, ProductNotFound
 from .models import MAX_STOCK, Product, ProductIn, ProductUpdate
-from .text import fold, index_text, name_key, prefix_of, slug
+from .text import IndexedText, fold, index_text, name_key, prefix_of, slug
 
 # One product's update must fit in one TransactWriteItems (100 actions):
 # the product, its new entries and the deletion of its stale ones.
@@ -72,8 +72,7 @@ def index_entries(product: Product) -> list[Item]:
     entries = [
         {"PK": pk, "SK": keys.index_entry_sk(keys.NEUTRAL_SCORE, nk, product.id), **shared} for pk in attribute_lists
     ]
-    ranked = sorted(indexed.term_scores.items(), key=lambda kv: (-kv[1], kv[0]))
-    kept = dict(ranked[: MAX_INDEX_ENTRIES - len(attribute_lists)])
+    kept = _kept_terms(indexed, MAX_INDEX_ENTRIES - len(attribute_lists))
     by_list: dict[str, list[str]] = {}
     for term in sorted(kept):
         by_list.setdefault(prefix_of(term), []).append(term)
@@ -91,6 +90,20 @@ def index_entries(product: Product) -> list[Item]:
             for term in terms
         ]
     return entries
+
+
+def _kept_terms(indexed: IndexedText, room: int) -> dict[str, int]:
+    """The terms that get an index entry when there is room for ``room``.
+
+    Stems come first: a whole word of a query is looked up by its stem only,
+    so while they fit, every word of the product typed whole finds it. Then
+    the words as written, which serve the word being typed ("flying" does not
+    start its stem "fli"). Inside each, the best field weight first, then
+    alphabetical order, so the choice does not depend on the text's order.
+    """
+    scores = indexed.term_scores
+    ranked = sorted(scores, key=lambda term: (term not in indexed.stems, -scores[term], term))
+    return {term: scores[term] for term in ranked[:room]}
 
 
 def product_item(product: Product, entries: list[Item], version: int = 1) -> Item:

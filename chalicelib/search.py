@@ -187,38 +187,43 @@ def _read_entries(
     read_budget: int,
     result: SearchResult,
 ) -> tuple[list[dict[str, Any]], cursor.Position | None]:
-    """Query the plan's list until ``limit`` entries pass the filter, the list
-    ends, or the read budget is spent. Returns them and where to resume."""
+    """Query the plan's list for ``limit`` entries that pass the filter, and
+    one more, which says whether a next page exists: a full last page carries
+    no cursor. Reading stops early only when the list ends or the read budget
+    is spent; then the page may be short (or, if the whole budget held no
+    match, empty) and the cursor resumes after the last entry read.
+    Returns the page's entries and where to resume (``None``: nothing follows).
+    """
     found: list[dict[str, Any]] = []
     selectivity = 1.0
     last_batch = 0
     while True:
-        wanted = limit - len(found)
+        wanted = limit + 1 - len(found)
         batch = wanted if plan.filter is None else math.ceil(wanted / selectivity) + 5
         if last_batch:  # grow at most fourfold a round: an unlucky first read must not cost the budget
             batch = min(batch, 4 * last_batch)
         last_batch = batch
-        request: dict[str, Any] = {
-            "KeyConditionExpression": plan.key_condition,
-            "ScanIndexForward": plan.forward,
-            "Limit": max(1, min(batch, read_budget - result.items_read)),
-            **({"IndexName": plan.index} if plan.index else {}),
-            **({"FilterExpression": plan.filter} if plan.filter is not None else {}),
-            **({"ExclusiveStartKey": start} if start else {}),
-        }
-        response = table.query(**request)
+        response = table.query(**_query_request(plan, start, max(1, min(batch, read_budget - result.items_read))))
         result.requests += 1
         result.items_read += int(response["ScannedCount"])
-        page = [entry for entry in response["Items"] if not _shadowed(entry, plan)]
-        if len(page) >= wanted:
-            found += page[:wanted]
-            more = len(page) > wanted or "LastEvaluatedKey" in response
-            return found, _position(found[-1], plan) if more else None
-        found += page
+        found += [entry for entry in response["Items"] if not _shadowed(entry, plan)]
         start = response.get("LastEvaluatedKey")
+        if len(found) > limit:
+            return found[:limit], _position(found[limit - 1], plan)
         if start is None:
             return found, None
         if result.items_read >= read_budget:
             return found, _position(start, plan)
         # Estimate how many entries pass the filter, to ask for enough next time.
         selectivity = max(len(found) / max(result.items_read, 1), 0.02)
+
+
+def _query_request(plan: Plan, start: dict[str, Any] | None, limit: int) -> dict[str, Any]:
+    return {
+        "KeyConditionExpression": plan.key_condition,
+        "ScanIndexForward": plan.forward,
+        "Limit": limit,
+        **({"IndexName": plan.index} if plan.index else {}),
+        **({"FilterExpression": plan.filter} if plan.filter is not None else {}),
+        **({"ExclusiveStartKey": start} if start else {}),
+    }

@@ -10,19 +10,23 @@ meet on the same terms:
   puppies/puppy -> puppi), which covers plural and singular;
 - every word and stem is an index *term*; terms are grouped in lists by their
   first three letters and sorted by term inside a list, so the word the user
-  is still typing is matched as a prefix of the terms.
+  is still typing is matched as a prefix of the terms;
+- the word being typed is kept even when it is a stop word or a single
+  letter: "for" is on its way to "formula".
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import os
 import re
+import sys
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Final
-
-import snowballstemmer
+from types import ModuleType
+from typing import Any, Final
 
 PREFIX_LEN: Final = 3
 MIN_WORD_LEN: Final = 2
@@ -60,7 +64,30 @@ STOPWORDS: Final = frozenset(
 )
 
 _NON_WORD = re.compile(r"[^0-9a-z]+")
-_stemmer = snowballstemmer.stemmer("english")
+_STEMMER_PACKAGE: Final = "_petstore_snowball"
+
+
+def _english_stemmer() -> Any:
+    """Snowball's English stemmer, without the other 33 languages.
+
+    ``import snowballstemmer`` (even ``from snowballstemmer.english_stemmer
+    import ...``, which runs the package's ``__init__`` first) imports every
+    language, a cold-start cost paid by each new search container. The
+    package's files are loaded instead under a private package name, whose
+    ``__init__`` is never run: the English module and the two it imports.
+    """
+    package = sys.modules.get(_STEMMER_PACKAGE)
+    if package is None:
+        spec = importlib.util.find_spec("snowballstemmer")  # finds, does not import, a top-level package
+        if spec is None or not spec.submodule_search_locations:
+            raise ImportError("snowballstemmer is not installed")
+        package = ModuleType(_STEMMER_PACKAGE)
+        package.__path__ = list(spec.submodule_search_locations)
+        sys.modules[_STEMMER_PACKAGE] = package
+    return importlib.import_module(f"{_STEMMER_PACKAGE}.english_stemmer").EnglishStemmer()
+
+
+_stemmer = _english_stemmer()
 
 
 def fold(text: str) -> str:
@@ -72,7 +99,11 @@ def fold(text: str) -> str:
 
 def words(text: str) -> list[str]:
     """The searchable words of ``text``, folded, in order, stop words dropped."""
-    return [w for w in fold(text).split() if len(w) >= MIN_WORD_LEN and w not in STOPWORDS]
+    return [w for w in fold(text).split() if _searchable(w)]
+
+
+def _searchable(word: str) -> bool:
+    return len(word) >= MIN_WORD_LEN and word not in STOPWORDS
 
 
 @lru_cache(maxsize=8192)
@@ -101,6 +132,7 @@ class IndexedText:
 
     term_scores: dict[str, int]  # word or stem -> best field weight
     text: str  # " word stem word2 ... " used by the filter of a query
+    stems: frozenset[str]  # the terms a whole word of a query is looked up by
 
 
 def index_text(fields: list[tuple[str, int]]) -> IndexedText:
@@ -111,11 +143,13 @@ def index_text(fields: list[tuple[str, int]]) -> IndexedText:
     (prefix) in a DynamoDB filter expression.
     """
     scores: dict[str, int] = {}
+    stems: set[str] = set()
     for value, weight in fields:
         for word in words(value):
+            stems.add(stem(word))
             for term in {word, stem(word)}:
                 scores[term] = max(scores.get(term, 0), weight)
-    return IndexedText(term_scores=scores, text=" " + " ".join(sorted(scores)) + " ")
+    return IndexedText(term_scores=scores, text=" " + " ".join(sorted(scores)) + " ", stems=frozenset(stems))
 
 
 @dataclass(frozen=True)
@@ -130,12 +164,14 @@ class Term:
     def index_prefix(self) -> str | None:
         """The index list that holds every match of this term, if any.
 
-        A two-letter prefix ("do") has no list of its own (lists are keyed by
-        three letters), so it can only be tested by the filter.
+        It is the list of ``key_prefix``: a whole word is looked up by its stem,
+        which may start differently ("dry" -> "dri", "aging" -> "age"). A
+        prefix shorter than a list's three letters ("do", "f") has no list of
+        its own, so it can only be tested by the filter.
         """
-        if self.is_prefix and len(self.word) < PREFIX_LEN:
+        if self.is_prefix and len(self.key_prefix) < PREFIX_LEN:
             return None
-        return prefix_of(self.word)
+        return prefix_of(self.key_prefix)
 
     @property
     def key_prefix(self) -> str:
@@ -143,31 +179,44 @@ class Term:
 
         A whole word is its stem exactly; a word being typed is matched by any
         term starting with what it shares with its stem ("puppies" -> "puppi",
-        which starts both "puppies" and the stem of "puppy").
+        which starts both "puppies" and the stem of "puppy"), unless they
+        share less than a list's three letters ("dry" -> "dri"): then by the
+        terms starting with the word as typed.
         """
         if not self.is_prefix:
             return self.stemmed
-        return os.path.commonprefix([self.word, self.stemmed])  # noqa: RUF071 (characters wanted)
+        shared = os.path.commonprefix([self.word, self.stemmed])  # noqa: RUF071 (characters wanted)
+        return shared if len(shared) >= min(PREFIX_LEN, len(self.word)) else self.word
 
     def patterns(self) -> list[str]:
-        """Substrings of ``IndexedText.text``, any of which means a match."""
-        if self.is_prefix:
-            return sorted({" " + self.word, " " + self.stemmed})
-        return [" " + self.stemmed + " "]
+        """Substrings of ``IndexedText.text``, any of which means a match.
+
+        Each of them starts with ``key_prefix``: the term's index list holds
+        every product they match, so a query gives the same answer whichever
+        of its terms drives it.
+        """
+        if not self.is_prefix:
+            return [" " + self.stemmed + " "]
+        forms = {self.word, self.stemmed} if self.stemmed.startswith(self.key_prefix) else {self.word}
+        return sorted(" " + form for form in forms)
 
 
 def parse_query(q: str) -> list[Term]:
     """Split a search box into terms; the last one is a prefix while typing.
 
     A trailing space means the user finished the last word, so it is matched
-    whole like the others. Repeated words are kept once.
+    whole like the others. The word being typed is kept even if it is a stop
+    word or a single letter ("for" may become "formula"); finished ones are
+    dropped. Repeated words are kept once.
     """
-    found = words(q)
+    found = fold(q).split()
     typing = bool(q) and not q[-1].isspace()
     terms: list[Term] = []
-    seen: set[str] = set()
+    seen: set[tuple[str, bool]] = set()
     for position, word in enumerate(found):
         is_prefix = typing and position == len(found) - 1
+        if not (is_prefix or _searchable(word)):
+            continue
         term = Term(word=word, stemmed=stem(word), is_prefix=is_prefix)
         if (term.stemmed, is_prefix) in seen:
             continue

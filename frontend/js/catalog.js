@@ -78,7 +78,24 @@ function card(product) {
   );
 }
 
-const loadPage = (params, cursor) => api("/products", { params: { ...params, cursor } });
+// A very selective search may read its whole budget without a match: the API
+// then answers an empty page with a cursor. Keep reading (a few times per
+// click), so an empty page is never shown while results may still follow.
+const EMPTY_READS = 8;
+
+async function loadPage(params, cursor) {
+  let found = await api("/products", { params: { ...params, cursor } });
+  for (let reads = 1; !found.items.length && found.next_cursor && reads < EMPTY_READS; reads++) {
+    found = await api("/products", { params: { ...params, cursor: found.next_cursor } });
+  }
+  return found;
+}
+
+function sayIfEmpty(found) {
+  if (found.items.length) return;
+  if (found.next_cursor) say("Still looking… Show more searches further.");
+  else say("No products match. Try fewer words or filters.");
+}
 
 function renderPage(list, page, append) {
   if (!append) list.replaceChildren();
@@ -134,7 +151,7 @@ export function showCatalog(query) {
       shown = { params, cursor: found.next_cursor };
       renderPage(results, found, false);
       moreButton.hidden = !found.next_cursor;
-      if (!found.items.length) say("No products match. Try fewer words or filters.");
+      sayIfEmpty(found);
     },
   );
 }
@@ -147,6 +164,7 @@ function showMore() {
       shown.cursor = found.next_cursor;
       renderPage(results, found, true);
       moreButton.hidden = !found.next_cursor;
+      if (!found.items.length && found.next_cursor) sayIfEmpty(found);
     },
   );
 }

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 from playwright.sync_api import Page, expect
 
@@ -102,3 +105,58 @@ def test_the_skip_link_moves_to_the_content_and_keeps_the_search(page: Page) -> 
     expect(page.locator("main")).to_be_focused()
     expect(page).to_have_url(re.compile(r"#/\?q=salmon$"))
     expect(page.get_by_label("Search products")).to_have_value("salmon")
+
+
+def test_empty_pages_with_a_cursor_are_read_through_never_shown_as_no_results(page: Page) -> None:
+    # A very selective search may spend a request's read budget without a match:
+    # the API answers an empty page with a cursor. Here the first three do.
+    product = {
+        "id": "rare-find",
+        "name": "Rare Find Heat Rock",
+        "description": "Warm.",
+        "species": "reptile",
+        "category": "habitats",
+        "brand": "Scales",
+        "price_cents": 1999,
+        "currency": "USD",
+        "stock": 2,
+    }
+    asked: list[str | None] = []
+
+    def answer(route: Any) -> None:
+        cursor = parse_qs(urlparse(route.request.url).query).get("cursor", [None])[0]
+        asked.append(cursor)
+        reads = len(asked)
+        body = (
+            {"items": [], "next_cursor": f"after-{reads}"} if reads < 4 else {"items": [product], "next_cursor": None}
+        )
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(body))
+
+    page.route(re.compile(r"/products\?"), answer)
+    page.goto("/#/?q=rare")
+    expect(page.get_by_test_id("product-card")).to_have_count(1)
+    expect(page.get_by_role("status")).not_to_contain_text("No products")
+    expect(page.get_by_role("button", name="Show more")).to_be_hidden()
+    assert asked == [None, "after-1", "after-2", "after-3"]
+
+
+def test_a_search_still_looking_offers_more_instead_of_saying_nothing_matches(page: Page) -> None:
+    asked: list[str] = []
+
+    def answer(route: Any) -> None:
+        asked.append(route.request.url)
+        route.fulfill(
+            status=200, content_type="application/json", body=json.dumps({"items": [], "next_cursor": "more"})
+        )
+
+    page.route(re.compile(r"/products\?"), answer)
+    page.goto("/#/?q=rare")
+    expect(page.get_by_role("status")).to_contain_text("Still looking")
+    more = page.get_by_role("button", name="Show more")
+    expect(more).to_be_visible()
+    reads = len(asked)
+    assert 1 < reads <= 10  # a bounded number of reads per page shown
+    more.click()
+    expect(page.get_by_role("status")).to_contain_text("Still looking")
+    expect(more).to_be_enabled()
+    assert len(asked) == 2 * reads

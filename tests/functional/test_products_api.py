@@ -27,6 +27,7 @@ def walk(client: Client, **params: Any) -> list[dict[str, Any]]:
     cursor = None
     for _ in range(200):
         page = search(client, **params, **({"cursor": cursor} if cursor else {}))
+        assert page["items"] or not (items or page["next_cursor"]), "an empty page while results follow"
         items += page["items"]
         cursor = page["next_cursor"]
         if cursor is None:

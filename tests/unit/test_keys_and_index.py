@@ -1,6 +1,7 @@
 from chalicelib import keys
 from chalicelib.catalog import MAX_INDEX_ENTRIES, index_entries
 from chalicelib.models import Product
+from chalicelib.text import parse_query, words
 
 
 def make_product(**overrides: object) -> Product:
@@ -60,5 +61,19 @@ def test_a_long_description_is_capped_to_fit_one_transaction() -> None:
     description = " ".join(f"{a}{b}word" for a in "abcdefghij" for b in "abcdefghij")
     entries = index_entries(make_product(description=description))
     assert len(entries) == MAX_INDEX_ENTRIES
-    # the name's words are never the ones dropped
-    assert {"salmon", "bite", "bites"} <= {e.get("term") for e in entries}
+    # the name's stems are never the ones dropped
+    assert {"salmon", "bite", "puppi", "barkwel"} <= {e.get("term") for e in entries}
+
+
+def test_a_capped_index_keeps_every_stem_so_each_word_typed_whole_still_finds_the_product() -> None:
+    # 34 stems ("aawalk"...), 68 terms with the words as written ("aawalks"...)
+    description = " ".join(f"{a}{b}walks" for a in "abcdefgh" for b in "abcd")
+    product = make_product(description=description)
+    entries = index_entries(product)
+    assert len(entries) == MAX_INDEX_ENTRIES
+    for word in words(description + " " + product.name):
+        (term,) = parse_query(word + " ")
+        assert any(
+            e["PK"] == keys.word_pk(term.index_prefix or "") and e["SK"].startswith(term.key_prefix + "#")
+            for e in entries
+        ), word

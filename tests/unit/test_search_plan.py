@@ -65,3 +65,20 @@ def test_bad_parameters_name_the_field(params: dict[str, str], field: str) -> No
     with pytest.raises(ValidationError) as err:
         SearchParams.model_validate(params)
     assert err.value.errors()[0]["loc"] == (field,)
+
+
+def test_a_whole_word_reads_the_list_of_its_stem() -> None:
+    assert plan(q="dry ").pk == keys.word_pk("dri")
+    assert plan(q="dry food").pk == keys.word_pk("dri")  # food is still being typed
+    assert plan(q="shy ", sort="name").pk == keys.word_pk("shi")
+
+
+def test_a_stop_word_being_typed_reads_its_own_list_not_the_catalog() -> None:
+    typed = plan(q="for")
+    assert typed.pk == keys.word_pk("for") and typed.filter is not None
+    assert plan(q="for ").pk == keys.all_products_pk()  # finished: dropped
+
+
+def test_a_single_letter_being_typed_filters_whatever_list_drives() -> None:
+    assert plan(q="f").pk == keys.all_products_pk() and plan(q="f").filter is not None
+    assert plan(q="f", species="cat").pk == keys.attribute_pk("species", "cat")

@@ -1,3 +1,5 @@
+import pytest
+
 from chalicelib.text import fold, index_text, parse_query, slug, stem, words
 
 
@@ -65,3 +67,63 @@ def test_repeated_words_count_once() -> None:
 
 def test_slug_is_case_and_accent_insensitive() -> None:
     assert slug("Crème & Co") == slug("creme co") == "creme-co"
+
+
+@pytest.mark.parametrize(("word", "stemmed"), [("dry", "dri"), ("any", "ani"), ("aging", "age"), ("fly", "fli")])
+def test_a_whole_word_is_looked_up_in_its_stems_list(word: str, stemmed: str) -> None:
+    (term,) = parse_query(word + " ")
+    assert term.key_prefix == stemmed
+    assert term.index_prefix == stemmed[:3]
+
+
+def test_a_word_being_typed_that_its_stem_starts_differently_is_matched_as_typed() -> None:
+    (term,) = parse_query("dry")
+    assert (term.index_prefix, term.key_prefix, term.patterns()) == ("dry", "dry", [" dry"])
+
+
+def test_every_pattern_of_a_typed_word_starts_with_its_key_prefix() -> None:
+    for q in ("puppies", "flying", "aging", "dry", "hoping", "for", "f", "do"):
+        (term,) = parse_query(q)
+        assert all(p.startswith(" " + term.key_prefix) for p in term.patterns()), q
+
+
+@pytest.mark.parametrize("q", ["for", "the", "you", "are", "dog for"])
+def test_a_stop_word_being_typed_is_a_prefix_like_any_other(q: str) -> None:
+    typed = parse_query(q)[-1]
+    assert (typed.word, typed.is_prefix) == (q.split()[-1], True)
+    assert typed.index_prefix == q.split()[-1]
+
+
+def test_a_finished_stop_word_is_dropped() -> None:
+    assert parse_query("the ") == []
+    assert [t.word for t in parse_query("food for the dog")] == ["food", "dog"]
+
+
+def test_a_single_letter_being_typed_is_a_prefix_tested_by_the_filter() -> None:
+    terms = parse_query("dog f")
+    assert [(t.word, t.is_prefix) for t in terms] == [("dog", False), ("f", True)]
+    assert terms[1].index_prefix is None
+    assert terms[1].patterns() == [" f"]
+    assert parse_query("dog f ") == parse_query("dog ")
+
+
+def test_the_english_stemmer_stems_as_snowball_does() -> None:
+    import snowballstemmer
+
+    reference = snowballstemmer.stemmer("english")
+    sample = "dry drying dried any aging flying shy puppies generously running cats kitten's happily ups 12kg"
+    for word in fold(sample).split():
+        assert stem(word) == reference.stemWord(word), word
+
+
+def test_loading_the_search_text_imports_no_other_language() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = "import sys, chalicelib.text; print(' '.join(m for m in sys.modules if 'stemmer' in m))"
+    root = Path(__file__).resolve().parents[2]
+    run = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
+    loaded = run.stdout.split()
+    assert loaded and all(m.split(".")[-1] in ("english_stemmer", "basestemmer") for m in loaded), loaded
+    assert "snowballstemmer" not in loaded
