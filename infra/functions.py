@@ -4,8 +4,9 @@ One entry per Lambda of a packaged stage (``make package``). ``code`` lists
 what the function's code calls, and nothing else: the role in the template is
 built from it, and tests/functional/test_function_permissions.py runs every
 route and event of each function against moto, records the AWS calls it
-really makes and proves the two are equal. ``trigger`` is what Lambda itself
-needs to run the function (read the stream, send to the on-failure queue).
+really makes and proves the two are equal. ``platform`` is what Lambda itself
+does with the function's role: send traces to X-Ray, and for the order events
+function read the stream and send to the on-failure queue.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ class Function:
     memory_mb: int
     timeout_s: int
     code: tuple[Grant, ...] = ()
-    trigger: tuple[Grant, ...] = ()
+    platform: tuple[Grant, ...] = ()
     blueprint: str | None = None  # API functions: the module whose routes it serves
     reserved_concurrency: bool = False  # a stack parameter may reserve concurrency for it
 
@@ -45,7 +46,11 @@ RESOURCES: Final[dict[str, object]] = {
     # SES authorises SendEmail on the sender's (and, in the sandbox, the
     # recipient's) identity: any verified identity of the account.
     "ses-identities": {"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*"},
+    "xray": "*",  # X-Ray's actions take no resource
 }
+
+# Active tracing: Lambda sends each invocation's segments with the function's role.
+TRACING: Final = Grant(("xray:PutTelemetryRecords", "xray:PutTraceSegments"), ("xray",))
 
 # Calls that the caller's own token authorises, not IAM (Cognito's GetUser
 # with the shopper's access token, for GET /me's email).
@@ -65,6 +70,7 @@ FUNCTIONS: Final[tuple[Function, ...]] = (
         memory_mb=512,
         timeout_s=10,
         code=READ_CATALOG,
+        platform=(TRACING,),
         reserved_concurrency=True,
     ),
     Function(
@@ -86,6 +92,7 @@ FUNCTIONS: Final[tuple[Function, ...]] = (
                 ("table",),
             ),
         ),
+        platform=(TRACING,),
         reserved_concurrency=True,
     ),
     Function(
@@ -101,6 +108,7 @@ FUNCTIONS: Final[tuple[Function, ...]] = (
                 ("table",),
             ),
         ),
+        platform=(TRACING,),
         reserved_concurrency=True,
     ),
     Function(
@@ -109,6 +117,7 @@ FUNCTIONS: Final[tuple[Function, ...]] = (
         handler="chalicelib.api.authorizer.jwt_auth",
         memory_mb=256,
         timeout_s=5,
+        platform=(TRACING,),
     ),
     Function(
         key="order-events",
@@ -122,7 +131,8 @@ FUNCTIONS: Final[tuple[Function, ...]] = (
             Grant(("sns:Publish",), ("low-stock-topic",)),
             Grant(("sqs:SendMessage",), ("failed-records-queue",)),
         ),
-        trigger=(
+        platform=(
+            TRACING,
             Grant(
                 (
                     "dynamodb:DescribeStream",

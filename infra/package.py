@@ -43,12 +43,15 @@ from chalicelib.events import STREAM_POLICY
 from scripts.gateway import gateway_responses
 from scripts.resources import ROOT, template
 
+from . import monitoring
 from .functions import FUNCTIONS, RESOURCES, Function
 
 STAGES = ("dev", "prod")
 BUILD = ROOT / "build"
 RUNTIME = f"python{sys.version_info.major}.{sys.version_info.minor}"
 LOG_RETENTION_DAYS = {"dev": 30, "prod": 90}
+PUSH_TO_LOGS = "service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+API_THROTTLE = {"dev": (20, 40), "prod": (200, 400)}  # requests per second, burst (docs/operations.md)
 API_FUNCTION = "APIHandler"  # Chalice's name for the function behind the API
 STREAM_EVENT = "HandleTableStreamDynamodbEventSource"  # Chalice's name for the stream mapping
 SITE_ORIGIN = "https://${SiteDistribution.DomainName}"
@@ -92,7 +95,7 @@ def policy_statements(function: Function) -> list[dict[str, Any]]:
         }
     ]
     merged: dict[tuple[str, ...], set[str]] = {}
-    for grant in (*function.code, *function.trigger):
+    for grant in (*function.code, *function.platform):
         merged.setdefault(grant.resources, set()).update(grant.actions)
     for resources, actions in merged.items():
         statements.append(
@@ -171,6 +174,7 @@ def function_properties(function: Function, stage: str, stage_env: dict[str, str
         "Timeout": function.timeout_s,
         "Role": {"Fn::GetAtt": [role_id(function), "Arn"]},
         "Environment": {"Variables": environment(stage, stage_env)},
+        "Tracing": "Active",
     }
     # None reserved unless a parameter asks: a default account's quota refuses
     # reservations that leave under 100 unreserved.
@@ -192,7 +196,6 @@ def new_function(function: Function, properties: dict[str, Any]) -> dict[str, An
             "Runtime": RUNTIME,
             "CodeUri": "./deployment.zip",
             "Architectures": ["x86_64"],
-            "Tracing": "PassThrough",
             **properties,
         },
     }
@@ -218,40 +221,6 @@ def log_group(function: Function, stage: str) -> dict[str, Any]:
             "RetentionInDays": LOG_RETENTION_DAYS[stage],
         },
     }
-
-
-def alarms(function: Function) -> dict[str, Any]:
-    """Errors, throttles and p99 duration of one function, bound by reference."""
-
-    def alarm(what: str, metric: str, threshold: float, **statistic: Any) -> dict[str, Any]:
-        return {
-            "Type": "AWS::CloudWatch::Alarm",
-            "Properties": {
-                "AlarmDescription": {"Fn::Sub": f"{what} of the {function.key} function (${{AWS::StackName}})"},
-                "Namespace": "AWS/Lambda",
-                "MetricName": metric,
-                "Dimensions": [{"Name": "FunctionName", "Value": {"Ref": function.logical_id}}],
-                "Period": 300,
-                "EvaluationPeriods": 1,
-                "Threshold": threshold,
-                "ComparisonOperator": "GreaterThanOrEqualToThreshold",
-                "TreatMissingData": "notBreaching",
-                "AlarmActions": [{"Ref": "AlarmTopic"}],
-                "OKActions": [{"Ref": "AlarmTopic"}],
-                **statistic,
-            },
-        }
-
-    found = {
-        f"{function.logical_id}ThrottlesAlarm": alarm("Throttled invocations", "Throttles", 1, Statistic="Sum"),
-        f"{function.logical_id}DurationAlarm": alarm(
-            "p99 duration above 80% of the timeout", "Duration", function.timeout_s * 800, ExtendedStatistic="p99"
-        ),
-    }
-    # An authorizer's refusal (a bad token) is a Lambda error: not an alarm.
-    if function.key != "authorizer":
-        found[f"{function.logical_id}ErrorsAlarm"] = alarm("Errors", "Errors", 1, Statistic="Sum")
-    return found
 
 
 def routes(function: Function) -> dict[str, list[str]]:
@@ -297,6 +266,86 @@ def api_definition(stage: str) -> dict[str, Any]:
     return {"paths": paths, "x-amazon-apigateway-gateway-responses": responses}
 
 
+def rest_api(stage: str) -> dict[str, Any]:
+    """Chalice's API, named after the stack, traced, logged and throttled per stage."""
+    return {
+        "DependsOn": ["ApiGatewayAccount"],
+        "Properties": {
+            "Name": {"Ref": "AWS::StackName"},
+            "DefinitionBody": api_definition(stage),
+            "TracingEnabled": True,
+            "AccessLogSetting": {
+                "DestinationArn": {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]},
+                "Format": json.dumps(ACCESS_LOG_FORMAT, separators=(",", ":")),
+            },
+            "MethodSettings": [
+                {
+                    "ResourcePath": "/*",
+                    "HttpMethod": "*",
+                    "ThrottlingRateLimit": {"Ref": "ApiRateLimit"},
+                    "ThrottlingBurstLimit": {"Ref": "ApiBurstLimit"},
+                }
+            ],
+        },
+    }
+
+
+# One JSON line per request; the caller is the authorizer's principal (a user
+# id), never the token.
+ACCESS_LOG_FORMAT = {
+    "requestId": "$context.requestId",
+    "time": "$context.requestTimeEpoch",
+    "method": "$context.httpMethod",
+    "path": "$context.resourcePath",
+    "status": "$context.status",
+    "latencyMs": "$context.responseLatency",
+    "integrationLatencyMs": "$context.integrationLatency",
+    "principal": "$context.authorizer.principalId",
+    "error": "$context.error.responseType",
+    "bytes": "$context.responseLength",
+}
+
+
+def api_logging(stage: str) -> dict[str, Any]:
+    """The API's access log group, and the account setting API Gateway logs with.
+
+    API Gateway writes access logs through one role per account and region
+    (its "account" setting). It is set here; the role is kept when the stage
+    is destroyed, since other APIs of the account may use it.
+    """
+    return {
+        "ApiAccessLogGroup": {
+            "Type": "AWS::Logs::LogGroup",
+            "Properties": {
+                "LogGroupName": {"Fn::Sub": "/aws/apigateway/${AWS::StackName}"},
+                "RetentionInDays": LOG_RETENTION_DAYS[stage],
+            },
+        },
+        "ApiGatewayLoggingRole": {
+            "Type": "AWS::IAM::Role",
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "AssumeRolePolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "apigateway.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                },
+                "ManagedPolicyArns": [{"Fn::Sub": f"arn:${{AWS::Partition}}:iam::aws:policy/{PUSH_TO_LOGS}"}],
+            },
+        },
+        "ApiGatewayAccount": {
+            "Type": "AWS::ApiGateway::Account",
+            "Properties": {"CloudWatchRoleArn": {"Fn::GetAtt": ["ApiGatewayLoggingRole", "Arn"]}},
+        },
+    }
+
+
 def stream_event() -> dict[str, Any]:
     """The event source mapping: by reference, and unable to jam (docs/order-events.md)."""
     policy = STREAM_POLICY
@@ -323,6 +372,19 @@ def parameters_and_conditions(infra: dict[str, Any], stage: str) -> tuple[dict[s
         "Default": "",
         "Description": "The SES-verified sender of order confirmations; empty sends none",
     }
+    rate, burst = API_THROTTLE[stage]
+    parameters["ApiRateLimit"] = {
+        "Type": "Number",
+        "Default": rate,
+        "MinValue": 1,
+        "Description": "Requests per second the API's stage accepts (steady rate) before answering 429",
+    }
+    parameters["ApiBurstLimit"] = {
+        "Type": "Number",
+        "Default": burst,
+        "MinValue": 1,
+        "Description": "Requests the API's stage accepts at once (burst) before answering 429",
+    }
     conditions = dict(infra["Conditions"])
     for function in FUNCTIONS:
         if function.reserved_concurrency:
@@ -347,7 +409,6 @@ def merge_document(stage: str, stage_env: dict[str, str]) -> dict[str, Any]:
         properties = function_properties(function, stage, stage_env)
         resources[role_id(function)] = role(function)
         resources[f"{function.logical_id}LogGroup"] = log_group(function, stage)
-        resources.update(alarms(function))
         if function.logical_id in (API_FUNCTION, "JwtAuth", "HandleTableStream"):
             resources[function.logical_id] = {
                 "DependsOn": [f"{function.logical_id}LogGroup"],
@@ -357,7 +418,9 @@ def merge_document(stage: str, stage_env: dict[str, str]) -> dict[str, Any]:
             resources[function.logical_id] = new_function(function, properties)
             resources[f"{function.logical_id}InvokePermission"] = invoke_permission(function)
     resources["HandleTableStream"]["Properties"]["Events"] = {STREAM_EVENT: stream_event()}
-    resources["RestAPI"] = {"Properties": {"DefinitionBody": api_definition(stage)}}
+    resources["RestAPI"] = rest_api(stage)
+    resources.update(api_logging(stage))
+    resources.update(monitoring.resources())
     outputs = dict(infra["Outputs"])
     outputs["ApiUrl"] = {
         "Description": "The API's base URL (the SPA's api_url)",

@@ -90,6 +90,7 @@ CHALICE_RESOURCES = {
     "low-stock-topic": "arn:aws:sns:*:*:{stack}-LowStockTopic-*",
     "failed-records-queue": "arn:aws:sqs:*:*:{stack}-FailedRecordsQueue-*",
     "ses-identities": "arn:aws:ses:*:*:identity/*",
+    "xray": "*",
 }
 
 
@@ -98,7 +99,7 @@ def chalice_policy(stage: str) -> dict[str, Any]:
     stack = stack_name(stage)
     by_resource: dict[str, set[str]] = {}
     for function in FUNCTIONS:
-        for grant in (*function.code, *function.trigger):
+        for grant in (*function.code, *function.platform):
             for resource in grant.resources:
                 by_resource.setdefault(resource, set()).update(grant.actions)
     statements: list[dict[str, Any]] = [

@@ -224,7 +224,7 @@ def test_the_role_grants_exactly_what_the_code_calls(
     SCENARIOS[function.key](client, tokens, table, make_product, recorder.watch)
     called = recorder.take()
     assert called or not function.code, f"the {function.key} scenario made no AWS call: it proves nothing"
-    expected = called | expand(function.trigger)
+    expected = called | expand(function.platform)
     for stage in ("dev", "prod"):
         assert granted(built_stage(stage), function) == expected, (
             f"{function.key} ({stage}): missing {sorted(expected - granted(built_stage(stage), function))}, "

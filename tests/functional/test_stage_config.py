@@ -147,7 +147,7 @@ def test_the_chalice_deploy_policies_are_the_union_of_the_functions_grants() -> 
         committed = json.loads((CONFIG.parent / f"policy-{stage}.json").read_text())
         assert committed == chalice_policy(stage), "run: python -m infra.stage_config --stage dev --write-policies"
         allowed = {a for s in committed["Statement"] for a in s["Action"]}
-        needed = {a for f in FUNCTIONS for g in (*f.code, *f.trigger) for a in g.actions}
+        needed = {a for f in FUNCTIONS for g in (*f.code, *f.platform) for a in g.actions}
         assert needed <= allowed
         assert f"table/petstore-{stage}-ShopTable-*" in json.dumps(committed)
 

@@ -127,12 +127,19 @@ def test_search_and_the_authorizer_write_nothing_and_only_order_events_send_mail
     _, template = stage
     assert not actions(template, by_key("search")) & WRITES
     authorizer = actions(template, by_key("authorizer"))
-    assert authorizer == {"logs:CreateLogStream", "logs:PutLogEvents"}
+    assert authorizer == {
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+    }
     for function in FUNCTIONS:
         granted = actions(template, function)
         messaging = {a for a in granted if a.split(":")[0] in {"ses", "sns"}}
         assert bool(messaging) == (function.key == "order-events"), function.key
         assert all("*" not in a for a in granted), f"{function.key} has a wildcard action"
+        for statement in statements(template, function):  # "*" only where IAM offers no resource
+            assert statement["Resource"] != ["*"] or all(a.startswith("xray:") for a in statement["Action"])
 
 
 def test_roles_grant_only_the_stages_own_resources(stage: Any) -> None:
@@ -179,12 +186,70 @@ def test_every_function_has_alarms_bound_to_it_and_a_log_group_with_retention(st
             if {"Name": "FunctionName", "Value": {"Ref": function.logical_id}} in a["Properties"].get("Dimensions", [])
         }
         expected = {"Throttles", "Duration"} | ({"Errors"} if function.key != "authorizer" else set())
+        expected |= {"IteratorAge"} if function.key == "order-events" else set()
         assert watching == expected, function.key
         group = template["Resources"][f"{function.logical_id}LogGroup"]["Properties"]
         assert group["LogGroupName"] == {"Fn::Sub": f"/aws/lambda/${{AWS::StackName}}-{function.key}"}
         assert group["RetentionInDays"] == {"dev": 30, "prod": 90}[name]
     for alarm in alarms.values():
         assert alarm["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+
+
+def test_alarms_watch_the_stages_own_resources_and_reach_a_person(stage: Any) -> None:
+    _, template = stage
+    resources = template["Resources"]
+    alarms = resources_of(template, "AWS::CloudWatch::Alarm")
+    watched = {(a["Properties"]["Namespace"], a["Properties"]["MetricName"]) for a in alarms.values()}
+    assert {
+        ("AWS/ApiGateway", "5XXError"),
+        ("AWS/ApiGateway", "Latency"),
+        ("PetStore", "ServerErrors"),
+        ("PetStore", "JwksFetchFailures"),
+        ("AWS/Lambda", "IteratorAge"),
+        ("AWS/DynamoDB", "ReadThrottleEvents"),
+        ("AWS/DynamoDB", "WriteThrottleEvents"),
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
+    } <= watched
+    for name, alarm in alarms.items():
+        for dimension in alarm["Properties"]["Dimensions"]:
+            value = dimension["Value"]
+            assert isinstance(value, dict) or value == "api", f"{name} names {value!r} by hand"
+            assert set(references(value)) <= set(resources) | {"AWS::StackName", "Stage"}, name
+    api = resources["RestAPI"]["Properties"]
+    assert api["Name"] == {"Ref": "AWS::StackName"}  # the ApiName the API alarms watch
+    # The topic's key lets CloudWatch publish; an e-mail address subscribes.
+    topic = resources["AlarmTopic"]["Properties"]
+    assert topic["KmsMasterKeyId"] == {"Ref": "AlarmTopicKey"}
+    key_policy = resources["AlarmTopicKey"]["Properties"]["KeyPolicy"]["Statement"]
+    assert any(
+        s["Principal"] == {"Service": "cloudwatch.amazonaws.com"} and "kms:GenerateDataKey*" in s["Action"]
+        for s in key_policy
+    )
+    subscription = resources["AlarmEmailSubscription"]
+    assert subscription["Condition"] == "HasAlarmEmail"
+    assert subscription["Properties"]["Endpoint"] == {"Ref": "AlarmEmail"}
+
+
+def test_traces_access_logs_and_throttling_are_on(stage: Any) -> None:
+    name, template = stage
+    resources = template["Resources"]
+    for function in FUNCTIONS:
+        assert resources[function.logical_id]["Properties"]["Tracing"] == "Active"
+        assert {"xray:PutTraceSegments", "xray:PutTelemetryRecords"} <= actions(template, function)
+    api = resources["RestAPI"]["Properties"]
+    assert api["TracingEnabled"] is True
+    assert api["AccessLogSetting"]["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
+    logged = json.loads(api["AccessLogSetting"]["Format"])
+    assert {"requestId", "status", "latencyMs", "principal"} <= set(logged) and "Authorization" not in str(logged)
+    assert resources["ApiAccessLogGroup"]["Properties"]["RetentionInDays"] == {"dev": 30, "prod": 90}[name]
+    (throttle,) = api["MethodSettings"]
+    assert throttle["ThrottlingRateLimit"] == {"Ref": "ApiRateLimit"}
+    assert template["Parameters"]["ApiRateLimit"]["Default"] == {"dev": 20, "prod": 200}[name]
+    dashboard = resources["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    widgets = json.loads(dashboard)["widgets"]
+    assert len(widgets) >= 10 and set(_sub_names(dashboard)) - {"AWS::Region", "AWS::StackName", "Stage"} <= {
+        f"{r}.QueueName" if r == "FailedRecordsQueue" else r for r in resources
+    }
 
 
 def test_gateway_errors_carry_cors_in_every_deployment_of_the_api(stage: Any) -> None:
