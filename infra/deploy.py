@@ -71,6 +71,11 @@ class DeployOptions:
 # --- deploy ------------------------------------------------------------------------------------
 
 
+def site_api_url(outs: Mapping[str, str]) -> str:
+    """The API as the shop reaches it: under /api on the shop's own address."""
+    return outs["SiteUrl"].rstrip("/") + "/api"
+
+
 def stage_build(build_dir: Path, stage: str) -> Path:
     """build/<stage>/, once it holds a packaged template."""
     stage_dir = build_dir / stage
@@ -170,7 +175,8 @@ def required_outputs(stack: Mapping[str, Any]) -> dict[str, str]:
 def publish_site(aws: Aws, stage: str, outs: Mapping[str, str], env: Mapping[str, str], out: Out) -> None:
     """The SPA and its config.json, pointed at this stack's API and user pool."""
     site_env = {**env, "COGNITO_USER_POOL_ID": outs["UserPoolId"], "COGNITO_CLIENT_ID": outs["UserPoolClientId"]}
-    config = publish_spa.site_config(stage, outs["ApiUrl"], site_env, aws.region)
+    # The shop calls its API on its own origin (CloudFront sends /api/* to API Gateway).
+    config = publish_spa.site_config(stage, site_api_url(outs), site_env, aws.region)
     out(f"Publishing the shop to s3://{outs['SiteBucketName']}:")
     written = publish_spa.publish(aws.s3, outs["SiteBucketName"], config)
     out(f"{len(written)} files published.")
@@ -197,7 +203,7 @@ def seed_catalog(table: Any, seed_file: Path, force: bool, out: Out) -> None:
 
 def next_steps(stage: str, stack: Mapping[str, Any], env: Mapping[str, str], region: str, seeded: bool) -> list[str]:
     outs, params = outputs(stack), parameters(stack)
-    lines = ["", f"The shop: {outs['SiteUrl']}", f"The API:  {outs['ApiUrl']}", "", "Next:"]
+    lines = ["", f"The shop: {outs['SiteUrl']}", f"The API:  {site_api_url(outs)} (also {outs['ApiUrl']})", "", "Next:"]
     alarm_email = params.get("AlarmEmail")
     if alarm_email:
         lines.append(f"- Confirm the alarms' subscription: AWS has e-mailed {alarm_email} a link to click.")

@@ -54,7 +54,12 @@ PUSH_TO_LOGS = "service-role/AmazonAPIGatewayPushToCloudWatchLogs"
 API_THROTTLE = {"dev": (20, 40), "prod": (200, 400)}  # requests per second, burst (docs/operations.md)
 API_FUNCTION = "APIHandler"  # Chalice's name for the function behind the API
 STREAM_EVENT = "HandleTableStreamDynamodbEventSource"  # Chalice's name for the stream mapping
-SITE_ORIGIN = "https://${SiteDistribution.DomainName}"
+# The shop calls its API on its own origin (CloudFront's /api/*), so it needs
+# no CORS. Dev also lets any origin call it (a SPA on a laptop: bearer tokens,
+# not cookies, carry the session); prod answers no other origin at all.
+CORS_ORIGIN = {"dev": "*", "prod": ""}
+# Managed CloudFront policy: the security headers (HSTS, nosniff, frame options...).
+SECURITY_HEADERS_POLICY = "67f7725c-6f97-4210-82d7-5512b31e9d03"
 
 
 # -- the merge document --------------------------------------------------------
@@ -153,9 +158,7 @@ def environment(stage: str, stage_env: dict[str, str]) -> dict[str, Any]:
         "LOW_STOCK_TOPIC_ARN": {"Ref": "LowStockTopic"},
         "FAILED_RECORDS_QUEUE_URL": {"Ref": "FailedRecordsQueue"},
         "NOTIFY_FROM": {"Ref": "NotifyFrom"},
-        # Bearer tokens carry the session, so dev lets any origin (a SPA on a
-        # laptop) call it; prod answers only its own site.
-        "CORS_ALLOW_ORIGIN": {"Fn::Sub": SITE_ORIGIN} if stage == "prod" else "*",
+        "CORS_ALLOW_ORIGIN": CORS_ORIGIN[stage],
     }
     if stage_env.get("AUTH_PROVIDER", "cognito") == "cognito":
         env.update(
@@ -236,7 +239,7 @@ def routes(function: Function) -> dict[str, list[str]]:
 
 
 def api_definition(stage: str) -> dict[str, Any]:
-    """Overrides of Chalice's API definition: who serves which route, CORS, gateway responses."""
+    """Overrides of Chalice's API definition: who serves which route, the gateway's own errors."""
     paths: dict[str, Any] = {}
     for function in FUNCTIONS:
         for path, methods in routes(function).items():
@@ -246,22 +249,11 @@ def api_definition(stage: str) -> dict[str, Any]:
                     f"${{{function.logical_id}.Arn}}/invocations"
                 }
                 paths.setdefault(path, {})[method.lower()] = {"x-amazon-apigateway-integration": {"uri": uri}}
-            if stage == "prod":  # preflight answers name the site, not "*"
-                origin = {"Fn::Sub": f"'{SITE_ORIGIN}'"}
-                paths[path]["options"] = {
-                    "x-amazon-apigateway-integration": {
-                        "responses": {
-                            "default": {
-                                "responseParameters": {"method.response.header.Access-Control-Allow-Origin": origin}
-                            }
-                        }
-                    }
-                }
     responses = copy.deepcopy(gateway_responses())
-    if stage == "prod":
+    if not CORS_ORIGIN[stage]:
         for response in responses.values():
-            response["responseParameters"]["gatewayresponse.header.Access-Control-Allow-Origin"] = {
-                "Fn::Sub": f"'{SITE_ORIGIN}'"
+            response["responseParameters"] = {
+                k: v for k, v in response["responseParameters"].items() if "Access-Control-" not in k
             }
     return {"paths": paths, "x-amazon-apigateway-gateway-responses": responses}
 
@@ -346,6 +338,100 @@ def api_logging(stage: str) -> dict[str, Any]:
     }
 
 
+def edge(site_distribution: dict[str, Any]) -> dict[str, Any]:
+    """The API on the shop's own origin: CloudFront sends /api/* to API Gateway.
+
+    Catalog reads are cached as briefly as their Cache-Control says (no
+    header: not cached); the token is part of the cache key, so a signed-in
+    answer is never served to anyone else (and private answers say no-store).
+    An optional WAF rate rule guards it (CloudFront's WAF lives in us-east-1).
+    """
+    distribution = copy.deepcopy(site_distribution)
+    config = distribution["Properties"]["DistributionConfig"]
+    config["Origins"].append(
+        {
+            "Id": "api",
+            "DomainName": {"Fn::Sub": "${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}"},
+            "CustomOriginConfig": {"OriginProtocolPolicy": "https-only", "OriginSSLProtocols": ["TLSv1.2"]},
+        }
+    )
+    config["CacheBehaviors"] = [
+        {
+            "PathPattern": f"{monitoring.API_STAGE}/*",  # the API's stage is its path: /api/products
+            "TargetOriginId": "api",
+            "ViewerProtocolPolicy": "https-only",
+            "AllowedMethods": ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"],
+            "CachedMethods": ["GET", "HEAD"],
+            "Compress": True,
+            "CachePolicyId": {"Ref": "ApiCachePolicy"},
+            "OriginRequestPolicyId": {"Ref": "ApiOriginRequestPolicy"},
+            "ResponseHeadersPolicyId": SECURITY_HEADERS_POLICY,
+        }
+    ]
+    config["WebACLId"] = {"Fn::If": ["HasWaf", {"Fn::GetAtt": ["WebAcl", "Arn"]}, {"Ref": "AWS::NoValue"}]}
+    return {
+        "SiteDistribution": distribution,
+        "ApiCachePolicy": {
+            "Type": "AWS::CloudFront::CachePolicy",
+            "Properties": {
+                "CachePolicyConfig": {
+                    "Name": {"Fn::Sub": "${AWS::StackName}-api"},
+                    "Comment": "Honours the API's Cache-Control; the token is part of the key",
+                    "MinTTL": 0,
+                    "DefaultTTL": 0,
+                    "MaxTTL": 300,
+                    "ParametersInCacheKeyAndForwardedToOrigin": {
+                        "EnableAcceptEncodingGzip": True,
+                        "EnableAcceptEncodingBrotli": True,
+                        "HeadersConfig": {"HeaderBehavior": "whitelist", "Headers": ["Authorization"]},
+                        "QueryStringsConfig": {"QueryStringBehavior": "all"},
+                        "CookiesConfig": {"CookieBehavior": "none"},
+                    },
+                }
+            },
+        },
+        "ApiOriginRequestPolicy": {
+            "Type": "AWS::CloudFront::OriginRequestPolicy",
+            "Properties": {
+                "OriginRequestPolicyConfig": {
+                    "Name": {"Fn::Sub": "${AWS::StackName}-api"},
+                    "Comment": "What the API reads besides the token: body type, idempotency key",
+                    "HeadersConfig": {
+                        "HeaderBehavior": "whitelist",
+                        "Headers": ["Accept", "Content-Type", "Idempotency-Key"],
+                    },
+                    "QueryStringsConfig": {"QueryStringBehavior": "all"},
+                    "CookiesConfig": {"CookieBehavior": "none"},
+                }
+            },
+        },
+        "WebAcl": {
+            "Type": "AWS::WAFv2::WebACL",
+            "Condition": "HasWaf",
+            "Properties": {
+                "Scope": "CLOUDFRONT",
+                "DefaultAction": {"Allow": {}},
+                "VisibilityConfig": _waf_visibility("${AWS::StackName}"),
+                "Rules": [
+                    {
+                        "Name": "requests-per-address",
+                        "Priority": 0,
+                        "Action": {"Block": {}},
+                        "Statement": {
+                            "RateBasedStatement": {"Limit": {"Ref": "WafRateLimit"}, "AggregateKeyType": "IP"}
+                        },
+                        "VisibilityConfig": _waf_visibility("${AWS::StackName}-rate"),
+                    }
+                ],
+            },
+        },
+    }
+
+
+def _waf_visibility(name: str) -> dict[str, Any]:
+    return {"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True, "MetricName": {"Fn::Sub": name}}
+
+
 def stream_event() -> dict[str, Any]:
     """The event source mapping: by reference, and unable to jam (docs/order-events.md)."""
     policy = STREAM_POLICY
@@ -385,7 +471,20 @@ def parameters_and_conditions(infra: dict[str, Any], stage: str) -> tuple[dict[s
         "MinValue": 1,
         "Description": "Requests the API's stage accepts at once (burst) before answering 429",
     }
+    parameters["WafRateLimit"] = {
+        "Type": "Number",
+        "Default": 0,
+        "MinValue": 0,
+        "Description": "Requests per 5 minutes one address may make before WAF blocks it (e.g. 2000); 0: no WAF. "
+        "CloudFront's WAF exists in us-east-1 only: elsewhere this has no effect",
+    }
     conditions = dict(infra["Conditions"])
+    conditions["HasWaf"] = {
+        "Fn::And": [
+            {"Fn::Not": [{"Fn::Equals": [{"Ref": "WafRateLimit"}, "0"]}]},
+            {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]},
+        ]
+    }
     for function in FUNCTIONS:
         if function.reserved_concurrency:
             name = concurrency_parameter(function)
@@ -421,6 +520,7 @@ def merge_document(stage: str, stage_env: dict[str, str]) -> dict[str, Any]:
     resources["RestAPI"] = rest_api(stage)
     resources.update(api_logging(stage))
     resources.update(monitoring.resources())
+    resources.update(edge(resources["SiteDistribution"]))
     outputs = dict(infra["Outputs"])
     outputs["ApiUrl"] = {
         "Description": "The API's base URL (the SPA's api_url)",
@@ -463,13 +563,25 @@ def build(stage: str, out: Path | None = None) -> Path:
     merge_file.write_text(json.dumps(merge_document(stage, stage_environment(stage)), indent=2) + "\n")
     print(f"chalice package --stage {stage} --merge-template {merge_file.relative_to(ROOT)}", flush=True)
     run_chalice_package(stage, merge_file, out / "chalice")
-    built = json.loads((out / "chalice" / "sam.json").read_text())
+    built = without_preflights(json.loads((out / "chalice" / "sam.json").read_text()), stage)
     (out / "template.json").write_text(json.dumps(built, indent=2, sort_keys=True) + "\n")
     report = bundle(out / "chalice" / "deployment.zip", out / "deployment.zip")
     print(f"{out.relative_to(ROOT)}/template.json: {len(built['Resources'])} resources")
     size_mb = report.size_bytes / 1e6
     print(f"{out.relative_to(ROOT)}/deployment.zip: {size_mb:.1f} MB, {report.compiled} modules compiled")
     return out
+
+
+def without_preflights(built: dict[str, Any], stage: str) -> dict[str, Any]:
+    """A stage that answers no other origin has no CORS preflight routes.
+
+    Chalice writes them from the CORS settings of the stage's configuration
+    (which `chalice deploy` uses); a merge can only add, so they go here.
+    """
+    if not CORS_ORIGIN[stage]:
+        for methods in built["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["paths"].values():
+            methods.pop("options", None)
+    return built
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -35,12 +35,15 @@ def shop_app(*blueprints: Blueprint) -> Chalice:
     """A Chalice app serving ``blueprints``, with the shop's CORS settings."""
     app = Chalice(app_name=APP_NAME)
     # Bearer tokens, not cookies, carry the session, so any origin may read
-    # responses; a stage pins its SPA origin with CORS_ALLOW_ORIGIN.
-    app.api.cors = CORSConfig(
-        allow_origin=os.environ.get("CORS_ALLOW_ORIGIN", "*"),
-        allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
-        max_age=600,
-    )
+    # responses (a SPA on a laptop); a deployed shop calls its API on its own
+    # origin, and CORS_ALLOW_ORIGIN="" (prod) answers no other origin at all.
+    origin = os.environ.get("CORS_ALLOW_ORIGIN", "*")
+    if origin:
+        app.api.cors = CORSConfig(
+            allow_origin=origin,
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+            max_age=600,
+        )
     for blueprint in blueprints:
         # Chalice's registration consumes the blueprint's route options, so a
         # second app in the same process would silently get them wrong.

@@ -204,14 +204,15 @@ def test_a_first_deploy_uploads_the_stage_creates_the_stack_and_publishes_the_sh
     # Progress, then where the shop is and what to do next.
     assert "ShopTable (AWS::DynamoDB::Table)" in out and "petstore-dev is CREATE_COMPLETE" in out
     assert "The shop: https://d111111abcdef8.cloudfront.net" in out
-    assert "The API:  https://abc123.execute-api.us-east-1.amazonaws.com/api" in out
+    api = "https://d111111abcdef8.cloudfront.net/api (also https://abc123.execute-api.us-east-1.amazonaws.com/api)"
+    assert f"The API:  {api}" in out
     assert "AWS has e-mailed ops@example.com" in out
     assert "Order confirmations are off" in out
     assert f"--user-pool-id {pool['user_pool_id']} --username you@example.com --group-name admin" in out
     assert "make admin STAGE=dev EMAIL=" in out
     # The SPA, pointed at this stack.
     assert read_json(s3, site_bucket, "config.json") == {
-        "api_url": "https://abc123.execute-api.us-east-1.amazonaws.com/api",
+        "api_url": "https://d111111abcdef8.cloudfront.net/api",
         "stage": "dev",
         "admin_role": "admin",
         "auth": {
@@ -222,7 +223,7 @@ def test_a_first_deploy_uploads_the_stage_creates_the_stack_and_publishes_the_sh
         },
     }
     index = s3.get_object(Bucket=site_bucket, Key="index.html")["Body"].read().decode()
-    assert "https://abc123.execute-api.us-east-1.amazonaws.com https://cognito-idp.us-east-1.amazonaws.com" in index
+    assert "https://d111111abcdef8.cloudfront.net https://cognito-idp.us-east-1.amazonaws.com" in index
     assert run.sleeps == [0.0]  # one wait between the two polls, of the injected length
 
 

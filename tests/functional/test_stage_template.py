@@ -16,7 +16,7 @@ import pytest
 
 from chalicelib.events import STREAM_POLICY
 from infra.functions import FUNCTIONS, RESOURCES, Function
-from infra.package import SITE_ORIGIN, role_id, routes
+from infra.package import role_id, routes
 
 WRITES = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
 
@@ -252,14 +252,35 @@ def test_traces_access_logs_and_throttling_are_on(stage: Any) -> None:
     }
 
 
-def test_gateway_errors_carry_cors_in_every_deployment_of_the_api(stage: Any) -> None:
+def test_gateway_errors_are_json_in_every_deployment_of_the_api(stage: Any) -> None:
     name, template = stage
     body = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
     responses = body["x-amazon-apigateway-gateway-responses"]
     assert set(responses) == {"DEFAULT_4XX", "DEFAULT_5XX"}
     for response in responses.values():
-        origin = response["responseParameters"]["gatewayresponse.header.Access-Control-Allow-Origin"]
-        assert origin == ({"Fn::Sub": f"'{SITE_ORIGIN}'"} if name == "prod" else "'*'")
+        assert "$context.error.responseType" in response["responseTemplates"]["application/json"]
+        origin = response["responseParameters"].get("gatewayresponse.header.Access-Control-Allow-Origin")
+        assert origin == ("'*'" if name == "dev" else None)
+
+
+def test_the_shop_reaches_its_api_on_its_own_origin(stage: Any) -> None:
+    _, template = stage
+    resources = template["Resources"]
+    config = resources["SiteDistribution"]["Properties"]["DistributionConfig"]
+    origins = {o["Id"]: o for o in config["Origins"]}
+    assert set(origins) == {"site", "api"}
+    assert "${RestAPI}" in origins["api"]["DomainName"]["Fn::Sub"]
+    (api,) = config["CacheBehaviors"]
+    assert api["PathPattern"] == "api/*" and api["TargetOriginId"] == "api" and "POST" in api["AllowedMethods"]
+    cache = resources["ApiCachePolicy"]["Properties"]["CachePolicyConfig"]
+    assert cache["DefaultTTL"] == 0 and cache["MaxTTL"] <= 300  # only what Cache-Control allows, briefly
+    key = cache["ParametersInCacheKeyAndForwardedToOrigin"]
+    assert key["HeadersConfig"]["Headers"] == ["Authorization"]  # a signed-in answer is keyed by its token
+    forwarded = resources["ApiOriginRequestPolicy"]["Properties"]["OriginRequestPolicyConfig"]["HeadersConfig"]
+    assert "Idempotency-Key" in forwarded["Headers"] and "Host" not in forwarded["Headers"]
+    assert config["WebACLId"]["Fn::If"][0] == "HasWaf" and resources["WebAcl"]["Condition"] == "HasWaf"
+    rule = resources["WebAcl"]["Properties"]["Rules"][0]["Statement"]["RateBasedStatement"]
+    assert rule["Limit"] == {"Ref": "WafRateLimit"} and template["Parameters"]["WafRateLimit"]["Default"] == 0
 
 
 def test_prod_is_safe_by_default(built_stage: Any) -> None:
@@ -271,16 +292,14 @@ def test_prod_is_safe_by_default(built_stage: Any) -> None:
     assert protection == {"Fn::If": ["IsProd", True, False]} and template["Parameters"]["Stage"]["Default"] == "prod"
     for function in FUNCTIONS:
         properties = resources[function.logical_id]["Properties"]
-        assert properties["Environment"]["Variables"]["CORS_ALLOW_ORIGIN"] == {"Fn::Sub": SITE_ORIGIN}
+        assert properties["Environment"]["Variables"]["CORS_ALLOW_ORIGIN"] == ""  # no other origin
         reserved = properties["ReservedConcurrentExecutions"]
         if reserved != {"Ref": "AWS::NoValue"}:  # only from a parameter that defaults to none
             _, value, otherwise = reserved["Fn::If"]
             parameter = template["Parameters"][value["Ref"]]
             assert parameter["Default"] == 0 and otherwise == {"Ref": "AWS::NoValue"}
     paths = resources["RestAPI"]["Properties"]["DefinitionBody"]["paths"]
-    for path, entry in paths.items():
-        params = entry["options"]["x-amazon-apigateway-integration"]["responses"]["default"]["responseParameters"]
-        assert params["method.response.header.Access-Control-Allow-Origin"] == {"Fn::Sub": f"'{SITE_ORIGIN}'"}, path
+    assert not [path for path, entry in paths.items() if "options" in entry], "prod answers CORS preflights"
 
 
 def test_dev_lets_a_local_spa_call_it(built_stage: Any) -> None:
@@ -288,3 +307,5 @@ def test_dev_lets_a_local_spa_call_it(built_stage: Any) -> None:
     for function in FUNCTIONS:
         env = template["Resources"][function.logical_id]["Properties"]["Environment"]["Variables"]
         assert env["CORS_ALLOW_ORIGIN"] == "*"
+    paths = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["paths"]
+    assert all("options" in entry for entry in paths.values())
