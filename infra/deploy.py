@@ -325,6 +325,7 @@ def retained(aws: Aws, stage: str, outs: Mapping[str, str], purged: bool) -> lis
             kept.append(f"- the user pool {outs['UserPoolId']} (accounts)")
     kept += [
         f"- the artifacts bucket s3://{artifacts.bucket_name(aws.account, aws.region)} (shared by the stages)",
+        "- the role API Gateway writes access logs with (an account-wide setting)",
     ]
     if not purged:
         confirm = f" CONFIRM={stage}" if stage in CONFIRMED_PURGE else ""
