@@ -1,0 +1,1 @@
+"""Cloud tooling: package, deploy and destroy a stage (see docs/deploy.md)."""
