@@ -55,3 +55,8 @@ import: $(STAMP)
 ## clean-local: forget local data (next `make run` seeds again)
 clean-local:
 	rm -rf .local
+
+## bench-coldstart: each packaged function's import and first request vs the floor (Chalice + boto3 + one client), with and without .pyc
+.PHONY: bench-coldstart
+bench-coldstart: $(STAMP)
+	$(PY) -m bench.coldstart --stage $(or $(STAGE),dev) $(BENCH_ARGS)
