@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import argparse
 import io
-import py_compile
+import json
+import subprocess
 import sys
 import tempfile
 import zipfile
@@ -93,20 +94,50 @@ def pyc_name(name: str) -> str:
     return cache_from_source(name)
 
 
-def compile_module(name: str, source: bytes, workdir: Path) -> bytes:
-    """The unchecked hash-based .pyc of one module, as Lambda's Python loads it."""
-    source_file = workdir / "module.py"
-    target = workdir / "module.pyc"
-    source_file.write_bytes(source)
-    py_compile.compile(
-        str(source_file),
-        cfile=str(target),
-        dfile=name,  # tracebacks name the module's path in the package, not a temp file
-        doraise=True,
-        optimize=0,  # Lambda runs Python without -O
-        invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+# Runs in a fresh interpreter with a fixed hash seed: marshal's output depends
+# on the process that compiles (string hashes order frozenset constants, and
+# reference counts decide which objects become back-references), so compiling
+# here would make the bytes depend on whatever this process ran before.
+COMPILER: Final = r"""
+import json, py_compile, sys
+failed = []
+for source, target, name in json.load(sys.stdin):
+    try:
+        py_compile.compile(source, cfile=target, dfile=name, doraise=True, optimize=0,
+                           invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+    except py_compile.PyCompileError as exc:
+        failed.append([name, exc.exc_type_name, exc.msg])
+json.dump(failed, sys.stdout)
+"""
+
+
+def compile_modules(sources: dict[str, bytes], workdir: Path) -> tuple[dict[str, bytes], list[list[str]]]:
+    """The unchecked hash-based .pyc of each module (by its name in the zip), and the failures.
+
+    ``dfile`` is the module's path in the package, so tracebacks do not name
+    a temporary file; ``optimize=0`` because Lambda runs Python without -O.
+    """
+    jobs = []
+    for name, source in sorted(sources.items()):
+        source_file = workdir / name
+        source_file.parent.mkdir(parents=True, exist_ok=True)
+        source_file.write_bytes(source)
+        jobs.append((str(source_file), str(workdir / pyc_name(name)), name))
+    result = subprocess.run(  # noqa: S603 (this interpreter, our script)
+        [sys.executable, "-S", "-c", COMPILER],
+        input=json.dumps(jobs),
+        cwd=workdir,
+        env={"PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"},
+        capture_output=True,
+        text=True,
+        check=False,
     )
-    return target.read_bytes()
+    if result.returncode:
+        raise BundleError(f"the compiler process failed: {result.stderr.strip()}")
+    failed: list[list[str]] = json.loads(result.stdout)
+    broken = {name for name, _, _ in failed}
+    compiled = {name: (workdir / pyc_name(name)).read_bytes() for name in sources if name not in broken}
+    return compiled, failed
 
 
 def entry(name: str, mode: int) -> zipfile.ZipInfo:
@@ -125,6 +156,8 @@ def read_entries(chalice_zip: Path) -> tuple[dict[str, tuple[bytes, int]], list[
         for info in source.infolist():
             if info.is_dir():
                 continue
+            if info.filename.startswith("/") or ".." in PurePosixPath(info.filename).parts:
+                raise BundleError(f"{chalice_zip.name} holds an entry outside the package: {info.filename}")
             why = drop_reason(info.filename)
             if why:
                 dropped.append((info.filename, why))
@@ -137,19 +170,14 @@ def compile_entries(
     kept: dict[str, tuple[bytes, int]],
 ) -> tuple[dict[str, tuple[bytes, int]], list[tuple[str, str]]]:
     """The .pyc of every kept module; dependencies' files that do not parse are listed."""
-    compiled: dict[str, tuple[bytes, int]] = {}
-    failed: list[tuple[str, str]] = []
+    sources = {name: source for name, (source, _) in kept.items() if name.endswith(".py")}
     with tempfile.TemporaryDirectory(prefix="bundle-") as tmp:
-        for name, (source, _) in sorted(kept.items()):
-            if not name.endswith(".py"):
-                continue
-            try:
-                compiled[pyc_name(name)] = (compile_module(name, source, Path(tmp)), 0o644)
-            except py_compile.PyCompileError as exc:
-                if name.startswith(FIRST_PARTY):
-                    raise BundleError(f"{name} does not compile: {exc.msg}") from exc
-                failed.append((name, exc.exc_type_name))
-    return compiled, failed
+        compiled, failed = compile_modules(sources, Path(tmp))
+    for name, _, message in failed:
+        if name.startswith(FIRST_PARTY):
+            raise BundleError(f"{name} does not compile: {message}")
+    pycs = {pyc_name(name): (pyc, 0o644) for name, pyc in compiled.items()}
+    return pycs, sorted((name, error) for name, error, _ in failed)
 
 
 def write_zip(entries: dict[str, tuple[bytes, int]]) -> bytes:
