@@ -90,3 +90,8 @@ admin: $(STAMP)
 ## chalice-config: fill the stage's environment in .chalice/config.json from its stack (for `chalice deploy`)
 chalice-config: $(STAMP)
 	$(PY) -m infra.stage_config --stage $(STAGE)
+
+## bench-coldstart: each packaged function's import and first request vs the floor (Chalice + boto3 + one client), with and without .pyc
+.PHONY: bench-coldstart
+bench-coldstart: $(STAMP)
+	$(PY) -m bench.coldstart --stage $(or $(STAGE),dev) $(BENCH_ARGS)

@@ -2,19 +2,23 @@
 
 Views call these getters; tests call ``reset()`` between stacks. Nothing is
 created at import time, so a cold start pays only for what a request uses.
+
+Every function imports this module, so it imports nothing heavy itself: each
+getter imports what it builds. The authorizer never loads boto3, and the API
+and stream functions never load PyJWT (see tests/unit/test_function_imports.py).
 """
 
 from __future__ import annotations
 
 import time
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import boto3
-
-from .auth import TokenVerifier
 from .config import Settings, auth_settings_from_env, event_settings_from_env
-from .events import EventDeps
+
+if TYPE_CHECKING:
+    from .auth import TokenVerifier
+    from .events import EventDeps
 
 
 @cache
@@ -25,37 +29,51 @@ def get_settings() -> Settings:
 @cache
 def get_table() -> Any:
     """The shop's DynamoDB table (boto3 honours AWS_ENDPOINT_URL locally)."""
+    import boto3
+
     return boto3.resource("dynamodb").Table(get_settings().table_name)
 
 
 @cache
 def get_verifier() -> TokenVerifier:
     """One verifier per container: its JWKS cache outlives the request."""
+    from .auth import TokenVerifier
+
     return TokenVerifier(auth_settings_from_env())
 
 
 @cache
 def get_cognito() -> Any:
+    import boto3
+
     return boto3.client("cognito-idp")
 
 
 @cache
 def get_ses() -> Any:
+    import boto3
+
     return boto3.client("ses")
 
 
 @cache
 def get_sns() -> Any:
+    import boto3
+
     return boto3.client("sns")
 
 
 @cache
 def get_sqs() -> Any:
+    import boto3
+
     return boto3.client("sqs")
 
 
 @cache
 def get_event_deps() -> EventDeps:
+    from .events import EventDeps
+
     return EventDeps(
         table=get_table(),
         ses=get_ses,

@@ -11,9 +11,13 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from .auth import AuthSettings
-from .events import EventSettings
+if TYPE_CHECKING:
+    # Imported where they are built: every function reads this module, but only
+    # the authorizer needs auth.py (PyJWT) and only order events events.py (boto3).
+    from .auth import AuthSettings
+    from .events import EventSettings
 
 
 class ConfigError(RuntimeError):
@@ -39,6 +43,9 @@ class Settings:
     stage: str
     table_name: str
     admin_role: str
+    # AUTH_PROVIDER ("cognito" or "auth0"; "" when unset): what the views need
+    # to know of the identity provider, without building the verifier.
+    auth_provider: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -47,6 +54,7 @@ class Settings:
             stage=env.need("STAGE"),
             table_name=env.need("TABLE_NAME"),
             admin_role=env.get("ADMIN_ROLE", "admin"),
+            auth_provider=env.get("AUTH_PROVIDER"),
         )
 
 
@@ -61,6 +69,8 @@ def auth_settings_from_env(environ: Mapping[str, str] | None = None) -> AuthSett
     Either: AUTH_ISSUER and AUTH_JWKS_URL override what is derived, and
     AUTH_EMAIL_CLAIM names the claim holding the email.
     """
+    from .auth import AuthSettings
+
     env = _Env(environ)
     provider = env.need("AUTH_PROVIDER")
     if provider == "cognito":
@@ -97,6 +107,8 @@ def event_settings_from_env(environ: Mapping[str, str] | None = None) -> EventSe
     FAILED_RECORDS_QUEUE_URL (SQS) receives the stream records that cannot be
     handled; unset, they are retried like any other failure. Lambda sets
     AWS_LAMBDA_FUNCTION_NAME, named in what is recorded of a failure."""
+    from .events import EventSettings
+
     env = _Env(environ)
     threshold = env.get("LOW_STOCK_THRESHOLD", "5")
     if not threshold.isdigit():

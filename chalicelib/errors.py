@@ -10,10 +10,14 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from chalice import ChaliceViewError, Response
-from pydantic import ValidationError
+
+if TYPE_CHECKING:
+    # Only for the annotation: services and the stream handler raise these
+    # errors without loading pydantic.
+    from pydantic import ValidationError
 
 logger = logging.getLogger(__name__)
 

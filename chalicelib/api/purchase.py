@@ -7,7 +7,7 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from .. import orders, profile
-from ..bootstrap import get_cognito, get_table, get_verifier
+from ..bootstrap import get_cognito, get_settings, get_table
 from ..errors import api_errors
 from ..models import OrderIn, OrderListParams
 from .authorizer import jwt_auth
@@ -18,9 +18,10 @@ bp = Blueprint(__name__)
 
 def describe_caller() -> dict[str, Any]:
     """Id, email and roles; the email from the token, else (Cognito access
-    tokens carry none) from Cognito's GetUser."""
+    tokens carry none) from Cognito's GetUser. The provider is read from the
+    settings: the verifier (and PyJWT) belongs to the authorizer function."""
     request = bp.current_request
-    cognito = get_cognito if get_verifier().settings.cognito else None
+    cognito = get_cognito if get_settings().auth_provider == "cognito" else None
     return profile.describe(caller(request), request.headers.get("authorization", ""), cognito)
 
 
