@@ -77,7 +77,12 @@ def drop_reason(name: str) -> str | None:
         return "type stubs (read by type checkers only)"
     if path.name == "RECORD" and top.endswith(".dist-info"):
         return "installer's file list (pip only; wrong once .pyc are added)"
+    if top == "snowballstemmer" and path.name.endswith("_stemmer.py") and path.name not in STEMMERS_LOADED:
+        return "a language the shop does not stem (chalicelib/text.py loads English only)"
     return None
+
+
+STEMMERS_LOADED: Final = frozenset({"english_stemmer.py"})
 
 
 def check_runtime(runtime: str) -> None:

@@ -111,6 +111,19 @@ def test_what_lambda_never_loads_is_dropped_and_licences_stay(chalice_zip: Path,
     assert {"petlib-1.0.dist-info/licenses/LICENSE", "petlib-1.0.dist-info/METADATA", "petlib/legacy.py"} <= names
 
 
+def test_only_the_english_stemmer_is_kept(tmp_path: Path) -> None:
+    stemmers = {
+        "snowballstemmer/__init__.py": "",
+        "snowballstemmer/basestemmer.py": "class BaseStemmer: ...\n",
+        "snowballstemmer/english_stemmer.py": "class EnglishStemmer: ...\n",
+        "snowballstemmer/serbian_stemmer.py": "class SerbianStemmer: ...\n",
+    }
+    report = bundle(make_zip(tmp_path / "chalice.zip", stemmers), tmp_path / "deployment.zip")
+    names = set(zipfile.ZipFile(tmp_path / "deployment.zip").namelist())
+    assert [name for name, _ in report.dropped] == ["snowballstemmer/serbian_stemmer.py"]
+    assert {"snowballstemmer/english_stemmer.py", "snowballstemmer/basestemmer.py"} <= names
+
+
 def test_a_dependency_file_that_does_not_parse_is_kept_as_it_is(chalice_zip: Path, tmp_path: Path) -> None:
     report = bundle(chalice_zip, tmp_path / "deployment.zip")
     assert report.not_compiled == (("petlib/legacy.py", "SyntaxError"),)
