@@ -2,6 +2,11 @@
 
 Views call these getters; tests call ``reset()`` between stacks. Nothing is
 created at import time, so a cold start pays only for what a request uses.
+
+Every AWS client retries what AWS says is transient (throttling, 5xx,
+connection errors) a bounded number of times, and gives up on a connection or
+an answer that takes too long: a request stays well inside the function's
+timeout, and the view answers 503 with Retry-After (chalicelib/errors.py).
 """
 
 from __future__ import annotations
@@ -16,6 +21,22 @@ from .auth import TokenVerifier
 from .config import Settings, auth_settings_from_env, event_settings_from_env
 from .events import EventDeps
 
+AWS_MAX_ATTEMPTS = 3  # the first try and two retries, with botocore's jittered backoff
+AWS_CONNECT_TIMEOUT_S = 1.0
+AWS_READ_TIMEOUT_S = 3.0  # DynamoDB answers in milliseconds; a hung connection is retried
+
+
+@cache
+def aws_config() -> Any:
+    """Retries and timeouts of every boto3 client of the app."""
+    from botocore.config import Config
+
+    return Config(
+        retries={"mode": "standard", "total_max_attempts": AWS_MAX_ATTEMPTS},
+        connect_timeout=AWS_CONNECT_TIMEOUT_S,
+        read_timeout=AWS_READ_TIMEOUT_S,
+    )
+
 
 @cache
 def get_settings() -> Settings:
@@ -25,7 +46,7 @@ def get_settings() -> Settings:
 @cache
 def get_table() -> Any:
     """The shop's DynamoDB table (boto3 honours AWS_ENDPOINT_URL locally)."""
-    return boto3.resource("dynamodb").Table(get_settings().table_name)
+    return boto3.resource("dynamodb", config=aws_config()).Table(get_settings().table_name)
 
 
 @cache
@@ -36,22 +57,22 @@ def get_verifier() -> TokenVerifier:
 
 @cache
 def get_cognito() -> Any:
-    return boto3.client("cognito-idp")
+    return boto3.client("cognito-idp", config=aws_config())
 
 
 @cache
 def get_ses() -> Any:
-    return boto3.client("ses")
+    return boto3.client("ses", config=aws_config())
 
 
 @cache
 def get_sns() -> Any:
-    return boto3.client("sns")
+    return boto3.client("sns", config=aws_config())
 
 
 @cache
 def get_sqs() -> Any:
-    return boto3.client("sqs")
+    return boto3.client("sqs", config=aws_config())
 
 
 @cache
