@@ -26,6 +26,9 @@ import snowballstemmer
 
 PREFIX_LEN: Final = 3
 MIN_WORD_LEN: Final = 2
+# Longer words are cut to this on both sides (index and query): an index
+# term is part of a sort key, which DynamoDB caps at 1,024 bytes.
+MAX_WORD_LEN: Final = 40
 STOPWORDS: Final = frozenset(
     [
         "a",
@@ -72,7 +75,7 @@ def fold(text: str) -> str:
 
 def words(text: str) -> list[str]:
     """The searchable words of ``text``, folded, in order, stop words dropped."""
-    return [w for w in fold(text).split() if len(w) >= MIN_WORD_LEN and w not in STOPWORDS]
+    return [w[:MAX_WORD_LEN] for w in fold(text).split() if len(w) >= MIN_WORD_LEN and w not in STOPWORDS]
 
 
 @lru_cache(maxsize=8192)
@@ -91,8 +94,9 @@ def slug(value: str) -> str:
 
 
 def name_key(name: str) -> str:
-    """Sort key for ordering by name, case- and accent-insensitive."""
-    return fold(name)[:100]
+    """Sort key for ordering by name, case- and accent-insensitive; never
+    empty (an index key cannot be), even for a name with no Latin letter."""
+    return fold(name)[:100] or name.casefold()[:100]
 
 
 @dataclass(frozen=True)
