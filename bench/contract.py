@@ -15,6 +15,7 @@ number of requests, statuses and time taken. Loopback only; bounded by
 from __future__ import annotations
 
 import argparse
+import contextlib
 import tempfile
 import time
 from collections import Counter
@@ -24,6 +25,7 @@ from typing import Any
 
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
 from chalicelib import openapi
@@ -82,14 +84,15 @@ def _run(
         findings.statuses[response.status_code] += 1
         try:
             case.validate_response(response, checks=CHECKS, headers=headers)
-        except Exception as failure:  # a check failed: note it and keep going
+        except (Exception, BaseExceptionGroup) as failure:  # a check failed: note it and keep going
             title = f"{operation.label} as {role} ({mode.value}): {str(failure).strip().splitlines()[0]}"
             findings.failures.setdefault(title, case.as_curl_command(headers={"Authorization": "[token]"}))
 
-    send()
+    with contextlib.suppress(Unsatisfiable):  # nothing to make invalid (GET /health has no input)
+        send()
 
 
-def report(findings: Findings, seconds: float, examples: int) -> None:
+def report(findings: Findings, seconds: float, examples: int, stack_output: list[str]) -> None:
     print(f"requests: {findings.requests} in {seconds:.0f} s ({findings.requests / max(seconds, 1e-9):.1f}/s)")
     print(f"examples per operation, mode and caller: {examples}")
     print("statuses: " + ", ".join(f"{status}: {n}" for status, n in sorted(findings.statuses.items())))
@@ -98,6 +101,9 @@ def report(findings: Findings, seconds: float, examples: int) -> None:
     print(f"distinct failures: {len(findings.failures)}")
     for title, curl in findings.failures.items():
         print(f"- {title}\n    {curl[:600]}")
+    logged = [line.strip() for line in stack_output if "ERROR" in line or "busy or unreachable" in line]
+    if logged:
+        print("the stack logged:\n" + "\n".join(f"    {line[:300]}" for line in logged[:20]))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -115,7 +121,7 @@ def main(argv: list[str] | None = None) -> None:
             }
             started = time.monotonic()
             findings = fuzz(stack, callers, args.examples, started + args.max_seconds)
-            report(findings, time.monotonic() - started, args.examples)
+            report(findings, time.monotonic() - started, args.examples, stack.output)
         finally:
             stack.stop()
 

@@ -24,6 +24,9 @@ from .events import EventDeps
 AWS_MAX_ATTEMPTS = 3  # the first try and two retries, with botocore's jittered backoff
 AWS_CONNECT_TIMEOUT_S = 1.0
 AWS_READ_TIMEOUT_S = 3.0  # DynamoDB answers in milliseconds; a hung connection is retried
+# The local stage's AWS is moto: pure Python, in one process with the app, and
+# slow on a busy machine (a page of 100 products can take seconds).
+LOCAL_READ_TIMEOUT_S = 30.0
 
 
 @cache
@@ -34,7 +37,7 @@ def aws_config() -> Any:
     return Config(
         retries={"mode": "standard", "total_max_attempts": AWS_MAX_ATTEMPTS},
         connect_timeout=AWS_CONNECT_TIMEOUT_S,
-        read_timeout=AWS_READ_TIMEOUT_S,
+        read_timeout=LOCAL_READ_TIMEOUT_S if get_settings().stage == "local" else AWS_READ_TIMEOUT_S,
     )
 
 
@@ -89,5 +92,15 @@ def get_event_deps() -> EventDeps:
 
 def reset() -> None:
     """Forget every cached dependency (tests, stage switches)."""
-    for getter in (get_settings, get_table, get_verifier, get_cognito, get_ses, get_sns, get_sqs, get_event_deps):
+    for getter in (
+        get_settings,
+        aws_config,
+        get_table,
+        get_verifier,
+        get_cognito,
+        get_ses,
+        get_sns,
+        get_sqs,
+        get_event_deps,
+    ):
         getter.cache_clear()
