@@ -6,6 +6,11 @@ created at import time, so a cold start pays only for what a request uses.
 Every function imports this module, so it imports nothing heavy itself: each
 getter imports what it builds. The authorizer never loads boto3, and the API
 and stream functions never load PyJWT (see tests/unit/test_function_imports.py).
+
+Every AWS client retries what AWS says is transient (throttling, 5xx,
+connection errors) a bounded number of times, and gives up on a connection or
+an answer that takes too long: a request stays well inside the function's
+timeout, and the view answers 503 with Retry-After (chalicelib/errors.py).
 """
 
 from __future__ import annotations
@@ -20,6 +25,25 @@ if TYPE_CHECKING:
     from .auth import TokenVerifier
     from .events import EventDeps
 
+AWS_MAX_ATTEMPTS = 3  # the first try and two retries, with botocore's jittered backoff
+AWS_CONNECT_TIMEOUT_S = 1.0
+AWS_READ_TIMEOUT_S = 3.0  # DynamoDB answers in milliseconds; a hung connection is retried
+# The local stage's AWS is moto: pure Python, in one process with the app, and
+# slow on a busy machine (a page of 100 products can take seconds).
+LOCAL_READ_TIMEOUT_S = 30.0
+
+
+@cache
+def aws_config() -> Any:
+    """Retries and timeouts of every boto3 client of the app."""
+    from botocore.config import Config
+
+    return Config(
+        retries={"mode": "standard", "total_max_attempts": AWS_MAX_ATTEMPTS},
+        connect_timeout=AWS_CONNECT_TIMEOUT_S,
+        read_timeout=LOCAL_READ_TIMEOUT_S if get_settings().stage == "local" else AWS_READ_TIMEOUT_S,
+    )
+
 
 @cache
 def get_settings() -> Settings:
@@ -31,7 +55,7 @@ def get_table() -> Any:
     """The shop's DynamoDB table (boto3 honours AWS_ENDPOINT_URL locally)."""
     import boto3
 
-    return boto3.resource("dynamodb").Table(get_settings().table_name)
+    return boto3.resource("dynamodb", config=aws_config()).Table(get_settings().table_name)
 
 
 @cache
@@ -46,28 +70,28 @@ def get_verifier() -> TokenVerifier:
 def get_cognito() -> Any:
     import boto3
 
-    return boto3.client("cognito-idp")
+    return boto3.client("cognito-idp", config=aws_config())
 
 
 @cache
 def get_ses() -> Any:
     import boto3
 
-    return boto3.client("ses")
+    return boto3.client("ses", config=aws_config())
 
 
 @cache
 def get_sns() -> Any:
     import boto3
 
-    return boto3.client("sns")
+    return boto3.client("sns", config=aws_config())
 
 
 @cache
 def get_sqs() -> Any:
     import boto3
 
-    return boto3.client("sqs")
+    return boto3.client("sqs", config=aws_config())
 
 
 @cache
@@ -86,5 +110,15 @@ def get_event_deps() -> EventDeps:
 
 def reset() -> None:
     """Forget every cached dependency (tests, stage switches)."""
-    for getter in (get_settings, get_table, get_verifier, get_cognito, get_ses, get_sns, get_sqs, get_event_deps):
+    for getter in (
+        get_settings,
+        aws_config,
+        get_table,
+        get_verifier,
+        get_cognito,
+        get_ses,
+        get_sns,
+        get_sqs,
+        get_event_deps,
+    ):
         getter.cache_clear()

@@ -4,6 +4,12 @@ A cursor is the position after the last item of a page (a DynamoDB
 ``ExclusiveStartKey``) plus a fingerprint of the query it belongs to, as
 url-safe base64 JSON. Clients must treat it as opaque; a cursor that does not
 decode, or belongs to another query, is refused with a 400 naming ``cursor``.
+
+Cursors are not signed, so one may be edited by hand: every value of the
+position is checked against a rule of the query it is used with (its
+partition, the prefix its sort key must have, the price range, the sizes
+DynamoDB accepts in a key) before it reaches DynamoDB as an
+``ExclusiveStartKey``.
 """
 
 from __future__ import annotations
@@ -12,11 +18,38 @@ import base64
 import binascii
 import hashlib
 import json
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Final
 
 from .errors import InvalidInput
 
 Position = dict[str, str | int]
+Rule = Callable[[object], bool]
+
+MAX_KEY_BYTES: Final = 1024  # DynamoDB's limit for a sort key (a partition key's is 2,048)
+MAX_NUMBER: Final = 10**12
+
+
+def key_text(prefix: str = "") -> Rule:
+    """A non-empty key string that starts with ``prefix`` and fits in a key."""
+
+    def check(value: object) -> bool:
+        return (
+            isinstance(value, str)
+            and bool(value)
+            and value.startswith(prefix)
+            and len(value.encode("utf-8", "surrogatepass")) <= MAX_KEY_BYTES
+        )
+
+    return check
+
+
+def equal_to(expected: str) -> Rule:
+    return lambda value: value == expected
+
+
+def number_between(low: int = 0, high: int = MAX_NUMBER) -> Rule:
+    return lambda value: isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
 def fingerprint(parts: dict[str, Any]) -> str:
@@ -30,20 +63,19 @@ def encode(position: Position, query_fingerprint: str) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode(cursor: str, query_fingerprint: str, allowed_keys: set[str]) -> Position:
-    """The position a cursor holds, checked against the query it is used with."""
+def decode(cursor: str, query_fingerprint: str, rules: Mapping[str, Rule]) -> Position:
+    """The position a cursor holds, checked against the query it is used with:
+    the fingerprint, then each key of the position by its rule."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-    except (ValueError, UnicodeEncodeError, binascii.Error) as exc:
+    except (ValueError, UnicodeEncodeError, binascii.Error, RecursionError) as exc:
         raise InvalidInput("cursor is not a cursor returned by this API", field="cursor") from exc
     if not isinstance(data, dict) or not isinstance(data.get("k"), dict):
         raise InvalidInput("cursor is not a cursor returned by this API", field="cursor")
     if data.get("q") != query_fingerprint:
         raise InvalidInput("cursor belongs to a different query; start again without it", field="cursor")
     position = data["k"]
-    if set(position) != allowed_keys or not all(
-        isinstance(v, (str, int)) and not isinstance(v, bool) for v in position.values()
-    ):
+    if set(position) != set(rules) or not all(rules[name](value) for name, value in position.items()):
         raise InvalidInput("cursor is not a cursor returned by this API", field="cursor")
     return position

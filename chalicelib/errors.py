@@ -3,6 +3,10 @@
 Services raise these; the ``api_errors`` decorator on each view turns them
 into JSON responses. Chalice turns any other exception in a view into a bare
 500 before middleware could see it, so the mapping has to wrap the view.
+
+AWS being busy or out of reach, once botocore's bounded retries are spent
+(chalicelib/bootstrap.py), is a 503 with ``Retry-After``: the client may try
+again; nothing was half-written (every write is one request or transaction).
 """
 
 from __future__ import annotations
@@ -63,6 +67,43 @@ class Conflict(ShopError):
     code = "conflict"
 
 
+class PayloadTooLarge(ShopError):
+    status = 413
+    code = "payload_too_large"
+
+
+RETRY_AFTER_S = 1
+
+# DynamoDB's answers that mean "busy, try again", whole-request or per
+# transaction item (a TransactionCanceledException's reasons).
+TRANSIENT_AWS_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "TransactionInProgressException",
+    }
+)
+TRANSIENT_CANCELLATION_CODES = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded"})
+
+
+def is_transient_aws_error(exc: BaseException) -> bool:
+    """AWS was busy or unreachable: the same request may succeed later."""
+    from botocore import exceptions as aws
+
+    if isinstance(exc, (aws.ConnectionError, aws.HTTPClientError)):
+        return True  # refused, timed out, reset
+    if not isinstance(exc, aws.ClientError):
+        return False
+    error = exc.response.get("Error", {})
+    if error.get("Code") in TRANSIENT_AWS_CODES:
+        return True
+    reasons = exc.response.get("CancellationReasons") or []
+    return any(reason.get("Code") in TRANSIENT_CANCELLATION_CODES for reason in reasons)
+
+
 def from_validation_error(exc: ValidationError, where: str = "") -> InvalidInput:
     """The first problem pydantic found, naming the field it is about."""
     first = exc.errors()[0]
@@ -76,12 +117,26 @@ def from_validation_error(exc: ValidationError, where: str = "") -> InvalidInput
 
 
 def error_response(
-    status: int, code: str, message: str, field: str | None = None, details: dict[str, Any] | None = None
+    status: int,
+    code: str,
+    message: str,
+    field: str | None = None,
+    details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Response:
     body: dict[str, Any] = {"code": code, "message": message, **(details or {})}
     if field:
         body["field"] = field
-    return Response(body=body, status_code=status, headers={"Content-Type": "application/json"})
+    return Response(body=body, status_code=status, headers={"Content-Type": "application/json", **(headers or {})})
+
+
+def service_unavailable() -> Response:
+    return error_response(
+        503,
+        "service_unavailable",
+        "the shop is busy just now; nothing was changed, please try again",
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -98,7 +153,10 @@ def api_errors(view: F) -> F:
             return error_response(exc.status, exc.code, exc.message, exc.field, exc.details())
         except ChaliceViewError:
             raise  # Chalice's own 4xx (e.g. a body that is not JSON)
-        except Exception:
+        except Exception as exc:
+            if is_transient_aws_error(exc):
+                logger.warning("AWS is busy or unreachable in %s: %s", view.__name__, exc)
+                return service_unavailable()
             logger.exception("unhandled error in %s", view.__name__)
             return error_response(500, "internal_error", "something went wrong on our side")
 

@@ -17,6 +17,7 @@ from .models import (
     Me,
     Order,
     OrderIn,
+    OrderListParams,
     OrderPage,
     Product,
     ProductIn,
@@ -38,16 +39,23 @@ def _schemas(*models: type[BaseModel]) -> dict[str, Any]:
     return found
 
 
-def _error(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": {"$ref": REF + "ErrorBody"}}}}
+def _error(description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": REF + "ErrorBody"}}},
+    }
+    if headers:
+        response["headers"] = headers
+    return response
 
 
 def _ok(description: str, schema: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": {"$ref": REF + schema}}}}
 
 
-def _query_parameters() -> list[dict[str, Any]]:
-    schema = SearchParams.model_json_schema(ref_template=REF + "{model}")
+def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
+    """The query string of ``model``; the enums it names are in components (``_schemas``)."""
+    schema = model.model_json_schema(ref_template=REF + "{model}")
     params = []
     for name, prop in schema["properties"].items():
         description = prop.pop("description", None)
@@ -62,23 +70,50 @@ def _body(schema: str) -> dict[str, Any]:
     return {"required": True, "content": {"application/json": {"schema": {"$ref": REF + schema}}}}
 
 
+def _errors(*statuses: str) -> dict[str, Any]:
+    """The common error answers named by ``statuses`` (see ERRORS)."""
+    return {status: ERRORS[status] for status in statuses}
+
+
 SIGNED_IN: list[dict[str, list[str]]] = [{"bearer": []}]
-AUTH_ERRORS = {
-    "401": _error("No valid token (API Gateway's answer: code UNAUTHORIZED)"),
+RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again", "schema": {"type": "integer"}}}
+ERRORS: dict[str, dict[str, Any]] = {
+    "400": _error("A parameter or the body is invalid; `field` names it (code invalid_input)"),
+    "401": _error("No valid token: API Gateway's answer (code UNAUTHORIZED)"),
+    "403": _error("API Gateway refused the token (code ACCESS_DENIED), or the caller lacks the role (code forbidden)"),
+    "413": _error("The body is larger than 64 KiB (code payload_too_large)"),
+    "415": _error("The body is not `application/json` (code unsupported_media_type)"),
+    "429": _error("API Gateway's rate limit (code THROTTLED)", RETRY_AFTER),
+    "503": _error("The database is busy or unreachable; nothing was changed (code service_unavailable)", RETRY_AFTER),
 }
-ADMIN_ERRORS = {**AUTH_ERRORS, "403": _error("The caller is not in the admin role")}
+PUBLIC = ("429", "503")
+SIGNED_IN_ERRORS = ("401", "403", "429", "503")
+WITH_BODY = ("400", "413", "415")
+
+
+DESCRIPTION = """Search the catalog, manage it (admin) and buy (signed in). Money is integer cents.
+
+Every error has one body: `{"code", "message", "field"?}`. `code` is stable and
+machine-readable (lower case from the API, upper case from API Gateway itself:
+UNAUTHORIZED, ACCESS_DENIED, THROTTLED, MISSING_AUTHENTICATION_TOKEN); `field`
+names the parameter or body field at fault. Besides the statuses listed per
+operation: a method a path does not have is a 405 with `Allow` (deployed, API
+Gateway answers an unknown method or path with a 403,
+MISSING_AUTHENTICATION_TOKEN); an error of ours is a 500 (internal_error),
+never with a stack trace.
+
+Catalog reads (`GET /products`, `GET /products/{product_id}`) may be kept by
+shared caches for a minute (`Cache-Control: public, max-age=0, s-maxage=60`);
+every other answer is `no-store`."""
 
 
 @cache
 def document(server_url: str | None = None) -> dict[str, Any]:
     product_id = {"name": "product_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    order_id = {"name": "order_id", "in": "path", "required": True, "schema": {"type": "string"}}
     doc: dict[str, Any] = {
-        "openapi": "3.0.3",
-        "info": {
-            "title": "Serverless Pet Store API",
-            "version": "1.0.0",
-            "description": "Search the catalog, manage it (admin) and buy (signed in). Money is integer cents.",
-        },
+        "openapi": "3.1.0",
+        "info": {"title": "Serverless Pet Store API", "version": "1.0.0", "description": DESCRIPTION},
         "paths": {
             "/health": {
                 "get": {
@@ -92,7 +127,8 @@ def document(server_url: str | None = None) -> dict[str, Any]:
                                     "schema": {"type": "object", "properties": {"status": {"type": "string"}}}
                                 }
                             },
-                        }
+                        },
+                        **_errors("429"),
                     },
                 }
             },
@@ -106,10 +142,10 @@ def document(server_url: str | None = None) -> dict[str, Any]:
                         "when filters are very selective; follow `next_cursor` until it is null."
                     ),
                     "operationId": "searchProducts",
-                    "parameters": _query_parameters(),
+                    "parameters": _query_parameters(SearchParams),
                     "responses": {
                         "200": _ok("A page of products", "ProductPage"),
-                        "400": _error("A parameter is invalid; `field` names it"),
+                        **_errors("400", *PUBLIC),
                     },
                 },
                 "post": {
@@ -119,9 +155,8 @@ def document(server_url: str | None = None) -> dict[str, Any]:
                     "requestBody": _body("ProductIn"),
                     "responses": {
                         "201": _ok("The product as saved", "Product"),
-                        "400": _error("A field is invalid; `field` names it"),
                         "409": _error("A product with this id exists"),
-                        **ADMIN_ERRORS,
+                        **_errors(*WITH_BODY, *SIGNED_IN_ERRORS),
                     },
                 },
             },
@@ -130,7 +165,11 @@ def document(server_url: str | None = None) -> dict[str, Any]:
                 "get": {
                     "summary": "One product",
                     "operationId": "getProduct",
-                    "responses": {"200": _ok("The product", "Product"), "404": _error("No such product")},
+                    "responses": {
+                        "200": _ok("The product", "Product"),
+                        "404": _error("No such product"),
+                        **_errors(*PUBLIC),
+                    },
                 },
                 "put": {
                     "summary": "Replace a product's fields (admin); without `stock` the stock is kept",
@@ -139,17 +178,20 @@ def document(server_url: str | None = None) -> dict[str, Any]:
                     "requestBody": _body("ProductUpdate"),
                     "responses": {
                         "200": _ok("The product as saved", "Product"),
-                        "400": _error("A field is invalid; `field` names it"),
                         "404": _error("No such product"),
                         "409": _error("The product (or, with `stock` left out, its stock) changed meanwhile; retry"),
-                        **ADMIN_ERRORS,
+                        **_errors(*WITH_BODY, *SIGNED_IN_ERRORS),
                     },
                 },
                 "delete": {
                     "summary": "Delete a product (admin)",
                     "operationId": "deleteProduct",
                     "security": SIGNED_IN,
-                    "responses": {"204": {"description": "Deleted"}, "404": _error("No such product"), **ADMIN_ERRORS},
+                    "responses": {
+                        "204": {"description": "Deleted"},
+                        "404": _error("No such product"),
+                        **_errors(*SIGNED_IN_ERRORS),
+                    },
                 },
             },
             "/products/{product_id}/stock": {
@@ -161,10 +203,9 @@ def document(server_url: str | None = None) -> dict[str, Any]:
                     "requestBody": _body("StockChange"),
                     "responses": {
                         "200": _ok("The product with its new stock", "Product"),
-                        "400": _error("`change` is missing, 0 or out of range"),
                         "404": _error("No such product"),
                         "409": _error("The stock would fall below 0 or rise above the maximum"),
-                        **ADMIN_ERRORS,
+                        **_errors(*WITH_BODY, *SIGNED_IN_ERRORS),
                     },
                 },
             },
@@ -173,14 +214,10 @@ def document(server_url: str | None = None) -> dict[str, Any]:
                     "summary": "The caller's orders, newest first",
                     "operationId": "listOrders",
                     "security": SIGNED_IN,
-                    "parameters": [
-                        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 50}},
-                        {"name": "cursor", "in": "query", "schema": {"type": "string"}},
-                    ],
+                    "parameters": _query_parameters(OrderListParams),
                     "responses": {
                         "200": _ok("A page of orders", "OrderPage"),
-                        "400": _error("Bad parameter"),
-                        **AUTH_ERRORS,
+                        **_errors("400", *SIGNED_IN_ERRORS),
                     },
                 },
                 "post": {
@@ -200,16 +237,15 @@ def document(server_url: str | None = None) -> dict[str, Any]:
                     "requestBody": _body("OrderIn"),
                     "responses": {
                         "201": _ok("The order (also for a replay of the same key and body)", "Order"),
-                        "400": _error("Bad cart, unknown product, missing Idempotency-Key; `field` names it"),
                         "409": _error(
                             "out_of_stock (`lines`: product_id, requested, available) or idempotency_key_reused"
                         ),
-                        **AUTH_ERRORS,
+                        **_errors(*WITH_BODY, *SIGNED_IN_ERRORS),
                     },
                 },
             },
             "/orders/{order_id}": {
-                "parameters": [{"name": "order_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "parameters": [order_id],
                 "get": {
                     "summary": "One of the caller's orders",
                     "operationId": "getOrder",
@@ -217,12 +253,12 @@ def document(server_url: str | None = None) -> dict[str, Any]:
                     "responses": {
                         "200": _ok("The order", "Order"),
                         "404": _error("No such order of yours"),
-                        **AUTH_ERRORS,
+                        **_errors(*SIGNED_IN_ERRORS),
                     },
                 },
             },
             "/orders/{order_id}/cancel": {
-                "parameters": [{"name": "order_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "parameters": [order_id],
                 "post": {
                     "summary": "Cancel a placed order; its stock is put back",
                     "operationId": "cancelOrder",
@@ -231,7 +267,7 @@ def document(server_url: str | None = None) -> dict[str, Any]:
                         "200": _ok("The cancelled order", "Order"),
                         "404": _error("No such order of yours"),
                         "409": _error("The order is not placed any more"),
-                        **AUTH_ERRORS,
+                        **_errors(*SIGNED_IN_ERRORS),
                     },
                 },
             },
@@ -240,20 +276,33 @@ def document(server_url: str | None = None) -> dict[str, Any]:
                     "summary": "The caller's id, email and roles",
                     "operationId": "me",
                     "security": SIGNED_IN,
-                    "responses": {"200": _ok("The caller", "Me"), **AUTH_ERRORS},
+                    "responses": {"200": _ok("The caller", "Me"), **_errors(*SIGNED_IN_ERRORS)},
                 }
             },
             "/openapi.json": {
                 "get": {
                     "summary": "This document",
                     "operationId": "openapi",
-                    "responses": {"200": {"description": "OpenAPI 3 document"}},
+                    "responses": {
+                        "200": {"description": "OpenAPI 3.1 document", "content": {"application/json": {}}},
+                        **_errors("429"),
+                    },
                 }
             },
         },
         "components": {
             "schemas": _schemas(
-                ErrorBody, Me, Order, OrderIn, OrderPage, Product, ProductIn, ProductPage, ProductUpdate, StockChange
+                ErrorBody,
+                Me,
+                Order,
+                OrderIn,
+                OrderPage,
+                Product,
+                ProductIn,
+                ProductPage,
+                ProductUpdate,
+                SearchParams,
+                StockChange,
             ),
             "securitySchemes": {
                 "bearer": {

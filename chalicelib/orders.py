@@ -29,7 +29,7 @@ from botocore.exceptions import ClientError
 
 from . import cursor, keys
 from .catalog import Table, get_products
-from .errors import Conflict, IdempotencyConflict, InvalidInput, NotFound, OutOfStock
+from .errors import Conflict, IdempotencyConflict, InvalidInput, NotFound, OutOfStock, is_transient_aws_error
 from .models import Order, OrderIn, OrderLine, OrderPage
 
 IDEMPOTENCY_TTL_S: Final = 24 * 3600
@@ -174,7 +174,9 @@ def order_item(user_sub: str, order: Order, idem_key: str, email: str | None = N
 
 
 def _cancellation_codes(exc: ClientError) -> list[str]:
-    if exc.response["Error"]["Code"] != "TransactionCanceledException":
+    """Why DynamoDB cancelled a transaction, per item; anything else (or a
+    throttled item: nothing was written, the caller may retry) is re-raised."""
+    if exc.response["Error"]["Code"] != "TransactionCanceledException" or is_transient_aws_error(exc):
         raise exc
     return [str(r.get("Code", "None")) for r in exc.response.get("CancellationReasons", [])] or ["None"]
 
@@ -230,7 +232,8 @@ def list_orders(table: Table, user_sub: str, limit: int, page_cursor: str | None
         "Limit": limit,
     }
     if page_cursor:
-        request["ExclusiveStartKey"] = cursor.decode(page_cursor, fingerprint, {"PK", "SK"})
+        rules = {"PK": cursor.equal_to(keys.user_pk(user_sub)), "SK": cursor.key_text(keys.ORDER_PREFIX)}
+        request["ExclusiveStartKey"] = cursor.decode(page_cursor, fingerprint, rules)
     response = table.query(**request)
     last = response.get("LastEvaluatedKey")
     return OrderPage(

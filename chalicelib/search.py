@@ -23,7 +23,6 @@ from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 
 from . import cursor, keys
 from .catalog import Table, get_products
-from .errors import InvalidInput
 from .models import Product, SearchParams, Sort
 from .text import Term, parse_query, slug
 
@@ -43,11 +42,21 @@ class Plan:
     key_condition: Any
     filter: ConditionBase | None
     fingerprint: str
+    sk_prefix: str = ""  # what the table sort key of every entry read starts with
+    price_range: tuple[int, int] = (0, cursor.MAX_NUMBER)  # of every entry read
 
     @property
     def position_keys(self) -> set[str]:
         extra = {keys.INDEX_SORT_ATTRS[self.index]} if self.index else set()
         return {"PK", "SK"} | extra
+
+    def cursor_rules(self) -> dict[str, cursor.Rule]:
+        """What a position in this plan's list can be (a cursor is checked against it)."""
+        rules = {"PK": cursor.equal_to(self.pk), "SK": cursor.key_text(self.sk_prefix)}
+        if self.index:
+            name = keys.INDEX_SORT_ATTRS[self.index]
+            rules[name] = cursor.number_between(*self.price_range) if name == "price" else cursor.key_text()
+        return rules
 
 
 @dataclass
@@ -86,19 +95,23 @@ def plan_search(params: SearchParams) -> Plan:
         params.sort, keys.BY_NAME
     )
     key_condition = Key("PK").eq(pk)
+    sk_prefix = ""
     conditions: list[ConditionBase] = [_term_condition(t) for t in terms]
     if driver is not None:
         # Only the driving term's entries of its list: in the key when the
         # list is read in term order (relevance), else a filter.
         exact = not driver.is_prefix
         if index is None:
-            key_condition &= Key("SK").begins_with(driver.key_prefix + ("#" if exact else ""))
+            sk_prefix = driver.key_prefix + ("#" if exact else "")
+            key_condition &= Key("SK").begins_with(sk_prefix)
         else:
             term = Attr("term")
             conditions.append(term.eq(driver.key_prefix) if exact else term.begins_with(driver.key_prefix))
     low, high = params.min_price, params.max_price
+    price_range = (0, cursor.MAX_NUMBER)
     if index == keys.BY_PRICE and (low is not None or high is not None):
-        key_condition &= Key("price").between(low or 0, high if high is not None else 10**12)
+        price_range = (low or 0, high if high is not None else cursor.MAX_NUMBER)
+        key_condition &= Key("price").between(*price_range)
     else:
         if low is not None:
             conditions.append(Attr("price").gte(low))
@@ -127,6 +140,8 @@ def plan_search(params: SearchParams) -> Plan:
         key_condition=key_condition,
         filter=reduce(lambda a, b: a & b, conditions) if conditions else None,
         fingerprint=fingerprint,
+        sk_prefix=sk_prefix,
+        price_range=price_range,
     )
 
 
@@ -160,9 +175,7 @@ def search_products(table: Table, params: SearchParams, read_budget: int = READ_
     plan = plan_search(params)
     start: dict[str, Any] | None = None
     if params.cursor:
-        start = cursor.decode(params.cursor, plan.fingerprint, plan.position_keys)
-        if start["PK"] != plan.pk:
-            raise InvalidInput("cursor belongs to a different query; start again without it", field="cursor")
+        start = cursor.decode(params.cursor, plan.fingerprint, plan.cursor_rules())
     result = SearchResult(items=[], next_cursor=None)
     found, next_position = _read_entries(table, plan, params.limit, start, read_budget, result)
     if found:

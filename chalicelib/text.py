@@ -30,6 +30,9 @@ from typing import Any, Final
 
 PREFIX_LEN: Final = 3
 MIN_WORD_LEN: Final = 2
+# Longer words are cut to this on both sides (index and query): an index
+# term is part of a sort key, which DynamoDB caps at 1,024 bytes.
+MAX_WORD_LEN: Final = 40
 STOPWORDS: Final = frozenset(
     [
         "a",
@@ -99,7 +102,7 @@ def fold(text: str) -> str:
 
 def words(text: str) -> list[str]:
     """The searchable words of ``text``, folded, in order, stop words dropped."""
-    return [w for w in fold(text).split() if _searchable(w)]
+    return [w[:MAX_WORD_LEN] for w in fold(text).split() if _searchable(w)]
 
 
 def _searchable(word: str) -> bool:
@@ -122,8 +125,9 @@ def slug(value: str) -> str:
 
 
 def name_key(name: str) -> str:
-    """Sort key for ordering by name, case- and accent-insensitive."""
-    return fold(name)[:100]
+    """Sort key for ordering by name, case- and accent-insensitive; never
+    empty (an index key cannot be), even for a name with no Latin letter."""
+    return fold(name)[:100] or name.casefold()[:100]
 
 
 @dataclass(frozen=True)
@@ -209,7 +213,7 @@ def parse_query(q: str) -> list[Term]:
     word or a single letter ("for" may become "formula"); finished ones are
     dropped. Repeated words are kept once.
     """
-    found = fold(q).split()
+    found = [w[:MAX_WORD_LEN] for w in fold(q).split()]  # as the index cut them
     typing = bool(q) and not q[-1].isspace()
     terms: list[Term] = []
     seen: set[tuple[str, bool]] = set()

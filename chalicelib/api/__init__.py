@@ -22,6 +22,8 @@ import os
 
 from chalice import Blueprint, Chalice, CORSConfig
 
+from .responses import finish_response
+
 APP_NAME = "petstore"
 # The entry points log through module loggers under "chalicelib"; Lambda's
 # root logger lets only warnings through.
@@ -32,8 +34,10 @@ _registered: set[Blueprint] = set()
 
 
 def shop_app(*blueprints: Blueprint) -> Chalice:
-    """A Chalice app serving ``blueprints``, with the shop's CORS settings."""
+    """A Chalice app serving ``blueprints``, with the shop's CORS settings,
+    error body and headers (chalicelib/api/responses.py)."""
     app = Chalice(app_name=APP_NAME)
+    app.register_middleware(finish_response, "http")
     # Bearer tokens, not cookies, carry the session, so any origin may read
     # responses (a SPA on a laptop); a deployed shop calls its API on its own
     # origin, and CORS_ALLOW_ORIGIN="" (prod) answers no other origin at all.

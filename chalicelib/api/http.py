@@ -8,10 +8,12 @@ from typing import Any, TypeVar
 from chalice.app import Request
 from pydantic import BaseModel, ValidationError
 
-from ..errors import Forbidden, InvalidInput, from_validation_error
+from ..errors import Forbidden, InvalidInput, PayloadTooLarge, from_validation_error
 from ..identity import Identity
 
 M = TypeVar("M", bound=BaseModel)
+
+MAX_BODY_BYTES = 64 * 1024  # a product with the longest description, escaped, fits many times
 
 
 def query_params(request: Request, model: type[M]) -> M:
@@ -24,10 +26,14 @@ def query_params(request: Request, model: type[M]) -> M:
 
 def json_body(request: Request, model: type[M]) -> M:
     raw = request.raw_body or b""
+    if len(raw) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"the body is larger than {MAX_BODY_BYTES} bytes", field="body")
     try:
         data = json.loads(raw or b"null")
     except ValueError as exc:
         raise InvalidInput("the body is not valid JSON", field="body") from exc
+    except RecursionError as exc:  # arrays or objects nested hundreds deep
+        raise InvalidInput("the body nests too deep", field="body") from exc
     if not isinstance(data, dict):
         raise InvalidInput("the body must be a JSON object", field="body")
     try:

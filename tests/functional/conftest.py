@@ -138,3 +138,52 @@ def built_stage() -> Any:
         return dict(json.loads(template_file.read_text()))
 
     return template_of
+
+
+class AwsFaults:
+    """Answers chosen DynamoDB operations with an error at the HTTP layer, so
+    botocore's retries, backoff and error parsing run as they do against AWS."""
+
+    def __init__(self) -> None:
+        self.failing: dict[str, tuple[int, dict[str, Any]]] = {}
+        self.attempts: dict[str, int] = {}
+
+    def fail(self, operation: str, code: str, status: int = 400, **extra: Any) -> None:
+        body = {"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": f"injected {code}", **extra}
+        self.failing[operation] = (status, body)
+
+    def throttle(self, operation: str) -> None:
+        self.fail(operation, "ProvisionedThroughputExceededException")
+
+    def clear(self) -> None:
+        self.failing.clear()
+
+    def __call__(self, request: Any, event_name: str, **_: Any) -> Any:
+        from botocore.awsrequest import AWSResponse
+
+        operation = event_name.rsplit(".", 1)[-1]
+        if operation not in self.failing:
+            return None
+        self.attempts[operation] = self.attempts.get(operation, 0) + 1
+        status, body = self.failing[operation]
+        headers = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-RequestId": "injected"}
+        return AWSResponse(request.url, status, headers, _Raw(json.dumps(body).encode()))
+
+
+class _Raw:
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self.body
+
+
+@pytest.fixture()
+def aws_faults(client: Client) -> Iterator[AwsFaults]:
+    """Injected DynamoDB faults for the app of ``client`` (its boto3 objects
+    are built on its first request, after this registers)."""
+    faults = AwsFaults()
+    events = boto3.DEFAULT_SESSION.events  # type: ignore[union-attr]
+    events.register("before-send.dynamodb", faults)
+    yield faults
+    events.unregister("before-send.dynamodb", faults)
