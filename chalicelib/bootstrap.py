@@ -13,13 +13,26 @@ from typing import Any
 import boto3
 
 from .auth import TokenVerifier
-from .config import Settings, auth_settings_from_env, event_settings_from_env
+from .config import Settings, auth_settings_from_env, event_settings_from_env, stage_from_env
 from .events import EventDeps
+from .metrics import EmfMetrics
+from .observability import Telemetry, build_telemetry
 
 
 @cache
 def get_settings() -> Settings:
     return Settings.from_env()
+
+
+@cache
+def get_telemetry() -> Telemetry:
+    """The shop's logger and metrics (chalicelib/observability.py)."""
+    return build_telemetry(stage_from_env())
+
+
+def get_metrics() -> EmfMetrics:
+    """Where facts are counted; written out at the end of each request or batch."""
+    return get_telemetry().metrics
 
 
 @cache
@@ -31,7 +44,7 @@ def get_table() -> Any:
 @cache
 def get_verifier() -> TokenVerifier:
     """One verifier per container: its JWKS cache outlives the request."""
-    return TokenVerifier(auth_settings_from_env())
+    return TokenVerifier(auth_settings_from_env(), metrics=get_metrics())
 
 
 @cache
@@ -63,10 +76,22 @@ def get_event_deps() -> EventDeps:
         sqs=get_sqs,
         settings=event_settings_from_env(),
         clock=time.time,
+        metrics=get_metrics(),
+        pseudonym=get_telemetry().caller_of,
     )
 
 
 def reset() -> None:
     """Forget every cached dependency (tests, stage switches)."""
-    for getter in (get_settings, get_table, get_verifier, get_cognito, get_ses, get_sns, get_sqs, get_event_deps):
+    for getter in (
+        get_settings,
+        get_telemetry,
+        get_table,
+        get_verifier,
+        get_cognito,
+        get_ses,
+        get_sns,
+        get_sqs,
+        get_event_deps,
+    ):
         getter.cache_clear()

@@ -83,6 +83,15 @@ def error_response(
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _count_server_error() -> None:
+    """ServerErrors: Lambda's Errors metric never sees a 500 the view returns."""
+    # Imported here: the domain raises these errors and must not build AWS clients.
+    from .bootstrap import get_metrics
+    from .metrics import SERVER_ERRORS, Metric
+
+    get_metrics().append(Metric(SERVER_ERRORS))
+
+
 def api_errors(view: F) -> F:
     """Map domain errors to JSON responses; log and hide anything unexpected."""
 
@@ -96,6 +105,7 @@ def api_errors(view: F) -> F:
             raise  # Chalice's own 4xx (e.g. a body that is not JSON)
         except Exception:
             logger.exception("unhandled error in %s", view.__name__)
+            _count_server_error()
             return error_response(500, "internal_error", "something went wrong on our side")
 
     return wrapper  # type: ignore[return-value]
