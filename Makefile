@@ -90,3 +90,8 @@ admin: $(STAMP)
 ## chalice-config: fill the stage's environment in .chalice/config.json from its stack (for `chalice deploy`)
 chalice-config: $(STAMP)
 	$(PY) -m infra.stage_config --stage $(STAGE)
+
+## bench-cost: warm duration and DynamoDB work per request of each function (docs/cost.md)
+.PHONY: bench-cost
+bench-cost: $(STAMP)
+	$(PY) -m bench.cost $(BENCH_ARGS)
