@@ -95,3 +95,8 @@ chalice-config: $(STAMP)
 .PHONY: bench-coldstart
 bench-coldstart: $(STAMP)
 	$(PY) -m bench.coldstart --stage $(or $(STAGE),dev) $(BENCH_ARGS)
+
+## bench-cost: warm duration and DynamoDB work per request of each function (docs/cost.md)
+.PHONY: bench-cost
+bench-cost: $(STAMP)
+	$(PY) -m bench.cost $(BENCH_ARGS)

@@ -36,6 +36,7 @@ from typing import Any, Final
 import jwt
 
 from .identity import Identity
+from .metrics import DISCARD, JWKS_FETCH_FAILURES, Metric, MetricSink
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +50,12 @@ MOTO_KEY_FINGERPRINT: Final = "60ececf17e149ab77be01dedd94c3fb8a0c33c70d4a78b1c3
 
 
 class InvalidToken(Exception):
-    """The token does not prove who the caller is."""
+    """The token does not prove who the caller is; ``reason`` says why, as a
+    short code (logged, and the ``Reason`` of the TokensRefused metric)."""
+
+    def __init__(self, message: str, reason: str = "invalid") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -71,7 +77,7 @@ def key_fingerprint(jwk: dict[str, Any]) -> str:
 
 def fetch_json(url: str, timeout: float = JWKS_TIMEOUT_S) -> dict[str, Any]:
     if not url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
-        raise InvalidToken("the JWKS URL must be https (or loopback for local stacks)")
+        raise InvalidToken("the JWKS URL must be https (or loopback for local stacks)", "jwks_url")
     with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (scheme checked above)
         data = json.loads(response.read(1_000_000))
     if not isinstance(data, dict):
@@ -89,8 +95,10 @@ class JwksCache:
         trust_moto_key: bool = False,
         min_refetch_s: float = JWKS_MIN_REFETCH_S,
         clock: Callable[[], float] = time.monotonic,
+        metrics: MetricSink = DISCARD,
     ) -> None:
         self.url = url
+        self._metrics = metrics
         self._fetch = fetch
         self._trust_moto_key = trust_moto_key
         self._min_refetch_s = min_refetch_s
@@ -106,7 +114,7 @@ class JwksCache:
             self._refresh()
             found = self._keys.get(kid)
         if found is None:
-            raise InvalidToken("the token was signed with a key the provider does not publish")
+            raise InvalidToken("the token was signed with a key the provider does not publish", "unknown_key")
         return found
 
     def _refresh(self) -> None:
@@ -122,6 +130,7 @@ class JwksCache:
             except InvalidToken:
                 raise
             except Exception as exc:  # network, JSON, malformed keys: keep what we had
+                self._metrics.append(Metric(JWKS_FETCH_FAILURES))
                 logger.warning("could not refresh the JWKS from %s: %s", self.url, exc)
                 return
             self._keys = keys
@@ -139,21 +148,21 @@ class JwksCache:
 
 
 class TokenVerifier:
-    def __init__(self, settings: AuthSettings, jwks: JwksCache | None = None) -> None:
+    def __init__(self, settings: AuthSettings, jwks: JwksCache | None = None, metrics: MetricSink = DISCARD) -> None:
         self.settings = settings
-        self.jwks = jwks or JwksCache(settings.jwks_url, trust_moto_key=settings.trust_moto_key)
+        self.jwks = jwks or JwksCache(settings.jwks_url, trust_moto_key=settings.trust_moto_key, metrics=metrics)
 
     def verify(self, authorization: str | None) -> Identity:
         token = _bearer_token(authorization)
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
-            raise InvalidToken("the token is not a JWT") from exc
+            raise InvalidToken("the token is not a JWT", "malformed") from exc
         if header.get("alg") != ALGORITHM:
-            raise InvalidToken(f"the token must be signed with {ALGORITHM}")
+            raise InvalidToken(f"the token must be signed with {ALGORITHM}", "algorithm")
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid:
-            raise InvalidToken("the token names no signing key")
+            raise InvalidToken("the token names no signing key", "malformed")
         claims = self._decode(token, self.jwks.key(kid))
         return Identity(
             sub=str(claims["sub"]),
@@ -176,24 +185,26 @@ class TokenVerifier:
                     "verify_aud": not s.cognito,
                 },
             )
+        except jwt.ExpiredSignatureError as exc:
+            raise InvalidToken("the token has expired", "expired") from exc
         except jwt.PyJWTError as exc:
-            raise InvalidToken(f"the token is not valid: {exc}") from exc
+            raise InvalidToken(f"the token is not valid: {exc}", "invalid") from exc
         if s.cognito:
             if claims.get("token_use") != "access":
-                raise InvalidToken("an access token is required (token_use must be 'access')")
+                raise InvalidToken("an access token is required (token_use must be 'access')", "wrong_token_use")
             if claims.get("client_id") != s.audience:
-                raise InvalidToken("the token was issued to another client")
+                raise InvalidToken("the token was issued to another client", "wrong_client")
         return claims
 
 
 def _bearer_token(authorization: str | None) -> str:
     if not authorization:
-        raise InvalidToken("no Authorization header")
+        raise InvalidToken("no Authorization header", "missing")
     if len(authorization) > MAX_TOKEN_BYTES:
-        raise InvalidToken("the token is too large")
+        raise InvalidToken("the token is too large", "too_large")
     scheme, _, token = authorization.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise InvalidToken("the Authorization header must be 'Bearer <token>'")
+        raise InvalidToken("the Authorization header must be 'Bearer <token>'", "malformed")
     return token.strip()
 
 

@@ -19,7 +19,9 @@ import time
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from .config import Settings, auth_settings_from_env, event_settings_from_env
+from .config import Settings, auth_settings_from_env, event_settings_from_env, stage_from_env
+from .metrics import EmfMetrics
+from .observability import Telemetry, build_telemetry
 
 if TYPE_CHECKING:
     from .auth import TokenVerifier
@@ -51,6 +53,17 @@ def get_settings() -> Settings:
 
 
 @cache
+def get_telemetry() -> Telemetry:
+    """The shop's logger and metrics (chalicelib/observability.py)."""
+    return build_telemetry(stage_from_env())
+
+
+def get_metrics() -> EmfMetrics:
+    """Where facts are counted; written out at the end of each request or batch."""
+    return get_telemetry().metrics
+
+
+@cache
 def get_table() -> Any:
     """The shop's DynamoDB table (boto3 honours AWS_ENDPOINT_URL locally)."""
     import boto3
@@ -63,7 +76,7 @@ def get_verifier() -> TokenVerifier:
     """One verifier per container: its JWKS cache outlives the request."""
     from .auth import TokenVerifier
 
-    return TokenVerifier(auth_settings_from_env())
+    return TokenVerifier(auth_settings_from_env(), metrics=get_metrics())
 
 
 @cache
@@ -105,6 +118,8 @@ def get_event_deps() -> EventDeps:
         sqs=get_sqs,
         settings=event_settings_from_env(),
         clock=time.time,
+        metrics=get_metrics(),
+        pseudonym=get_telemetry().caller_of,
     )
 
 
@@ -113,6 +128,7 @@ def reset() -> None:
     for getter in (
         get_settings,
         aws_config,
+        get_telemetry,
         get_table,
         get_verifier,
         get_cognito,

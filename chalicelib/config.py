@@ -58,6 +58,11 @@ class Settings:
         )
 
 
+def stage_from_env(environ: Mapping[str, str] | None = None) -> str:
+    """STAGE alone: every function needs it (logs and metrics name it), some nothing else."""
+    return _Env(environ).need("STAGE")
+
+
 def auth_settings_from_env(environ: Mapping[str, str] | None = None) -> AuthSettings:
     """The identity provider of the stage: AUTH_PROVIDER=cognito or auth0.
 

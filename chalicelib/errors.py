@@ -142,6 +142,15 @@ def service_unavailable() -> Response:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _count_server_error() -> None:
+    """ServerErrors: Lambda's Errors metric never sees a 500 the view returns."""
+    # Imported here: the domain raises these errors and must not build AWS clients.
+    from .bootstrap import get_metrics
+    from .metrics import SERVER_ERRORS, Metric
+
+    get_metrics().append(Metric(SERVER_ERRORS))
+
+
 def api_errors(view: F) -> F:
     """Map domain errors to JSON responses; log and hide anything unexpected."""
 
@@ -156,8 +165,10 @@ def api_errors(view: F) -> F:
         except Exception as exc:
             if is_transient_aws_error(exc):
                 logger.warning("AWS is busy or unreachable in %s: %s", view.__name__, exc)
+                _count_server_error()  # the shopper saw a failure of ours: the alarm must hear of it
                 return service_unavailable()
             logger.exception("unhandled error in %s", view.__name__)
+            _count_server_error()
             return error_response(500, "internal_error", "something went wrong on our side")
 
     return wrapper  # type: ignore[return-value]

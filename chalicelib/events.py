@@ -26,7 +26,6 @@ never an image: orders hold the buyer's email and address.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections.abc import Callable, Iterable
@@ -38,6 +37,8 @@ from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from . import keys
+from .metrics import DISCARD, STREAM_RECORDS_FAILED, Metric, MetricSink
+from .observability import caller_hash
 
 logger = logging.getLogger(__name__)
 _deserialize = TypeDeserializer().deserialize
@@ -85,6 +86,8 @@ class EventDeps:
     settings: EventSettings
     clock: Callable[[], float]
     sqs: Callable[[], Any]
+    metrics: MetricSink = DISCARD
+    pseudonym: Callable[[str], str] = field(default=lambda sub: caller_hash(sub, "local"))  # of a user's sub
 
 
 @dataclass
@@ -192,6 +195,7 @@ def failure_facts(record: dict[str, Any], failure: Failure, deps: EventDeps) -> 
 def _record_failed(record: dict[str, Any], exc: Exception, deps: EventDeps, report: BatchReport) -> None:
     failure = classify(exc)
     facts = failure_facts(record, failure, deps)
+    deps.metrics.append(Metric(STREAM_RECORDS_FAILED))
     queue = deps.settings.failed_records_queue_url
     if failure.permanent and queue:
         try:
@@ -200,24 +204,22 @@ def _record_failed(record: dict[str, Any], exc: Exception, deps: EventDeps, repo
             facts["recording_error"] = classify(send_exc).code
         else:
             report.dead_lettered += 1
-            _log(facts, "dead_lettered")
+            _log(facts, "dead_lettered", deps)
             return
     report.retry.append(facts["sequenceNumber"])
-    _log(facts, "retry")
+    _log(facts, "retry", deps)
 
 
-def _log(facts: dict[str, Any], outcome: str) -> None:
-    """One JSON line; an owner's partition key is logged as a hash, as callers are."""
+def _log(facts: dict[str, Any], outcome: str, deps: EventDeps) -> None:
+    """One line of the shop's log; an owner's partition key is logged as the
+    caller's hash, as in the request lines."""
     owner = keys.user_pk("")
     logged_keys = {
-        name: owner + _hash(value.removeprefix(owner)) if value.startswith(owner) else value
+        name: owner + deps.pseudonym(value.removeprefix(owner)) if value.startswith(owner) else value
         for name, value in facts["keys"].items()
     }
-    logger.warning(json.dumps({**facts, "keys": logged_keys, "outcome": outcome}))
-
-
-def _hash(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()[:16]
+    fields = {**facts, "keys": logged_keys, "outcome": outcome}
+    logger.warning("stream record failed", extra={"fields": fields})
 
 
 def _dead_letter(facts: dict[str, Any], queue_url: str, deps: EventDeps) -> None:

@@ -30,6 +30,15 @@ from botocore.exceptions import ClientError
 from . import cursor, keys
 from .catalog import Table, get_products
 from .errors import Conflict, IdempotencyConflict, InvalidInput, NotFound, OutOfStock, is_transient_aws_error
+from .metrics import (
+    DISCARD,
+    IDEMPOTENT_REPLAYS,
+    ORDER_VALUE_CENTS,
+    ORDERS_PLACED,
+    OUT_OF_STOCK_REFUSALS,
+    Metric,
+    MetricSink,
+)
 from .models import Order, OrderIn, OrderLine, OrderPage
 
 IDEMPOTENCY_TTL_S: Final = 24 * 3600
@@ -70,10 +79,12 @@ def place_order(
     order_in: OrderIn,
     email: str | None = None,
     clock: Callable[[], float] = time.time,
+    metrics: MetricSink = DISCARD,
 ) -> tuple[Order, bool]:
     """Place an order; returns it and whether it already existed (a replay).
 
     ``email`` is kept on the order item for the confirmation message.
+    Counts OrdersPlaced and OrderValueCents, IdempotentReplays, OutOfStockRefusals.
     """
     fingerprint = request_hash(order_in)
     for _ in range(PRICE_RETRIES + 1):
@@ -91,13 +102,18 @@ def place_order(
         )
         try:
             _write(table, user_sub, idempotency_key, fingerprint, order, int(now), email)
+            metrics.append(Metric(ORDERS_PLACED))
+            metrics.append(Metric(ORDER_VALUE_CENTS, order.total_cents, unit="None"))
             return order, False
         except ClientError as exc:
             reasons = _cancellation_codes(exc)
             if reasons[-1] == "ConditionalCheckFailed":  # the idempotency record exists
-                return _replay(table, user_sub, idempotency_key, fingerprint), True
+                replayed = _replay(table, user_sub, idempotency_key, fingerprint)
+                metrics.append(Metric(IDEMPOTENT_REPLAYS))
+                return replayed, True
             short = _short_lines(table, order_in)
             if short:
+                metrics.append(Metric(OUT_OF_STOCK_REFUSALS))
                 raise OutOfStock(short) from exc
             # Stock was there: a price changed between our read and our write.
     raise Conflict("prices changed while the order was placed; please try again", field="items")

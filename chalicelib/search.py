@@ -15,6 +15,8 @@ where the last page stopped.
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import reduce
 from typing import Any, Final
@@ -23,6 +25,7 @@ from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 
 from . import cursor, keys
 from .catalog import Table, get_products
+from .metrics import DISCARD, SEARCH_ITEMS_READ, SEARCH_LATENCY, Metric, MetricSink
 from .models import Product, SearchParams, Sort
 from .text import Term, parse_query, slug
 
@@ -171,7 +174,22 @@ def _still_matches(product: Product, params: SearchParams) -> bool:
     return params.max_price is None or product.price_cents <= params.max_price
 
 
-def search_products(table: Table, params: SearchParams, read_budget: int = READ_BUDGET) -> SearchResult:
+def search_products(
+    table: Table,
+    params: SearchParams,
+    read_budget: int = READ_BUDGET,
+    metrics: MetricSink = DISCARD,
+    clock: Callable[[], float] = time.perf_counter,
+) -> SearchResult:
+    """One page of the search; counts SearchLatency (ms) and SearchItemsRead."""
+    started = clock()
+    result = _search(table, params, read_budget)
+    metrics.append(Metric(SEARCH_LATENCY, round((clock() - started) * 1000, 1), unit="Milliseconds"))
+    metrics.append(Metric(SEARCH_ITEMS_READ, result.items_read))
+    return result
+
+
+def _search(table: Table, params: SearchParams, read_budget: int) -> SearchResult:
     plan = plan_search(params)
     start: dict[str, Any] | None = None
     if params.cursor:

@@ -17,17 +17,15 @@ already separate Lambdas with their blueprint module as handler.
 
 from __future__ import annotations
 
-import logging
 import os
 
 from chalice import Blueprint, Chalice, CORSConfig
 
+from ..bootstrap import get_telemetry
+from ..observability import request_logger
 from .responses import finish_response
 
 APP_NAME = "petstore"
-# The entry points log through module loggers under "chalicelib"; Lambda's
-# root logger lets only warnings through.
-logging.getLogger("chalicelib").setLevel(logging.INFO)
 
 
 _registered: set[Blueprint] = set()
@@ -55,4 +53,5 @@ def shop_app(*blueprints: Blueprint) -> Chalice:
             raise RuntimeError(f"blueprint {blueprint._import_name} already serves an app in this process")
         _registered.add(blueprint)
         app.register_blueprint(blueprint)
+    app.register_middleware(request_logger(app, get_telemetry), "http")  # one log line per request
     return app

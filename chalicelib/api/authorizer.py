@@ -6,13 +6,10 @@ JWKS cache are built on first use and kept across warm invocations.
 
 from __future__ import annotations
 
-import logging
-
 from chalice import AuthResponse, Blueprint, UnauthorizedError
 from chalice.app import AuthRequest
 
 bp = Blueprint(__name__)
-logger = logging.getLogger(__name__)
 
 
 @bp.authorizer(ttl_seconds=300)
@@ -24,15 +21,24 @@ def jwt_auth(auth_request: AuthRequest) -> AuthResponse:
     caches it per token for all routes: which route a caller may use (admin
     only, own orders only) is decided in the views, from the identity passed
     in the context (values must be strings there, hence the joined roles).
+
+    A refused token is the authorizer doing its job: logged at INFO with its
+    reason and counted (TokensRefused), never an error.
     """
     from ..auth import InvalidToken
-    from ..bootstrap import get_verifier
+    from ..bootstrap import get_telemetry, get_verifier
+    from ..metrics import TOKENS_REFUSED, Metric
+    from ..observability import arn_route
 
-    try:
-        identity = get_verifier().verify(auth_request.token)
-    except InvalidToken as exc:
-        logger.info("refused a token: %s", exc)
-        raise UnauthorizedError("Unauthorized") from exc
+    telemetry = get_telemetry()
+    with telemetry.invocation("authorizer", function="authorizer", route=arn_route(auth_request.method_arn)) as call:
+        try:
+            identity = get_verifier().verify(auth_request.token)
+        except InvalidToken as exc:
+            call.facts.update(outcome="token_refused", reason=exc.reason, detail=str(exc))
+            telemetry.metrics.append(Metric(TOKENS_REFUSED, reason=exc.reason))
+            raise UnauthorizedError("Unauthorized") from exc
+        call.facts.update(outcome="ok", caller=telemetry.caller_of(identity.sub))
     return AuthResponse(
         routes=["*"],
         principal_id=identity.sub,

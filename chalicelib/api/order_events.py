@@ -16,10 +16,9 @@ from chalice import Blueprint
 from chalice.app import DynamoDBEvent
 
 from .. import events
-from ..bootstrap import get_event_deps
+from ..bootstrap import get_event_deps, get_telemetry
 
 bp = Blueprint(__name__)
-logger = logging.getLogger(__name__)
 
 LOCAL_STREAM_ARN = "arn:aws:dynamodb:us-east-1:000000000000:table/petstore-local/stream/local"
 
@@ -28,8 +27,19 @@ LOCAL_STREAM_ARN = "arn:aws:dynamodb:us-east-1:000000000000:table/petstore-local
     stream_arn=os.environ.get("TABLE_STREAM_ARN", LOCAL_STREAM_ARN), batch_size=events.STREAM_POLICY.batch_size
 )
 def handle_table_stream(event: DynamoDBEvent) -> dict[str, Any]:
-    report = events.handle_records(event.to_dict()["Records"], get_event_deps())
-    counts = {**report.done, "retry": len(report.retry), "dead_lettered": report.dead_lettered}
-    if any(counts.values()):
-        logger.info("order events: %s", counts)
+    """Handle one batch; its log line counts what it did and what failed."""
+    request_id = getattr(event.context, "aws_request_id", None)
+    with get_telemetry().invocation("stream batch", function="order_events", request_id=request_id) as batch:
+        records = event.to_dict()["Records"]
+        report = events.handle_records(records, get_event_deps())
+        failed = len(report.retry) + report.dead_lettered
+        batch.facts.update(
+            records=len(records),
+            **report.done,
+            retry=len(report.retry),
+            dead_lettered=report.dead_lettered,
+            outcome="records_failed" if failed else "ok",
+        )
+        if failed:
+            batch.level = logging.WARNING
     return report.lambda_response()  # Lambda retries only the records listed in it

@@ -7,7 +7,7 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from .. import orders, profile
-from ..bootstrap import get_cognito, get_settings, get_table
+from ..bootstrap import get_cognito, get_metrics, get_settings, get_table
 from ..errors import api_errors
 from ..models import OrderIn, OrderListParams
 from .authorizer import jwt_auth
@@ -38,7 +38,7 @@ def place_order() -> Response:
     key = orders.validate_idempotency_key(request.headers.get("idempotency-key"))
     order_in = json_body(request, OrderIn)
     order, replayed = orders.place_order(
-        get_table(), caller(request).sub, key, order_in, email=describe_caller()["email"]
+        get_table(), caller(request).sub, key, order_in, email=describe_caller()["email"], metrics=get_metrics()
     )
     headers = {"Location": f"/orders/{order.id}", "Idempotent-Replayed": str(replayed).lower()}
     return Response(dump(order), status_code=201, headers=headers)

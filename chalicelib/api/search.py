@@ -7,7 +7,7 @@ from typing import Any
 from chalice import Blueprint
 
 from .. import catalog, openapi
-from ..bootstrap import get_table
+from ..bootstrap import get_metrics, get_table
 from ..errors import api_errors
 from ..models import ProductPage, SearchParams
 from ..search import search_products
@@ -24,7 +24,7 @@ def health() -> dict[str, str]:
 @bp.route("/products")
 @api_errors
 def list_products() -> dict[str, Any]:
-    result = search_products(get_table(), query_params(bp.current_request, SearchParams))
+    result = search_products(get_table(), query_params(bp.current_request, SearchParams), metrics=get_metrics())
     return dump(ProductPage(items=result.items, next_cursor=result.next_cursor))
 
 
