@@ -56,6 +56,7 @@ STAGE = "local"
 FRONTEND = ROOT / "frontend"
 SEED_FILE = ROOT / "data" / "products.json"
 SNAPSHOT_EVERY_S = 30
+logger = logging.getLogger(__name__)
 STOP_GRACE_S = 20
 
 
@@ -190,19 +191,14 @@ class LocalStack:
     def save_snapshot(self) -> None:
         """Write every item of the table to .local/.
 
-        The embedded AWS runs in this process, so its memory is read directly:
-        a Scan over HTTP makes moto sort the whole table for every page, which
-        takes many seconds with the search index in it.
+        The embedded AWS runs in this process, so its memory is read directly
+        (``moto_speedups.table_items``, a consistent copy while clients keep
+        reading and writing).
         """
         snapshot = self.snapshot_file
         if not snapshot or not self._servers:
             return
-        from moto.core import DEFAULT_ACCOUNT_ID
-        from moto.dynamodb.models import dynamodb_backends
-
-        table = dynamodb_backends[DEFAULT_ACCOUNT_ID][os.environ["AWS_REGION"]].get_table(self.table_name)
-        with moto_speedups.write_lock():
-            items = [item.to_json()["Attributes"] for partition in table.items.values() for item in partition.values()]
+        items = moto_speedups.table_items(self.table_name, os.environ["AWS_REGION"])
         snapshot.parent.mkdir(parents=True, exist_ok=True)
         partial = snapshot.with_suffix(".tmp")
         partial.write_text(json.dumps(items))
@@ -210,7 +206,10 @@ class LocalStack:
 
     def _snapshot_loop(self) -> None:
         while not self._stop_snapshots.wait(SNAPSHOT_EVERY_S):
-            self.save_snapshot()
+            try:
+                self.save_snapshot()
+            except OSError:  # a full disk, say: keep serving, try again next time
+                logger.exception("could not save the local data to %s", self.snapshot_file)
 
 
 def main() -> None:
