@@ -13,24 +13,27 @@ from typing import Any
 import boto3
 
 from .auth import TokenVerifier
-from .config import Settings, auth_settings_from_env, event_settings_from_env
+from .config import Settings, auth_settings_from_env, event_settings_from_env, require_aws
 from .events import EventDeps
 
 
 @cache
 def get_settings() -> Settings:
+    require_aws()  # a ConfigError (503) saying what is missing, before boto3 fails deeper
     return Settings.from_env()
 
 
 @cache
 def get_table() -> Any:
     """The shop's DynamoDB table (boto3 honours AWS_ENDPOINT_URL locally)."""
-    return boto3.resource("dynamodb").Table(get_settings().table_name)
+    table_name = get_settings().table_name  # first: the check that the stage's AWS can be reached
+    return boto3.resource("dynamodb").Table(table_name)
 
 
 @cache
 def get_verifier() -> TokenVerifier:
     """One verifier per container: its JWKS cache outlives the request."""
+    require_aws()  # the local stage's user pool ids come with its AWS
     return TokenVerifier(auth_settings_from_env())
 
 

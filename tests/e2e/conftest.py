@@ -45,15 +45,14 @@ class RunningStack:
             raise AssertionError("the stack did not stop on SIGTERM:\n" + "".join(self.output[-40:])) from None
 
 
-def start_stack(env: dict[str, str]) -> RunningStack:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "scripts.stack"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+def start_stack(env: dict[str, str], *args: str) -> RunningStack:
+    """`make run` (or, with ``--aws-only``, `make aws`), started as the Makefile does."""
+    return start_process([sys.executable, "-m", "scripts.stack", *args], env, "Press Ctrl-C to stop")
+
+
+def start_process(command: list[str], env: dict[str, str], ready_line: str) -> RunningStack:
+    """Start ``command`` and wait until it prints ``ready_line``."""
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     output: list[str] = []
     ready = threading.Event()
 
@@ -61,14 +60,14 @@ def start_stack(env: dict[str, str]) -> RunningStack:
         assert process.stdout is not None
         for line in process.stdout:
             output.append(line)
-            if "Press Ctrl-C to stop" in line:
+            if ready_line in line:
                 ready.set()
         ready.set()
 
     threading.Thread(target=read, daemon=True).start()
     if not ready.wait(STARTUP_TIMEOUT_S) or process.poll() is not None:
         process.kill()
-        raise AssertionError("the stack did not start:\n" + "".join(output))
+        raise AssertionError(f"{command[-1]} did not start:\n" + "".join(output))
     return RunningStack(process, env, output)
 
 
