@@ -95,6 +95,7 @@ def install() -> None:
     _install_cheap_transaction_snapshots()
     _serialize_calls()
     _read_without_writing()
+    _answer_item_reads_as_json()
 
 
 _table_lock = threading.RLock()
@@ -153,6 +154,33 @@ def _read_without_writing() -> None:
 
     get_item.__wrapped_original__ = original_get_item  # type: ignore[attr-defined]
     Table.get_item = get_item
+
+
+ITEM_READS = frozenset({"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"})
+
+
+def _answer_item_reads_as_json() -> None:
+    import json
+
+    from moto.core.responses import ActionResult
+    from moto.dynamodb.responses import DynamoHandler
+
+    original = DynamoHandler.serialized
+
+    def serialized(self: Any, action_result: Any) -> Any:
+        result = action_result.result
+        plain = type(action_result).execute_result is ActionResult.execute_result  # not paginated
+        if plain and isinstance(result, dict) and self._get_action() in ITEM_READS:
+            try:
+                body = json.dumps(result, separators=(",", ":"))
+            except (TypeError, ValueError):
+                return original(self, action_result)
+            headers = {"Content-Type": "application/x-amz-json-1.0", **self.response_headers}
+            return 200, headers, body
+        return original(self, action_result)
+
+    serialized.__wrapped_original__ = original  # type: ignore[attr-defined]
+    DynamoHandler.serialized = serialized
 
 
 def _install_cheap_transaction_snapshots() -> None:

@@ -5,12 +5,14 @@ would reset the backends that server shares)."""
 
 from __future__ import annotations
 
+import json
 import sys
 import threading
 import time
 from typing import Any
 
 import boto3
+import pytest
 
 from chalicelib.catalog import import_products
 from chalicelib.models import ProductIn, SearchParams
@@ -196,3 +198,35 @@ def test_copies_of_the_table_are_whole_while_clients_read_and_write(aws: str) ->
         assert orders == lines, "a copy caught a transaction half-written"
     final = moto_speedups.table_items("speedups-race", "us-east-1")
     assert len(final) == 2 * WRITERS * ORDERS_PER_WRITER
+
+
+def test_item_reads_answer_what_motos_serializer_writes(aws: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.dynamodb.responses import DynamoHandler
+
+    moto_speedups.install()
+    create_table(boto3.client("dynamodb"), "speedups-json")
+    table = boto3.resource("dynamodb").Table("speedups-json")
+    import_products(table, [ProductIn.model_validate(p) for p in generate(30)])
+    fast = DynamoHandler.serialized
+    answers: list[tuple[str, Any, Any]] = []
+
+    def both(self: Any, action_result: Any) -> Any:
+        mine, motos = fast(self, action_result), fast.__wrapped_original__(self, action_result)  # type: ignore[attr-defined]
+        answers.append((self._get_action(), mine, motos))
+        return motos
+
+    monkeypatch.setattr(DynamoHandler, "serialized", both)
+    for params in QUERIES:
+        all_pages(table, params)  # Query and BatchGetItem, with pages (LastEvaluatedKey)
+    client = table.meta.client
+    key = {"PK": "nothing", "SK": "here"}
+    table.get_item(Key=key)
+    client.scan(TableName="speedups-json", Limit=3, ReturnConsumedCapacity="TOTAL")
+    client.transact_get_items(TransactItems=[{"Get": {"TableName": "speedups-json", "Key": key}}])
+
+    assert {action for action, _, _ in answers} >= {"Query", "BatchGetItem", "GetItem", "Scan", "TransactGetItems"}
+    for action, mine, motos in answers:
+        assert (mine[0], json.loads(mine[2])) == (motos[0], json.loads(motos[2])), action
+        assert mine[1]["Content-Type"] == motos[1]["Content-Type"]
+        if json.loads(mine[2]):  # same JSON in other spacing: the fast path wrote it
+            assert mine[2] != motos[2], f"{action} was not answered by the fast path"
