@@ -37,7 +37,23 @@ from typing import Any
 _current = threading.local()
 
 
+_serving_patches_installed = False
+
+
 def install() -> None:
+    """Install the patches (once: a second call changes nothing)."""
+    global _serving_patches_installed
+    _install_partition_queries()
+    if _serving_patches_installed:
+        return
+    _serving_patches_installed = True
+    _install_cheap_transaction_snapshots()
+    _serialize_calls()
+    _read_without_writing()
+    _answer_item_reads_as_json()
+
+
+def _install_partition_queries() -> None:
     from moto.dynamodb.models.table import Table
 
     if getattr(Table, "_partition_query_installed", False):
@@ -92,10 +108,6 @@ def install() -> None:
     Table.all_items = all_items
     Table.query = query
     Table._partition_query_installed = True
-    _install_cheap_transaction_snapshots()
-    _serialize_calls()
-    _read_without_writing()
-    _answer_item_reads_as_json()
 
 
 _table_lock = threading.RLock()
