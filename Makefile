@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run aws test unit functional e2e lint bench bench-auth bench-purchase bench-spa vendor import clean-local
+.PHONY: run aws test unit functional e2e lint bench bench-auth bench-purchase bench-spa bench-load vendor import clean-local
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -94,3 +94,7 @@ admin: $(STAMP)
 ## chalice-config: fill the stage's environment in .chalice/config.json from its stack (for `chalice deploy`)
 chalice-config: $(STAMP)
 	$(PY) -m infra.stage_config --stage $(STAGE)
+
+## bench-load: 32 concurrent clients for 60 s on a fresh local stack (80 % search, 15 % product, 5 % purchase)
+bench-load: $(STAMP)
+	$(PY) -m bench.load $(BENCH_ARGS)
