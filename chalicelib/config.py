@@ -17,10 +17,10 @@ import json
 import os
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from .auth import AuthSettings
-from .errors import ShopError
 from .events import EventSettings
 
 LOCAL_STAGE = "local"
@@ -30,11 +30,32 @@ START_LOCAL_AWS = (
 )
 
 
-class ConfigError(ShopError):
-    """The stage cannot serve: a setting is missing or wrong. Answered 503."""
+class ConfigError(RuntimeError):
+    """The stage cannot serve: a setting is missing or wrong. Answered 503.
+
+    Raised, it is also a ``ShopError``, which a view answers with its status
+    and code. The error module (and pydantic, which it imports) is loaded only
+    then: the functions that have no views (the authorizer, the stream's
+    handler) read their settings without paying for it at a cold start.
+    """
 
     status = 503
     code = "not_configured"
+
+    def __new__(cls, *args: object) -> ConfigError:
+        return super().__new__(_answered_by_views() if cls is ConfigError else cls, *args)
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field: str | None = None
+
+
+@cache
+def _answered_by_views() -> type[ConfigError]:
+    from .errors import ShopError
+
+    return type("ConfigError", (ConfigError, ShopError), {"__module__": __name__})
 
 
 class _Env:
