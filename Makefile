@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test unit functional e2e lint bench bench-auth bench-purchase bench-spa vendor import clean-local
+.PHONY: run aws test unit functional e2e lint bench bench-auth bench-purchase bench-spa bench-load vendor import clean-local
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,6 +14,10 @@ $(STAMP): requirements.txt requirements-dev.txt
 ## run: the whole shop locally (embedded AWS, seeded catalog, API :8000, SPA :8080)
 run: $(STAMP)
 	$(PY) -m scripts.stack
+
+## aws: only the embedded AWS, its table, user pool and demo users; then `chalice local --stage local` in another terminal
+aws: $(STAMP)
+	$(PY) -m scripts.stack --aws-only
 
 ## test: the linters (ruff; cfn-lint on both stages' built templates) and every test tier (unit, functional, e2e)
 test: $(STAMP)
@@ -100,3 +104,7 @@ bench-coldstart: $(STAMP)
 .PHONY: bench-cost
 bench-cost: $(STAMP)
 	$(PY) -m bench.cost $(BENCH_ARGS)
+
+## bench-load: 32 concurrent clients for 60 s on a fresh local stack (80 % search, 15 % product, 5 % purchase)
+bench-load: $(STAMP)
+	$(PY) -m bench.load $(BENCH_ARGS)

@@ -8,7 +8,14 @@ and the tests run.
 
 from __future__ import annotations
 
+import os
+
 from chalicelib.api import admin, authorizer, order_events, purchase, search, shop_app
+
+if "AWS_LAMBDA_FUNCTION_NAME" not in os.environ:  # `chalice local` on a developer's machine
+    from scripts import gateway
+
+    gateway.install()  # answer as API Gateway does: its 401s and 403s with CORS, a backlog of 128
 
 app = shop_app(
     search.bp,  # GET /health, /products, /products/{id}, /openapi.json

@@ -19,7 +19,7 @@ import time
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from .config import Settings, auth_settings_from_env, event_settings_from_env, stage_from_env
+from .config import Settings, auth_settings_from_env, event_settings_from_env, require_aws, stage_from_env
 from .metrics import EmfMetrics
 from .observability import Telemetry, build_telemetry
 
@@ -49,6 +49,7 @@ def aws_config() -> Any:
 
 @cache
 def get_settings() -> Settings:
+    require_aws()  # a ConfigError (503) saying what is missing, before boto3 fails deeper
     return Settings.from_env()
 
 
@@ -66,9 +67,10 @@ def get_metrics() -> EmfMetrics:
 @cache
 def get_table() -> Any:
     """The shop's DynamoDB table (boto3 honours AWS_ENDPOINT_URL locally)."""
+    table_name = get_settings().table_name  # first: the check that the stage's AWS can be reached
     import boto3
 
-    return boto3.resource("dynamodb", config=aws_config()).Table(get_settings().table_name)
+    return boto3.resource("dynamodb", config=aws_config()).Table(table_name)
 
 
 @cache
@@ -76,6 +78,8 @@ def get_verifier() -> TokenVerifier:
     """One verifier per container: its JWKS cache outlives the request."""
     from .auth import TokenVerifier
 
+    if stage_from_env() == "local":
+        require_aws()  # the local user pool's ids come with its AWS; elsewhere the verifier needs no AWS
     return TokenVerifier(auth_settings_from_env(), metrics=get_metrics())
 
 

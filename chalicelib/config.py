@@ -3,14 +3,22 @@
 The stage's variables are set in .chalice/config.json (deployed stages take
 them from the infra stack's outputs). Locally, scripts/stack.py also sets
 AWS_ENDPOINT_URL so that boto3 talks to the embedded AWS, and the ids of the
-local user pool, which only exist once the stack has started.
+local user pool, which only exist once the stack has started; it writes them
+to ``<LOCAL_DATA_DIR>/stack.json`` too, where ``require_aws`` finds them for a
+``chalice local --stage local`` started in another terminal.
+
+A missing setting is a ``ConfigError``: a 503 whose message names it and says
+what to start, never a 500 from deep inside boto3.
 """
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -19,9 +27,39 @@ if TYPE_CHECKING:
     from .auth import AuthSettings
     from .events import EventSettings
 
+LOCAL_STAGE = "local"
+START_LOCAL_AWS = (
+    "start the embedded AWS first: `make run` (the whole shop) or `make aws` (only AWS, "
+    "for `chalice local --stage local` in another terminal)"
+)
+
 
 class ConfigError(RuntimeError):
-    pass
+    """The stage cannot serve: a setting is missing or wrong. Answered 503.
+
+    Raised, it is also a ``ShopError``, which a view answers with its status
+    and code. The error module (and pydantic, which it imports) is loaded only
+    then: the functions that have no views (the authorizer, the stream's
+    handler) read their settings without paying for it at a cold start.
+    """
+
+    status = 503
+    code = "not_configured"
+
+    def __new__(cls, *args: object) -> ConfigError:
+        return super().__new__(_answered_by_views() if cls is ConfigError else cls, *args)
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field: str | None = None
+
+
+@cache
+def _answered_by_views() -> type[ConfigError]:
+    from .errors import ShopError
+
+    return type("ConfigError", (ConfigError, ShopError), {"__module__": __name__})
 
 
 class _Env:
@@ -31,7 +69,7 @@ class _Env:
     def need(self, name: str) -> str:
         value = self.env.get(name, "").strip()
         if not value:
-            raise ConfigError(f"environment variable {name} is not set (see .chalice/config.json)")
+            raise ConfigError(f"environment variable {name} is not set (see .chalice/config.json){_hint(self.env)}")
         return value
 
     def get(self, name: str, default: str = "") -> str:
@@ -124,4 +162,60 @@ def event_settings_from_env(environ: Mapping[str, str] | None = None) -> EventSe
         low_stock_threshold=int(threshold),
         failed_records_queue_url=env.get("FAILED_RECORDS_QUEUE_URL") or None,
         function_name=env.get("AWS_LAMBDA_FUNCTION_NAME") or None,
+    )
+
+
+def require_aws(environ: MutableMapping[str, str] | None = None) -> None:
+    """Make sure boto3 can reach the stage's AWS before any client is built.
+
+    Stage local: the variables that are not set are taken from the stack file
+    of a running ``make run`` or ``make aws`` (written into ``environ``, which
+    boto3 reads); no such stack: a ConfigError saying what to start. Other
+    stages: a region and credentials must be found, as boto3 looks for them.
+    """
+    env = os.environ if environ is None else environ
+    if env.get("STAGE") == LOCAL_STAGE:
+        for name, value in running_local_stack(env).items():
+            if name.startswith("AWS_"):  # the embedded AWS's endpoint and the only credentials it takes
+                env[name] = value
+            else:
+                env.setdefault(name, value)
+        return
+    if env.get("AWS_LAMBDA_FUNCTION_NAME"):
+        return  # Lambda gives every function its region and credentials
+    import boto3
+
+    session = boto3.session.Session()
+    stage = env.get("STAGE") or "this stage"
+    if not session.region_name:
+        raise ConfigError(f"stage {stage} has no AWS region: set AWS_REGION (or a profile's region){_hint(env)}")
+    if session.get_credentials() is None:
+        raise ConfigError(f"stage {stage} has no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID{_hint(env)}")
+
+
+def local_stack_file(environ: Mapping[str, str]) -> Path:
+    """Where the local stack writes what a second process needs to use it."""
+    data_dir = environ.get("LOCAL_DATA_DIR") or Path(__file__).resolve().parent.parent / ".local"
+    return Path(data_dir) / "stack.json"
+
+
+def running_local_stack(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment of the running local stack (AWS endpoint, user pool ids...)."""
+    if environ.get("AWS_ENDPOINT_URL"):
+        return {}  # set by the stack itself, or by hand
+    try:
+        stack = json.loads(local_stack_file(environ).read_text())
+        os.kill(int(stack["pid"]), 0)  # a stack that was killed leaves its file behind
+        return {str(name): str(value) for name, value in dict(stack["environment"]).items()}
+    except (OSError, ValueError, KeyError, TypeError):
+        raise ConfigError(f"no embedded AWS is running for stage {LOCAL_STAGE}: {START_LOCAL_AWS}") from None
+
+
+def _hint(env: Mapping[str, str]) -> str:
+    stage = env.get("STAGE")
+    if stage == LOCAL_STAGE:
+        return f"; {START_LOCAL_AWS}"
+    return (
+        f"; after deploying, `make chalice-config STAGE={stage or 'dev'}` fills in the stage's settings"
+        " (docs/deploy.md); to run the shop locally instead: `make aws`, then `chalice local --stage local`"
     )

@@ -19,21 +19,38 @@ exception in the test client). ``install()`` replaces its authorizer runner
 with one that answers as above, with the headers and body of the same gateway
 responses. The local stack and the test fixtures call it, so the same token
 gets the same status and body everywhere.
+
+``install()`` also makes ``chalice local``'s HTTP server answer like the API
+Gateway endpoint in front of the functions:
+- a path, or a method on a path, that the API does not define: 403
+  ``MISSING_AUTHENTICATION_TOKEN`` (API Gateway's "Missing Authentication
+  Token"), with the gateway responses' CORS headers;
+- any method, TRACE or made up, and a malformed request: a JSON error, never
+  the HTML page (501, 400) of Python's ``http.server``;
+- concurrent clients: a thread per connection and a backlog of
+  ``REQUEST_QUEUE_SIZE`` pending connections (Python's default is 5: the
+  sixth client of a burst gets a connection reset).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import uuid
 from functools import cache
 from typing import Any
 
 from chalice import local
 from chalice.app import ChaliceAuthorizer
 
+from chalicelib.config import ConfigError
+
 from .resources import ROOT
 
 GATEWAY_RESPONSES = ROOT / "infra" / "gateway-responses.json"
+REQUEST_QUEUE_SIZE = 128  # pending connections the local API and SPA servers accept
+# The methods API Gateway routes; a route defines some of them.
+API_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 @cache
@@ -58,6 +75,10 @@ def gateway_error(status: int, response_type: str, message: str | None, context:
     return headers, body.encode()
 
 
+class StageNotConfigured(local.LocalGatewayException):
+    CODE = 503
+
+
 class ApiGatewayAuthorizer(local.LocalGatewayAuthorizer):
     def authorize(self, raw_path: str, lambda_event: Any, lambda_context: Any) -> Any:
         route = self._route_for_event(lambda_event)
@@ -73,6 +94,11 @@ class ApiGatewayAuthorizer(local.LocalGatewayAuthorizer):
             raise local.ForbiddenError(*gateway_error(403, "ACCESS_DENIED", message, lambda_context)) from exc
         except local.LocalGatewayException:
             raise
+        except ConfigError as exc:
+            # API Gateway would answer 500 (AUTHORIZER_CONFIGURATION_ERROR); locally the cause
+            # is nearly always an embedded AWS that is not running, and the message says so.
+            error = gateway_error(503, "AUTHORIZER_CONFIGURATION_ERROR", exc.message, lambda_context)
+            raise StageNotConfigured(*error) from exc
         except Exception as exc:
             if str(exc) == "Unauthorized":
                 error = gateway_error(401, "UNAUTHORIZED", "Unauthorized", lambda_context)
@@ -81,9 +107,71 @@ class ApiGatewayAuthorizer(local.LocalGatewayAuthorizer):
             raise local.InvalidAuthorizerError(*error) from exc
 
 
+class ApiGateway(local.LocalGateway):
+    """Chalice's LocalGateway, with API Gateway's answer to what the API does not define."""
+
+    def handle_request(self, method: str, path: str, headers: Any, body: bytes | None) -> Any:
+        if method != "OPTIONS" and method not in self._methods_of(path):
+            raise local.ForbiddenError(*_missing_token(self._generate_lambda_context()))
+        return super().handle_request(method, path, headers, body)
+
+    def _methods_of(self, path: str) -> set[str]:
+        """The methods the API defines on the route matching ``path`` (none: no route)."""
+        try:
+            route = self.event_converter._route_matcher.match_route(path)
+        except ValueError:
+            return set()
+        return set(self._app_object.routes[route.route])
+
+
+def _missing_token(context: Any) -> tuple[dict[str, str], bytes]:
+    """API Gateway's answer to a path or method it has no integration for."""
+    return gateway_error(403, "MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token", context)
+
+
+class _RequestId:
+    """The part of a Lambda context that ``gateway_error`` reads, for errors before any routing."""
+
+    def __init__(self) -> None:
+        self.aws_request_id = str(uuid.uuid4())
+
+
+class ApiRequestHandler(local.ChaliceRequestHandler):
+    """Every method reaches the gateway, and http.server's own errors are JSON with CORS."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("do_"):  # TRACE, CONNECT, anything: API Gateway answers them all
+            return self._generic_handle
+        raise AttributeError(name)
+
+    def _generic_handle(self) -> None:
+        if self.command not in API_METHODS:
+            self._send_error_response(local.ForbiddenError(*_missing_token(_RequestId())))
+            return
+        super()._generic_handle()
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        reason = message or self.responses.get(code, ("Bad request",))[0]
+        headers, body = gateway_error(code, "DEFAULT_4XX" if code < 500 else "DEFAULT_5XX", reason, _RequestId())
+        self.close_connection = True
+        self._send_http_response(code, headers, body)
+
+
+class ApiServer(local.ThreadedHTTPServer):
+    """``chalice local``'s threaded server, with room for a burst of clients."""
+
+    request_queue_size = REQUEST_QUEUE_SIZE
+
+
+def create_api_server(app_obj: Any, config: Any, host: str, port: int) -> local.LocalDevServer:
+    return local.LocalDevServer(app_obj, config, host, port, handler_cls=ApiRequestHandler, server_cls=ApiServer)
+
+
 def install() -> None:
-    """Use ``ApiGatewayAuthorizer`` in every LocalGateway created from now on."""
+    """Answer as API Gateway does in every LocalGateway and `chalice local` server created from now on."""
     local.LocalGatewayAuthorizer = ApiGatewayAuthorizer  # type: ignore[misc]
+    local.LocalGateway = ApiGateway  # type: ignore[misc]
+    local.create_local_server = create_api_server
 
 
 def apply_gateway_responses(apigateway: Any, rest_api_id: str) -> None:

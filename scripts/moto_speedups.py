@@ -11,15 +11,22 @@
    10,000-item table takes many seconds. While it runs, the copy holds only the
    partitions the transaction touches (the others are not modified by it), and
    is made once.
-3. moto's writes are not thread-safe: two transactions in two server threads
-   can interleave, and a rollback (which puts the snapshot back) can undo
-   another request's write. DynamoDB's writes and transactions are atomic and
-   serializable, so every DynamoDB write here takes one lock: concurrency tests
-   against the local stack then see what DynamoDB guarantees.
+3. moto's DynamoDB is not thread-safe, and its server runs each request in a
+   thread. Two transactions can interleave, and a rollback (which puts the
+   snapshot back) can undo another request's write. Reads are not safe either:
+   a Query or Scan iterates the table's dict of partitions while a write adds
+   to it, and a GetItem of a missing key *adds* an empty partition (the dict
+   is a ``defaultdict``), so even a copy made under a write lock fails with
+   "dictionary changed size during iteration". DynamoDB's operations are
+   atomic and its transactions serializable, so here every DynamoDB call takes
+   one lock (``table_lock``), and GetItem no longer writes: concurrency tests
+   against the local stack see what DynamoDB guarantees, and ``table_items``
+   copies a table safely while clients use it.
 
 The local stack, the tests and bench/ install them.
-tests/functional/test_moto_speedups.py checks that answers are identical and
-that a failed transaction still leaves nothing behind.
+tests/functional/test_moto_speedups.py checks that answers are identical,
+that a failed transaction still leaves nothing behind, and that copies made
+while clients read and write are whole.
 """
 
 from __future__ import annotations
@@ -30,7 +37,23 @@ from typing import Any
 _current = threading.local()
 
 
+_serving_patches_installed = False
+
+
 def install() -> None:
+    """Install the patches (once: a second call changes nothing)."""
+    global _serving_patches_installed
+    _install_partition_queries()
+    if _serving_patches_installed:
+        return
+    _serving_patches_installed = True
+    _install_cheap_transaction_snapshots()
+    _serialize_calls()
+    _read_without_writing()
+    _answer_item_reads_as_json()
+
+
+def _install_partition_queries() -> None:
     from moto.dynamodb.models.table import Table
 
     if getattr(Table, "_partition_query_installed", False):
@@ -85,32 +108,91 @@ def install() -> None:
     Table.all_items = all_items
     Table.query = query
     Table._partition_query_installed = True
-    _install_cheap_transaction_snapshots()
-    _serialize_writes()
 
 
-_write_lock = threading.RLock()
+_table_lock = threading.RLock()
 
 
-def write_lock() -> threading.RLock:
-    """Held by every DynamoDB write: hold it to read a consistent copy."""
-    return _write_lock
+def table_lock() -> threading.RLock:
+    """Held by every DynamoDB call of the embedded AWS: hold it to read its memory."""
+    return _table_lock
 
 
-def _serialize_writes() -> None:
+def table_items(table_name: str, region: str, account_id: str | None = None) -> list[dict[str, Any]]:
+    """Every item of a table of the embedded AWS, in DynamoDB JSON, read from its memory.
+
+    A Scan over HTTP makes moto sort the whole table for every page; this is one
+    pass, taken under ``table_lock`` so that no request changes the table meanwhile.
+    """
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+
+    backend = dynamodb_backends[account_id or DEFAULT_ACCOUNT_ID][region]
+    with _table_lock:
+        table = backend.get_table(table_name)  # inside: a rolled-back transaction replaces the table
+        return [item.to_json()["Attributes"] for partition in table.items.values() for item in partition.values()]
+
+
+def _serialize_calls() -> None:
+    """Every DynamoDB call (HTTP) and every write (in-process) takes ``table_lock``."""
     from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.responses import DynamoHandler
 
-    for name in ("put_item", "update_item", "delete_item", "batch_write_item", "transact_write_items"):
-        original = getattr(DynamoDBBackend, name, None)
-        if original is None:
-            continue
+    def lock(owner: Any, name: str) -> None:
+        original = getattr(owner, name)
 
         def locked(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
-            with _write_lock:
+            with _table_lock:
                 return __original(self, *args, **kwargs)
 
         locked.__wrapped_original__ = original  # type: ignore[attr-defined]
-        setattr(DynamoDBBackend, name, locked)
+        setattr(owner, name, locked)
+
+    lock(DynamoHandler, "call_action")
+    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
+        lock(DynamoDBBackend, name)
+
+
+def _read_without_writing() -> None:
+    """GetItem of a missing key must not add an empty partition to the table."""
+    from moto.dynamodb.models.table import Table
+
+    original_get_item = Table.get_item
+
+    def get_item(self: Any, hash_key: Any, range_key: Any = None, *args: Any, **kwargs: Any) -> Any:
+        if range_key and hash_key not in self.items:
+            return None
+        return original_get_item(self, hash_key, range_key, *args, **kwargs)
+
+    get_item.__wrapped_original__ = original_get_item  # type: ignore[attr-defined]
+    Table.get_item = get_item
+
+
+ITEM_READS = frozenset({"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"})
+
+
+def _answer_item_reads_as_json() -> None:
+    import json
+
+    from moto.core.responses import ActionResult
+    from moto.dynamodb.responses import DynamoHandler
+
+    original = DynamoHandler.serialized
+
+    def serialized(self: Any, action_result: Any) -> Any:
+        result = action_result.result
+        plain = type(action_result).execute_result is ActionResult.execute_result  # not paginated
+        if plain and isinstance(result, dict) and self._get_action() in ITEM_READS:
+            try:
+                body = json.dumps(result, separators=(",", ":"))
+            except (TypeError, ValueError):
+                return original(self, action_result)
+            headers = {"Content-Type": "application/x-amz-json-1.0", **self.response_headers}
+            return 200, headers, body
+        return original(self, action_result)
+
+    serialized.__wrapped_original__ = original  # type: ignore[attr-defined]
+    DynamoHandler.serialized = serialized
 
 
 def _install_cheap_transaction_snapshots() -> None:

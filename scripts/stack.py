@@ -16,12 +16,18 @@ Starts, in this one process and on loopback only:
 - a static server for frontend/, with /config.json telling the SPA where the
   API and the user pool are.
 
+While it runs, <LOCAL_DATA_DIR>/stack.json says where its AWS is and which user
+pool it made: `chalice local --stage local` started in another terminal reads
+it (chalicelib/config.py), and so does `python -m scripts.token`. `make aws`
+(``--aws-only``) starts everything but the API and SPA servers, for that use.
+
 Ctrl-C or SIGTERM saves the snapshot and stops everything.
 Ports: API_PORT (8000), WEB_PORT (8080), AWS_PORT (5100); data: LOCAL_DATA_DIR (.local).
 """
 
 from __future__ import annotations
 
+import argparse
 import functools
 import json
 import logging
@@ -35,6 +41,8 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+
+from chalicelib.config import local_stack_file
 
 from . import gateway, moto_speedups
 from .import_catalog import load, read_catalog, stage_table_name
@@ -56,6 +64,7 @@ STAGE = "local"
 FRONTEND = ROOT / "frontend"
 SEED_FILE = ROOT / "data" / "products.json"
 SNAPSHOT_EVERY_S = 30
+logger = logging.getLogger(__name__)
 STOP_GRACE_S = 20
 
 
@@ -82,6 +91,13 @@ class FrontendHandler(SimpleHTTPRequestHandler):
         pass
 
 
+class FrontendServer(ThreadingHTTPServer):
+    """A thread per connection, and room for a burst of clients (the default backlog is 5)."""
+
+    daemon_threads = True
+    request_queue_size = gateway.REQUEST_QUEUE_SIZE
+
+
 class LocalStack:
     """Start and stop the local shop; used by `make run`, the e2e tests and bench/."""
 
@@ -104,6 +120,7 @@ class LocalStack:
         self.table_name = stage_table_name(STAGE)
         self._servers: list[Any] = []
         self._stop_snapshots = threading.Event()
+        self.environment: dict[str, str] = {}  # what the app needs to use this stack
 
     @property
     def snapshot_file(self) -> Path | None:
@@ -111,7 +128,7 @@ class LocalStack:
 
     # -- lifecycle -------------------------------------------------------
     def start(self) -> LocalStack:
-        os.environ.update(fake_aws_environment(self.aws_url))
+        self._use(fake_aws_environment(self.aws_url))
         moto = start_embedded_aws(self.aws_port)
         self._servers.append(moto)
         client = boto3.client("dynamodb")
@@ -120,53 +137,94 @@ class LocalStack:
         cognito = boto3.client("cognito-idp")
         self.pool = create_user_pool(cognito, f"petstore-{STAGE}")
         create_demo_users(cognito, self.pool["user_pool_id"])
-        os.environ.update(local_auth_environment(self.aws_url, self.pool))
-        os.environ.update(create_notifications(f"petstore-{STAGE}"))
+        self._use(local_auth_environment(self.aws_url, self.pool))
+        self._use(create_notifications(f"petstore-{STAGE}"))
+        self._start_stream_delivery()
         if self.serve_api:
             self._start_api()
         if self.serve_web:
             self._start_web()
         if self.snapshot_file:
             threading.Thread(target=self._snapshot_loop, daemon=True, name="snapshots").start()
+        self._write_stack_file()
         return self
 
     def stop(self) -> None:
         self._stop_snapshots.set()
+        self._remove_stack_file()
         self.save_snapshot()
         for server in reversed(self._servers):
             server.stop() if hasattr(server, "stop") else server.shutdown()
         self._servers.clear()
 
-    def _start_api(self) -> None:
-        from chalice.cli import create_local_server
-        from chalice.cli.factory import CLIFactory
+    def _use(self, environment: dict[str, str]) -> None:
+        self.environment.update(environment)
+        os.environ.update(environment)
 
-        gateway.install()  # 401s and CORS on auth errors, as API Gateway answers
-        factory = CLIFactory(project_dir=str(ROOT), environ=os.environ)
-        server = create_local_server(factory, HOST, self.api_port, STAGE)
-        threading.Thread(target=server.serve_forever, daemon=True, name="api").start()
-        self._servers.append(server)
-        # Lambda's event source mapping, played locally: stream -> handler.
+    def _start_stream_delivery(self) -> None:
+        """Lambda's event source mapping, played locally: stream -> handler."""
         from chalicelib.api.order_events import handle_table_stream
 
         queue = os.environ["FAILED_RECORDS_QUEUE_URL"]  # the mapping's on-failure destination
         self._servers.append(StreamPump(self.table_name, handle_table_stream, failed_records_queue_url=queue).start())
+
+    def _start_api(self) -> None:
+        from chalice.cli import create_local_server
+        from chalice.cli.factory import CLIFactory
+
+        gateway.install()  # API Gateway's answers: 401s, CORS, unknown routes, a backlog of 128
+        factory = CLIFactory(project_dir=str(ROOT), environ=os.environ)
+        server = create_local_server(factory, HOST, self.api_port, STAGE)
+        threading.Thread(target=server.serve_forever, daemon=True, name="api").start()
+        self._servers.append(server)
+
+    # -- the stack file: for `chalice local --stage local` and scripts/token.py ----
+    @property
+    def stack_file(self) -> Path | None:
+        return local_stack_file({"LOCAL_DATA_DIR": str(self.data_dir)}) if self.data_dir else None
+
+    def _write_stack_file(self) -> None:
+        if not self.stack_file:
+            return
+        stack = {
+            "pid": os.getpid(),
+            "aws_url": self.aws_url,
+            "api_url": self.api_url if self.serve_api else None,
+            "web_url": self.web_url if self.serve_web else None,
+            "auth": self.site_auth(),
+            "environment": self.environment,
+        }
+        self.stack_file.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.stack_file.with_suffix(".tmp")
+        partial.write_text(json.dumps(stack, indent=2) + "\n")
+        partial.replace(self.stack_file)
+
+    def _remove_stack_file(self) -> None:
+        try:
+            if self.stack_file and json.loads(self.stack_file.read_text()).get("pid") == os.getpid():
+                self.stack_file.unlink()
+        except (OSError, ValueError):
+            pass
+
+    def site_auth(self) -> dict[str, str]:
+        """The user pool, as the SPA's config.json and scripts/token.py name it."""
+        return {
+            "provider": "cognito",
+            "region": os.environ["AWS_REGION"],
+            "user_pool_id": self.pool["user_pool_id"],
+            "client_id": self.pool["client_id"],
+            "endpoint": self.aws_url,
+        }
 
     def _start_web(self) -> None:
         site_config = {
             "api_url": self.api_url,
             "stage": STAGE,
             "admin_role": os.environ.get("ADMIN_ROLE", "admin"),
-            "auth": {
-                "provider": "cognito",
-                "region": os.environ["AWS_REGION"],
-                "user_pool_id": self.pool["user_pool_id"],
-                "client_id": self.pool["client_id"],
-                "endpoint": self.aws_url,
-            },
+            "auth": self.site_auth(),
         }
         handler = functools.partial(FrontendHandler, site_config=site_config)
-        server = ThreadingHTTPServer((HOST, self.web_port), handler)
+        server = FrontendServer((HOST, self.web_port), handler)
         threading.Thread(target=server.serve_forever, daemon=True, name="web").start()
         self._servers.append(server)
 
@@ -190,19 +248,14 @@ class LocalStack:
     def save_snapshot(self) -> None:
         """Write every item of the table to .local/.
 
-        The embedded AWS runs in this process, so its memory is read directly:
-        a Scan over HTTP makes moto sort the whole table for every page, which
-        takes many seconds with the search index in it.
+        The embedded AWS runs in this process, so its memory is read directly
+        (``moto_speedups.table_items``, a consistent copy while clients keep
+        reading and writing).
         """
         snapshot = self.snapshot_file
         if not snapshot or not self._servers:
             return
-        from moto.core import DEFAULT_ACCOUNT_ID
-        from moto.dynamodb.models import dynamodb_backends
-
-        table = dynamodb_backends[DEFAULT_ACCOUNT_ID][os.environ["AWS_REGION"]].get_table(self.table_name)
-        with moto_speedups.write_lock():
-            items = [item.to_json()["Attributes"] for partition in table.items.values() for item in partition.values()]
+        items = moto_speedups.table_items(self.table_name, os.environ["AWS_REGION"])
         snapshot.parent.mkdir(parents=True, exist_ok=True)
         partial = snapshot.with_suffix(".tmp")
         partial.write_text(json.dumps(items))
@@ -210,15 +263,27 @@ class LocalStack:
 
     def _snapshot_loop(self) -> None:
         while not self._stop_snapshots.wait(SNAPSHOT_EVERY_S):
-            self.save_snapshot()
+            try:
+                self.save_snapshot()
+            except OSError:  # a full disk, say: keep serving, try again next time
+                logger.exception("could not save the local data to %s", self.snapshot_file)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="The whole shop on one machine (`make run`).")
+    parser.add_argument(
+        "--aws-only",
+        action="store_true",
+        help="start the embedded AWS, its table, user pool and demo users, but no API or SPA server (`make aws`)",
+    )
+    args = parser.parse_args(argv)
     stack = LocalStack(
         api_port=int(os.environ.get("API_PORT", "8000")),
         web_port=int(os.environ.get("WEB_PORT", "8080")),
         aws_port=int(os.environ.get("AWS_PORT", "5100")),
         data_dir=Path(os.environ.get("LOCAL_DATA_DIR", ROOT / ".local")),
+        serve_api=not args.aws_only,
+        serve_web=not args.aws_only,
     )
     stopping = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -233,32 +298,7 @@ def main() -> None:
     except BaseException:
         stack.stop()
         raise
-    how = (
-        f"restored {stack.restored} items from {stack.snapshot_file}"
-        if stack.restored
-        else "seeded from data/products.json"
-    )
-    users = "\n                ".join(
-        f"{email} / {password}" + (f"  ({', '.join(groups)})" if groups else "")
-        for email, password, groups in DEMO_USERS
-    )
-    print(
-        f"""
-Serverless Pet Store is up (stage {STAGE}, {time.monotonic() - started:.1f}s)
-  Shop (SPA)    {stack.web_url}
-  API           {stack.api_url}   (OpenAPI: {stack.api_url}/openapi.json)
-  SPA config    {stack.web_url}/config.json
-  Embedded AWS  {stack.aws_url}   (moto; AWS_ENDPOINT_URL for boto3 and the aws CLI)
-  Catalog       {how}
-                delete .local/ to start again from the seed file
-  Demo users    {users}
-  Order events  confirmations by SES from {os.environ["NOTIFY_FROM"]} and low-stock alerts by SNS,
-                logged below; messages sent: {stack.aws_url}/moto-api/data.json ("ses" -> "Message")
-                records that failed: aws --endpoint-url {stack.aws_url} sqs receive-message
-                  --queue-url {os.environ["FAILED_RECORDS_QUEUE_URL"]}  (docs/order-events.md)
-Press Ctrl-C to stop.""",
-        flush=True,
-    )
+    print(banner(stack, time.monotonic() - started), flush=True)
     stopping.wait()
     print("\nStopping: saving the local data...", flush=True)
     saved = threading.Event()
@@ -271,6 +311,38 @@ Press Ctrl-C to stop.""",
     stack.stop()
     saved.set()
     print("Stopped.", flush=True)
+
+
+def banner(stack: LocalStack, took_s: float) -> str:
+    how = (
+        f"restored {stack.restored} items from {stack.snapshot_file}"
+        if stack.restored
+        else "seeded from data/products.json"
+    )
+    users = "\n                ".join(
+        f"{email} / {password}" + (f"  ({', '.join(groups)})" if groups else "")
+        for email, password, groups in DEMO_USERS
+    )
+    if stack.serve_api:
+        servers = f"""  Shop (SPA)    {stack.web_url}
+  API           {stack.api_url}   (OpenAPI: {stack.api_url}/openapi.json)
+  SPA config    {stack.web_url}/config.json
+"""
+    else:
+        servers = f"""  API           not served here: in another terminal, `.venv/bin/chalice local --stage local`
+                (it finds this stack through {stack.stack_file})
+"""
+    return f"""
+Serverless Pet Store is up (stage {STAGE}, {took_s:.1f}s)
+{servers}  Embedded AWS  {stack.aws_url}   (moto; AWS_ENDPOINT_URL for boto3 and the aws CLI)
+  Catalog       {how}
+                delete .local/ to start again from the seed file
+  Demo users    {users}
+  Order events  confirmations by SES from {os.environ["NOTIFY_FROM"]} and low-stock alerts by SNS,
+                logged below; messages sent: {stack.aws_url}/moto-api/data.json ("ses" -> "Message")
+                records that failed: aws --endpoint-url {stack.aws_url} sqs receive-message
+                  --queue-url {os.environ["FAILED_RECORDS_QUEUE_URL"]}  (docs/order-events.md)
+Press Ctrl-C to stop."""
 
 
 def _force_exit(saved: threading.Event) -> None:

@@ -45,15 +45,14 @@ class RunningStack:
             raise AssertionError("the stack did not stop on SIGTERM:\n" + "".join(self.output[-40:])) from None
 
 
-def start_stack(env: dict[str, str]) -> RunningStack:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "scripts.stack"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+def start_stack(env: dict[str, str], *args: str) -> RunningStack:
+    """`make run` (or, with ``--aws-only``, `make aws`), started as the Makefile does."""
+    return start_process([sys.executable, "-m", "scripts.stack", *args], env, "Press Ctrl-C to stop")
+
+
+def start_process(command: list[str], env: dict[str, str], ready_line: str) -> RunningStack:
+    """Start ``command`` and wait until it prints ``ready_line``."""
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     output: list[str] = []
     ready = threading.Event()
 
@@ -61,14 +60,14 @@ def start_stack(env: dict[str, str]) -> RunningStack:
         assert process.stdout is not None
         for line in process.stdout:
             output.append(line)
-            if "Press Ctrl-C to stop" in line:
+            if ready_line in line:
                 ready.set()
         ready.set()
 
     threading.Thread(target=read, daemon=True).start()
     if not ready.wait(STARTUP_TIMEOUT_S) or process.poll() is not None:
         process.kill()
-        raise AssertionError("the stack did not start:\n" + "".join(output))
+        raise AssertionError(f"{command[-1]} did not start:\n" + "".join(output))
     return RunningStack(process, env, output)
 
 
@@ -165,6 +164,21 @@ def sign_in(page: Page, email: str, password: str) -> None:
     expect(page.get_by_role("navigation", name="Account")).to_contain_text(email)
 
 
+def expect_results(page: Page, api: str, pages: int = 1, **params: Any) -> list[str]:
+    """Wait until the result cards are those the API answers to ``params`` (as the SPA asks,
+    24 a page), in its order, and return their names: never a list that a newer answer
+    has yet to replace."""
+    names: list[str] = []
+    cursor = None
+    for _ in range(pages):
+        query = {**params, "limit": 24, **({"cursor": cursor} if cursor else {})}
+        found = requests.get(f"{api}/products", params=query, timeout=30).json()
+        names += [product["name"] for product in found["items"]]
+        cursor = found["next_cursor"]
+    expect(page.get_by_test_id("product-card").get_by_role("link")).to_have_text(names)
+    return names
+
+
 # -- the catalog, set up over the API as an admin would --------------------------------
 DEMO_SHOPPER = ("shopper@example.com", "Shopper-pass-1")
 DEMO_ADMIN = ("admin@example.com", "Admin-pass-1")
@@ -191,7 +205,16 @@ class ShopApi:
         requests.delete(f"{self.url}/products/{product_id}", headers=self.admin, timeout=10)
 
     def orders_of(self, headers: dict[str, str]) -> list[dict[str, Any]]:
-        return list(requests.get(f"{self.url}/orders", headers=headers, timeout=10).json()["items"])
+        """Every order of the caller, all pages."""
+        orders: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            params = {"limit": 50, **({"cursor": cursor} if cursor else {})}
+            page = requests.get(f"{self.url}/orders", params=params, headers=headers, timeout=10).json()
+            orders += page["items"]
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return orders
 
 
 @pytest.fixture(scope="session")

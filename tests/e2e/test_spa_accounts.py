@@ -54,6 +54,7 @@ def test_the_admin_creates_edits_restocks_and_deletes_a_product_and_search_follo
     page.get_by_role("spinbutton", name="Stock").fill("4")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("status")).to_have_text(f"Saved {word} Salt Lick.")
+    expect(page).to_have_url(re.compile(r"#/admin/product/.+$"))  # the new product's page, before reading it
     product_id = re.search(r"#/admin/product/(.+)$", page.url).group(1)  # type: ignore[union-attr]
     assert shop_api.product(product_id)["price_cents"] == 725
 

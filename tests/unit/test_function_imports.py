@@ -118,7 +118,12 @@ def test_the_order_events_function_handles_a_batch_without_sign_in_or_pydantic()
 
         handle_table_stream({"Records": []}, None)
         """,
-        {"STAGE": "dev", "TABLE_NAME": "petstore-dev", "AWS_DEFAULT_REGION": "us-east-1"},
+        {
+            "STAGE": "dev",
+            "TABLE_NAME": "petstore-dev",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_LAMBDA_FUNCTION_NAME": "petstore-dev-order-events",  # as Lambda sets it
+        },
     )
     assert "chalicelib.events" in modules
     assert loaded(modules, (*SIGN_IN, "pydantic")) == []
