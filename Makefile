@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: run aws test unit functional e2e lint bench bench-auth bench-purchase bench-spa bench-load vendor import clean-local
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.in requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(STAMP)
@@ -19,9 +19,11 @@ run: $(STAMP)
 aws: $(STAMP)
 	$(PY) -m scripts.stack --aws-only
 
-## test: the linters (ruff; cfn-lint on both stages' built templates) and every test tier (unit, functional, e2e)
+## test: the static checks (ruff, mypy, bandit), both stages' templates built and cfn-lint'ed, every test tier
 test: $(STAMP)
 	$(PY) -m ruff check .
+	$(PY) -m mypy chalicelib
+	$(VENV)/bin/bandit --quiet --recursive --severity-level medium chalicelib app.py infra scripts
 	$(PY) -m infra.package --stage dev
 	$(PY) -m infra.package --stage prod
 	$(VENV)/bin/cfn-lint infra/template.yaml build/dev/template.json build/prod/template.json
@@ -53,6 +55,11 @@ vendor:
 	sed '/^\/\/# sourceMappingURL=/d' node_modules/@auth0/auth0-spa-js/dist/auth0-spa-js.production.esm.js \
 		> frontend/vendor/auth0-spa-js.production.esm.js
 	cp node_modules/@auth0/auth0-spa-js/LICENSE frontend/vendor/auth0-spa-js.LICENSE
+
+## lock: requirements.txt, the Lambda package's pinned and hashed requirements, from requirements.in
+lock: $(STAMP)
+	$(VENV)/bin/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url \
+		--no-emit-find-links --output-file requirements.txt requirements.in
 
 ## import: load FILE into the running local stack (for AWS: python -m scripts.import_catalog FILE --stage dev)
 import: $(STAMP)

@@ -172,7 +172,8 @@ def failure_facts(record: dict[str, Any], failure: Failure, deps: EventDeps) -> 
     the images, which hold the buyer's email and address, and the error's
     message, which may repeat the address, are left out.
     """
-    stream = record.get("dynamodb") if isinstance(record.get("dynamodb"), dict) else {}
+    raw = record.get("dynamodb")
+    stream: dict[str, Any] = raw if isinstance(raw, dict) else {}
     item_keys = {}
     for name, value in (stream.get("Keys") or {}).items():
         try:

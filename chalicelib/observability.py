@@ -88,13 +88,13 @@ class PrettyFormatter(logging.Formatter):
         return " ".join(p for p in parts if p) + (f"\n{stack}" if stack else "")
 
 
-class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class _StdoutHandler(logging.StreamHandler[Any]):
     """Writes to the current sys.stdout (Lambda sends it to CloudWatch Logs as is)."""
 
     def __init__(self) -> None:
         super().__init__(sys.stdout)
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> Any:
         return sys.stdout
 

@@ -49,7 +49,8 @@ def user_pool_of(web: str | None) -> dict[str, str]:
         if stack_file.exists():
             return dict(json.loads(stack_file.read_text())["auth"])
         web = f"http://127.0.0.1:{os.environ.get('WEB_PORT', '8080')}"
-    with urllib.request.urlopen(f"{web}/config.json", timeout=5) as response:  # noqa: S310 (loopback)
+    # The local stack's own SPA server.
+    with urllib.request.urlopen(f"{web}/config.json", timeout=5) as response:  # noqa: S310  # nosec B310
         return dict(json.loads(response.read())["auth"])
 
 

@@ -40,7 +40,10 @@ def place_order() -> Response:
     order, replayed = orders.place_order(
         get_table(), caller(request).sub, key, order_in, email=describe_caller()["email"], metrics=get_metrics()
     )
-    headers = {"Location": f"/orders/{order.id}", "Idempotent-Replayed": str(replayed).lower()}
+    headers: dict[str, str | list[str]] = {
+        "Location": f"/orders/{order.id}",
+        "Idempotent-Replayed": str(replayed).lower(),
+    }
     return Response(dump(order), status_code=201, headers=headers)
 
 

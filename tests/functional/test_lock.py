@@ -1,0 +1,50 @@
+"""The Lambda package is built from a lock with hashes, and from nothing else.
+
+requirements.in says what the functions need; `make lock` pins it, with every
+file's hash, into requirements.txt, which `chalice package` installs (make
+package). The zip must hold exactly the pinned versions.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from typing import Any
+
+from scripts.resources import ROOT
+
+PIN = re.compile(r"^([A-Za-z0-9_.-]+)==([^\s\\]+)", re.M)
+
+
+def normalised(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def pins() -> dict[str, str]:
+    return {normalised(n): v for n, v in PIN.findall((ROOT / "requirements.txt").read_text())}
+
+
+def test_every_requirement_is_pinned_with_hashes() -> None:
+    lock = (ROOT / "requirements.txt").read_text()
+    wanted = [
+        normalised(re.split(r"[\[<>=~;\s]", line, maxsplit=1)[0])
+        for line in (ROOT / "requirements.in").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert wanted and set(wanted) <= set(pins()), "run `make lock`"
+    for block in re.split(r"\n(?=[A-Za-z0-9])", lock.split("\n\n", 1)[-1]):
+        if PIN.match(block):
+            assert "--hash=sha256:" in block, f"{block.splitlines()[0]} has no hash"
+    options = [line for line in lock.splitlines() if line.startswith("--")]
+    assert options == [], "the lock names an index or a folder of the machine that made it"
+
+
+def test_the_package_holds_exactly_the_locked_versions(built_stage: Any) -> None:
+    built_stage("dev")
+    with zipfile.ZipFile(ROOT / "build" / "dev" / "deployment.zip") as archive:
+        installed = {
+            normalised(m.group(1)): m.group(2)
+            for name in archive.namelist()
+            if (m := re.match(r"^([^/]+)-([^-/]+)\.dist-info/METADATA$", name))
+        }
+    assert installed == pins()
