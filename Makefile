@@ -61,6 +61,10 @@ lock: $(STAMP)
 	$(VENV)/bin/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url \
 		--no-emit-find-links --output-file requirements.txt requirements.in
 
+## audit: known vulnerabilities in the locked Lambda requirements (needs PyPI's JSON API or OSV on the network)
+audit: $(STAMP)
+	$(VENV)/bin/pip-audit --strict --require-hashes --disable-pip -r requirements.txt
+
 ## import: load FILE into the running local stack (for AWS: python -m scripts.import_catalog FILE --stage dev)
 import: $(STAMP)
 	$(PY) -m scripts.import_catalog $(FILE) --stage local
