@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test unit functional e2e lint bench bench-auth bench-purchase bench-spa vendor import clean-local
+.PHONY: run test unit functional e2e lint bench bench-auth bench-purchase bench-spa bench-quality vendor import clean-local
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -90,3 +90,7 @@ admin: $(STAMP)
 ## chalice-config: fill the stage's environment in .chalice/config.json from its stack (for `chalice deploy`)
 chalice-config: $(STAMP)
 	$(PY) -m infra.stage_config --stage $(STAGE)
+
+## bench-quality: known-item recall@10 and MRR per kind of query, beside a reference engine (tantivy, if installed)
+bench-quality: $(STAMP)
+	$(PY) -m bench.search_quality $(BENCH_ARGS)
