@@ -104,9 +104,54 @@ class StockChange(BaseModel):
         return value
 
 
+class Highlight(BaseModel):
+    """Where a word of the query matched, to highlight it safely (never HTML)."""
+
+    word: str = Field(description="The query word, as typed (folded), that matched.")
+    start: int = Field(description="Offset of the first character (Unicode code points) in the text as returned.")
+    end: int = Field(description="Offset just after the last character.")
+
+
+class Matches(BaseModel):
+    name: list[Highlight] = Field(default_factory=list)
+    description: list[Highlight] = Field(default_factory=list)
+
+
+class ProductHit(Product):
+    """A product of a result page, with where the query matched it."""
+
+    matches: Matches = Field(default_factory=Matches)
+
+
+class QueryUnderstood(BaseModel):
+    """How the search understood `q`."""
+
+    text: str = Field(description="The words searched for, after corrections and dropped words.")
+    corrected: dict[str, str] = Field(description="Typed word -> the catalog's word it was corrected to.")
+    ignored: list[str] = Field(description="Typed words left out: unknown, filler, or dropped so as to find something.")
+    synonyms: bool = Field(description="Synonyms of the words (data/synonyms.json) were searched for too.")
+
+
+class FacetCount(BaseModel):
+    value: str = Field(description="Pass as the parameter of the same name to filter (brand: its slug).")
+    count: int
+
+
+class Facets(BaseModel):
+    """Counts per attribute over the matching index entries this request read."""
+
+    species: list[FacetCount]
+    category: list[FacetCount]
+    brand: list[FacetCount] = Field(description="The most frequent brands, at most 10.")
+    counted: int = Field(description="How many matching products were counted.")
+    approximate: bool = Field(description="More matches follow that were not counted: the counts are lower bounds.")
+
+
 class ProductPage(BaseModel):
-    items: list[Product]
+    items: list[ProductHit]
     next_cursor: str | None = Field(description="Pass as `cursor` to get the next page; null on the last page.")
+    query: QueryUnderstood | None = Field(default=None, description="Null when `q` is not given.")
+    facets: Facets
 
 
 class SearchParams(BaseModel):

@@ -14,22 +14,87 @@ where the last page stopped.
 
 from __future__ import annotations
 
+import json
 import math
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from functools import reduce
 from typing import Any, Final
 
 from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 
 from . import cursor, keys
-from .catalog import Table, get_products
+from .catalog import Table, get_products, get_vocabulary
 from .errors import InvalidInput
-from .models import Product, SearchParams, Sort
-from .text import Term, parse_query, slug
+from .models import (
+    FacetCount,
+    Facets,
+    Highlight,
+    Matches,
+    Product,
+    ProductHit,
+    ProductPage,
+    QueryUnderstood,
+    SearchParams,
+    Sort,
+)
+from .text import FILLER_WORDS, Term, correction, highlights, known, parse_query, slug, stem, synonyms
 
 # Most index entries one request may read before it returns what it found
 # (possibly a short page) with a cursor to continue.
 READ_BUDGET: Final = 1000
+TOP_BRANDS: Final = 10
+# At most this many words are dropped, one search each, when a query finds nothing.
+MAX_RELAXATIONS: Final = 2
+
+Alternative = tuple[Term, ...]  # terms that must all match (a phrase such as "fish tank")
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One word (or phrase) of the query as understood, and what may match it."""
+
+    typed: str  # as typed, folded
+    options: tuple[Alternative, ...]  # the word (or its correction) first, then its synonyms
+    corrected: bool = False
+
+    @property
+    def single(self) -> Term | None:
+        """The one term this slot matches, when it has no synonym."""
+        return self.options[0][0] if len(self.options) == 1 and len(self.options[0]) == 1 else None
+
+
+@dataclass(frozen=True)
+class Understanding:
+    """How the words of ``q`` were understood: as typed, or corrected, with
+    synonyms, some dropped. A cursor carries it, so every page of a search
+    reads the same interpretation."""
+
+    corrected: tuple[tuple[str, str], ...] = ()  # (typed, corrected)
+    ignored: tuple[str, ...] = ()
+    synonyms: bool = False
+
+    def encode(self) -> str:
+        return json.dumps([dict(self.corrected), list(self.ignored), self.synonyms], separators=(",", ":"))
+
+    @classmethod
+    def decode(cls, raw: object, typed: set[str]) -> Understanding:
+        """An interpretation read back from a cursor, checked against the query's words."""
+        try:
+            corrected, ignored, with_synonyms = json.loads(str(raw))
+            understood = cls(
+                corrected=tuple(sorted((str(k), str(v)) for k, v in dict(corrected).items())),
+                ignored=tuple(str(w) for w in ignored),
+                synonyms=bool(with_synonyms),
+            )
+        except (ValueError, TypeError) as exc:
+            raise InvalidInput("cursor is not a cursor returned by this API", field="cursor") from exc
+        if not {w for w, _ in understood.corrected} | set(understood.ignored) <= typed:
+            raise InvalidInput("cursor belongs to a different query; start again without it", field="cursor")
+        return understood
+
+
+AS_TYPED: Final = Understanding()
 
 
 @dataclass(frozen=True)
@@ -43,26 +108,115 @@ class Plan:
     key_condition: Any
     filter: ConditionBase | None
     fingerprint: str
+    understanding: Understanding = AS_TYPED
+    slots: tuple[Slot, ...] = ()
 
     @property
     def position_keys(self) -> set[str]:
         extra = {keys.INDEX_SORT_ATTRS[self.index]} if self.index else set()
-        return {"PK", "SK"} | extra
+        return {"PK", "SK", "i"} | extra
 
 
 @dataclass
 class SearchResult:
     items: list[Product]
     next_cursor: str | None
-    items_read: int = 0  # index entries evaluated + products fetched
+    items_read: int = 0  # index entries evaluated + products fetched (+ vocabulary items)
     requests: int = 0  # DynamoDB calls
+    understanding: Understanding = AS_TYPED
+    slots: tuple[Slot, ...] = ()
+    entries: list[dict[str, Any]] = field(default_factory=list)  # the matching entries read (facets)
+    complete: bool = True  # entries holds every match of the query
 
 
-def _driver(params: SearchParams, terms: list[Term]) -> tuple[str, Term | None]:
+@dataclass
+class _Read:
+    found: list[dict[str, Any]]
+    next_position: cursor.Position | None
+    stopped_at: dict[str, Any] | None = None  # where a probe stopped, having found nothing
+    ahead: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ended_empty(self) -> bool:
+        return not self.found and self.next_position is None and self.stopped_at is None
+
+
+def understood_slots(q: str, understanding: Understanding) -> tuple[Slot, ...]:
+    """The words of ``q`` as understood: corrections applied, ignored words left out, synonyms added."""
+    corrected = dict(understanding.corrected)
+    slots: list[Slot] = []
+    for term in parse_query(q):
+        if term.word in understanding.ignored:
+            continue
+        if term.word in corrected:
+            word = corrected[term.word]
+            fixed = Term(word=word, stemmed=stem(word), is_prefix=term.is_prefix)
+            slots.append(Slot(typed=term.word, options=((fixed,),), corrected=True))
+        else:
+            slots.append(Slot(typed=term.word, options=((term,),)))
+    return _with_synonyms(slots) if understanding.synonyms else tuple(slots)
+
+
+def _with_synonyms(slots: list[Slot]) -> tuple[Slot, ...]:
+    """Slots whose word, or two neighbours' phrase, has synonyms get them as options."""
+    known_phrases = synonyms()
+    merged: list[Slot] = []
+    i = 0
+    while i < len(slots):
+        for width in (2, 1):
+            group = slots[i : i + width]
+            phrase = tuple(t.stemmed for s in group for t in s.options[0])
+            if len(group) == width and all(s.single for s in group) and phrase in known_phrases:
+                own = tuple(t for s in group for t in s.options[0])
+                others = tuple(tuple(Term(w, stem(w), False) for w in alt) for alt in known_phrases[phrase])
+                merged.append(Slot(" ".join(s.typed for s in group), (own, *others), group[0].corrected))
+                i += width
+                break
+        else:
+            merged.append(slots[i])
+            i += 1
+    return tuple(merged)
+
+
+def _has_synonyms(slots: tuple[Slot, ...]) -> bool:
+    return any(len(s.options) > 1 for s in _with_synonyms(list(slots)))
+
+
+def understand(q: str, vocabulary: set[str]) -> Understanding:
+    """Correct the words the catalog does not know, drop those it cannot
+    correct and the filler words, and bring in synonyms."""
+    terms = parse_query(q)
+    corrected: dict[str, str] = {}
+    ignored: list[str] = []
+    for term in terms:
+        if known(term, vocabulary) or (term.stemmed,) in synonyms():
+            continue
+        fix = correction(term, vocabulary)
+        if fix is None:
+            ignored.append(term.word)
+        else:
+            corrected[term.word] = fix
+    filler = [t.word for t in terms if t.word in FILLER_WORDS and t.word not in ignored]
+    if len(ignored) + len(filler) < len(terms):  # filler goes only if a word remains
+        ignored += filler
+    understood = Understanding(tuple(sorted(corrected.items())), tuple(ignored), synonyms=False)
+    with_synonyms = _has_synonyms(understood_slots(q, understood))
+    return Understanding(understood.corrected, understood.ignored, with_synonyms)
+
+
+def relaxed(understanding: Understanding, slots: tuple[Slot, ...]) -> Understanding:
+    """The same understanding with the least useful word dropped: the last one
+    (as Meilisearch does), the word a shopper added to narrow the search."""
+    dropped = tuple(slots[-1].typed.split())
+    return Understanding(understanding.corrected, understanding.ignored + dropped, understanding.synonyms)
+
+
+def _driver(params: SearchParams, slots: tuple[Slot, ...]) -> tuple[str, Term | None]:
     """The smallest index list that holds every possible match (and its term)."""
     if params.brand:
         return keys.attribute_pk("brand", slug(params.brand)), None
     # Whole words before the word being typed; longer words are rarer.
+    terms = [s.single for s in slots if s.single is not None]
     ranked = sorted(terms, key=lambda t: (t.is_prefix, -len(t.word)))
     for term in ranked:
         if term.index_prefix:
@@ -79,14 +233,29 @@ def _term_condition(term: Term) -> ConditionBase:
     return reduce(lambda a, b: a | b, options)
 
 
-def plan_search(params: SearchParams) -> Plan:
-    terms = parse_query(params.q or "")
-    pk, driver = _driver(params, terms)
+def _slot_condition(slot: Slot) -> ConditionBase:
+    options = [reduce(lambda a, b: a & b, [_term_condition(t) for t in alt]) for alt in slot.options]
+    return reduce(lambda a, b: a | b, options)
+
+
+def query_fingerprint(params: SearchParams) -> str:
+    """Identifies the query as typed; the cursor carries how it was understood."""
+    return cursor.fingerprint(
+        {
+            "terms": [(t.stemmed, t.is_prefix) for t in parse_query(params.q or "")],
+            **params.model_dump(mode="json", exclude={"q", "cursor", "limit"}),
+        }
+    )
+
+
+def plan_search(params: SearchParams, understanding: Understanding = AS_TYPED) -> Plan:
+    slots = understood_slots(params.q or "", understanding)
+    pk, driver = _driver(params, slots)
     index = {Sort.relevance: None, Sort.price_asc: keys.BY_PRICE, Sort.price_desc: keys.BY_PRICE}.get(
         params.sort, keys.BY_NAME
     )
     key_condition = Key("PK").eq(pk)
-    conditions: list[ConditionBase] = [_term_condition(t) for t in terms]
+    conditions: list[ConditionBase] = [_slot_condition(s) for s in slots]
     if driver is not None:
         # Only the driving term's entries of its list: in the key when the
         # list is read in term order (relevance), else a filter.
@@ -96,6 +265,23 @@ def plan_search(params: SearchParams) -> Plan:
         else:
             term = Attr("term")
             conditions.append(term.eq(driver.key_prefix) if exact else term.begins_with(driver.key_prefix))
+    key_condition, conditions = _attribute_conditions(params, pk, index, key_condition, conditions)
+    return Plan(
+        pk=pk,
+        index=index,
+        shared_prefix=driver.key_prefix if driver is not None and driver.is_prefix else None,
+        forward=params.sort != Sort.price_desc,
+        key_condition=key_condition,
+        filter=reduce(lambda a, b: a & b, conditions) if conditions else None,
+        fingerprint=query_fingerprint(params),
+        understanding=understanding,
+        slots=slots,
+    )
+
+
+def _attribute_conditions(
+    params: SearchParams, pk: str, index: str | None, key_condition: Any, conditions: list[ConditionBase]
+) -> tuple[Any, list[ConditionBase]]:
     low, high = params.min_price, params.max_price
     if index == keys.BY_PRICE and (low is not None or high is not None):
         key_condition &= Key("price").between(low or 0, high if high is not None else 10**12)
@@ -113,25 +299,14 @@ def plan_search(params: SearchParams) -> Plan:
             conditions.append(Attr(name).eq(value))
     if params.in_stock is not None:
         conditions.append(Attr("in_stock").eq(params.in_stock))
-    fingerprint = cursor.fingerprint(
-        {
-            "terms": [(t.stemmed, t.is_prefix) for t in terms],
-            **params.model_dump(mode="json", exclude={"q", "cursor", "limit"}),
-        }
-    )
-    return Plan(
-        pk=pk,
-        index=index,
-        shared_prefix=driver.key_prefix if driver is not None and driver.is_prefix else None,
-        forward=params.sort != Sort.price_desc,
-        key_condition=key_condition,
-        filter=reduce(lambda a, b: a & b, conditions) if conditions else None,
-        fingerprint=fingerprint,
-    )
+    return key_condition, conditions
 
 
 def _position(entry: dict[str, Any], plan: Plan) -> cursor.Position:
-    return {k: int(entry[k]) if k == "price" else str(entry[k]) for k in plan.position_keys}
+    position: cursor.Position = {
+        k: int(entry[k]) if k == "price" else str(entry[k]) for k in plan.position_keys - {"i"}
+    }
+    return {**position, "i": plan.understanding.encode()}
 
 
 def _shadowed(entry: dict[str, Any], plan: Plan) -> bool:
@@ -157,26 +332,63 @@ def _still_matches(product: Product, params: SearchParams) -> bool:
 
 
 def search_products(table: Table, params: SearchParams, read_budget: int = READ_BUDGET) -> SearchResult:
-    plan = plan_search(params)
-    start: dict[str, Any] | None = None
-    if params.cursor:
-        start = cursor.decode(params.cursor, plan.fingerprint, plan.position_keys)
-        if start["PK"] != plan.pk:
-            raise InvalidInput("cursor belongs to a different query; start again without it", field="cursor")
+    """A page of products: the words as typed; if they find nothing at first
+    sight, as understood (corrected, filler dropped, synonyms); if that finds
+    nothing at all, with the last words dropped one by one."""
     result = SearchResult(items=[], next_cursor=None)
-    found, next_position = _read_entries(table, plan, params.limit, start, read_budget, result)
-    if found:
-        products = get_products(table, [e["product_id"] for e in found])
+    if params.cursor:
+        plan, start = _resume(params)
+        read = _read_entries(table, plan, params.limit, start, read_budget, result)
+    else:
+        plan, read = _first_page(table, params, read_budget, result)
+    result.understanding, result.slots = plan.understanding, plan.slots
+    result.entries = read.found + read.ahead
+    result.complete = read.next_position is None and read.stopped_at is None
+    if read.found:
+        products = get_products(table, [e["product_id"] for e in read.found])
         result.requests += 1
-        result.items_read += len(found)
+        result.items_read += len(read.found)
         result.items = [
             products[e["product_id"]]
-            for e in found
+            for e in read.found
             if e["product_id"] in products and _still_matches(products[e["product_id"]], params)
         ]
-    if next_position is not None:
-        result.next_cursor = cursor.encode(next_position, plan.fingerprint)
+    if read.next_position is not None:
+        result.next_cursor = cursor.encode(read.next_position, plan.fingerprint)
     return result
+
+
+def _resume(params: SearchParams) -> tuple[Plan, dict[str, Any]]:
+    typed = plan_search(params)
+    start = dict(cursor.decode(params.cursor or "", typed.fingerprint, typed.position_keys))
+    understanding = Understanding.decode(start.pop("i"), {t.word for t in parse_query(params.q or "")})
+    plan = plan_search(params, understanding)
+    if start["PK"] != plan.pk:
+        raise InvalidInput("cursor belongs to a different query; start again without it", field="cursor")
+    return plan, start
+
+
+def _first_page(table: Table, params: SearchParams, read_budget: int, result: SearchResult) -> tuple[Plan, _Read]:
+    plan = plan_search(params)
+    read = _read_entries(table, plan, params.limit, None, read_budget, result, probe=bool(plan.slots))
+    if read.found or not plan.slots:
+        return plan, read
+    # Nothing at first sight: are all the words known to the catalog?
+    vocabulary = get_vocabulary(table, {s.typed[0] for s in plan.slots})
+    result.requests += 1
+    result.items_read += len({s.typed[0] for s in plan.slots})
+    understanding = understand(params.q or "", vocabulary)
+    if understanding == AS_TYPED and read.stopped_at is not None:
+        return plan, _read_entries(table, plan, params.limit, read.stopped_at, read_budget, result)
+    if understanding != AS_TYPED:
+        plan = plan_search(params, understanding)
+        read = _read_entries(table, plan, params.limit, None, read_budget, result) if plan.slots else read
+    for _ in range(MAX_RELAXATIONS):
+        if not (read.ended_empty and len(plan.slots) > 1 and result.items_read < read_budget):
+            break
+        plan = plan_search(params, relaxed(plan.understanding, plan.slots))
+        read = _read_entries(table, plan, params.limit, None, read_budget, result)
+    return plan, read
 
 
 def _read_entries(
@@ -186,13 +398,14 @@ def _read_entries(
     start: dict[str, Any] | None,
     read_budget: int,
     result: SearchResult,
-) -> tuple[list[dict[str, Any]], cursor.Position | None]:
+    probe: bool = False,
+) -> _Read:
     """Query the plan's list for ``limit`` entries that pass the filter, and
     one more, which says whether a next page exists: a full last page carries
     no cursor. Reading stops early only when the list ends or the read budget
     is spent; then the page may be short (or, if the whole budget held no
     match, empty) and the cursor resumes after the last entry read.
-    Returns the page's entries and where to resume (``None``: nothing follows).
+    A ``probe`` stops after its first DynamoDB page if that held no match.
     """
     found: list[dict[str, Any]] = []
     selectivity = 1.0
@@ -209,11 +422,13 @@ def _read_entries(
         found += [entry for entry in response["Items"] if not _shadowed(entry, plan)]
         start = response.get("LastEvaluatedKey")
         if len(found) > limit:
-            return found[:limit], _position(found[limit - 1], plan)
+            return _Read(found[:limit], _position(found[limit - 1], plan), ahead=found[limit:])
         if start is None:
-            return found, None
+            return _Read(found, None)
+        if probe and not found:
+            return _Read([], None, stopped_at=start)
         if result.items_read >= read_budget:
-            return found, _position(start, plan)
+            return _Read(found, _position(start, plan))
         # Estimate how many entries pass the filter, to ask for enough next time.
         selectivity = max(len(found) / max(result.items_read, 1), 0.02)
 
@@ -227,3 +442,56 @@ def _query_request(plan: Plan, start: dict[str, Any] | None, limit: int) -> dict
         **({"FilterExpression": plan.filter} if plan.filter is not None else {}),
         **({"ExclusiveStartKey": start} if start else {}),
     }
+
+
+# -- the answer explains itself -------------------------------------------------
+
+
+def result_page(result: SearchResult, params: SearchParams) -> ProductPage:
+    """The response: products with where they matched, the query as understood, facets."""
+    terms = [(slot.typed, term) for slot in result.slots for alt in slot.options for term in alt]
+    return ProductPage(
+        items=[ProductHit(**p.model_dump(), matches=_matches(p, terms)) for p in result.items],
+        next_cursor=result.next_cursor,
+        query=_query_understood(result) if params.q is not None else None,
+        facets=facets(result.entries, complete=result.complete),
+    )
+
+
+def _matches(product: Product, terms: list[tuple[str, Term]]) -> Matches:
+    return Matches(
+        name=[Highlight(word=w, start=a, end=b) for w, a, b in highlights(product.name, terms)],
+        description=[Highlight(word=w, start=a, end=b) for w, a, b in highlights(product.description, terms)],
+    )
+
+
+def _query_understood(result: SearchResult) -> QueryUnderstood:
+    understanding = result.understanding
+    return QueryUnderstood(
+        text=" ".join(" ".join(t.word for t in slot.options[0]) for slot in result.slots),
+        corrected=dict(understanding.corrected),
+        ignored=list(understanding.ignored),
+        synonyms=understanding.synonyms,
+    )
+
+
+def facets(entries: list[dict[str, Any]], complete: bool) -> Facets:
+    """Counts per species, category and brand over the matching entries read.
+
+    They cost no extra read: a page reads its items and one match more (the
+    look-ahead); when more matches follow, the counts are marked approximate.
+    """
+    products = {e["product_id"]: e for e in entries}.values()
+
+    def count(name: str, top: int | None = None) -> list[FacetCount]:
+        tally = Counter(str(e[name]) for e in products)
+        ranked = sorted(tally.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+        return [FacetCount(value=v, count=c) for v, c in ranked]
+
+    return Facets(
+        species=count("species"),
+        category=count("category"),
+        brand=count("brand", TOP_BRANDS),
+        counted=len(products),
+        approximate=not complete,
+    )
