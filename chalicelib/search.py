@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import reduce
 from typing import Any, Final
 
@@ -110,11 +110,12 @@ class Plan:
     fingerprint: str
     understanding: Understanding = AS_TYPED
     slots: tuple[Slot, ...] = ()
+    nothing_before: bool = True  # no earlier page of this search found a product
 
     @property
     def position_keys(self) -> set[str]:
         extra = {keys.INDEX_SORT_ATTRS[self.index]} if self.index else set()
-        return {"PK", "SK", "i"} | extra
+        return {"PK", "SK", "i", "n"} | extra
 
 
 @dataclass
@@ -135,10 +136,6 @@ class _Read:
     next_position: cursor.Position | None
     stopped_at: dict[str, Any] | None = None  # where a probe stopped, having found nothing
     ahead: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def ended_empty(self) -> bool:
-        return not self.found and self.next_position is None and self.stopped_at is None
 
 
 def understood_slots(q: str, understanding: Understanding) -> tuple[Slot, ...]:
@@ -302,11 +299,13 @@ def _attribute_conditions(
     return key_condition, conditions
 
 
-def _position(entry: dict[str, Any], plan: Plan) -> cursor.Position:
+def _position(entry: dict[str, Any], plan: Plan, found_any: bool = True) -> cursor.Position:
+    """Where the next page starts, how the query was understood, and whether
+    nothing was found yet (then a search that ends empty is relaxed)."""
     position: cursor.Position = {
-        k: int(entry[k]) if k == "price" else str(entry[k]) for k in plan.position_keys - {"i"}
+        k: int(entry[k]) if k == "price" else str(entry[k]) for k in plan.position_keys - {"i", "n"}
     }
-    return {**position, "i": plan.understanding.encode()}
+    return {**position, "i": plan.understanding.encode(), "n": int(plan.nothing_before and not found_any)}
 
 
 def _shadowed(entry: dict[str, Any], plan: Plan) -> bool:
@@ -339,6 +338,8 @@ def search_products(table: Table, params: SearchParams, read_budget: int = READ_
     if params.cursor:
         plan, start = _resume(params)
         read = _read_entries(table, plan, params.limit, start, read_budget, result)
+        if plan.nothing_before:
+            plan, read = _relax_while_empty(table, params, plan, read, read_budget, result)
     else:
         plan, read = _first_page(table, params, read_budget, result)
     result.understanding, result.slots = plan.understanding, plan.slots
@@ -362,7 +363,7 @@ def _resume(params: SearchParams) -> tuple[Plan, dict[str, Any]]:
     typed = plan_search(params)
     start = dict(cursor.decode(params.cursor or "", typed.fingerprint, typed.position_keys))
     understanding = Understanding.decode(start.pop("i"), {t.word for t in parse_query(params.q or "")})
-    plan = plan_search(params, understanding)
+    plan = replace(plan_search(params, understanding), nothing_before=start.pop("n") == 1)
     if start["PK"] != plan.pk:
         raise InvalidInput("cursor belongs to a different query; start again without it", field="cursor")
     return plan, start
@@ -379,12 +380,25 @@ def _first_page(table: Table, params: SearchParams, read_budget: int, result: Se
     result.items_read += len({s.typed[0] for s in plan.slots})
     understanding = understand(params.q or "", vocabulary)
     if understanding == AS_TYPED and read.stopped_at is not None:
-        return plan, _read_entries(table, plan, params.limit, read.stopped_at, read_budget, result)
-    if understanding != AS_TYPED:
+        read = _read_entries(table, plan, params.limit, read.stopped_at, read_budget, result)
+    elif understanding != AS_TYPED:
         plan = plan_search(params, understanding)
         read = _read_entries(table, plan, params.limit, None, read_budget, result) if plan.slots else read
+    return _relax_while_empty(table, params, plan, read, read_budget, result)
+
+
+def _relax_while_empty(
+    table: Table, params: SearchParams, plan: Plan, read: _Read, read_budget: int, result: SearchResult
+) -> tuple[Plan, _Read]:
+    """Drop the last word while a search ends having found nothing at all.
+
+    Only an ended search is relaxed: one the read budget cut short goes on, on
+    the next page, with the same words (the cursor says nothing was found
+    yet), so the answer never depends on the budget.
+    """
     for _ in range(MAX_RELAXATIONS):
-        if not (read.ended_empty and len(plan.slots) > 1 and result.items_read < read_budget):
+        ended_empty = not read.found and read.next_position is None and read.stopped_at is None
+        if not ended_empty or len(plan.slots) < 2 or result.items_read >= read_budget:
             break
         plan = plan_search(params, relaxed(plan.understanding, plan.slots))
         read = _read_entries(table, plan, params.limit, None, read_budget, result)
@@ -428,7 +442,7 @@ def _read_entries(
         if probe and not found:
             return _Read([], None, stopped_at=start)
         if result.items_read >= read_budget:
-            return _Read(found, _position(start, plan))
+            return _Read(found, _position(start, plan, found_any=bool(found)))
         # Estimate how many entries pass the filter, to ask for enough next time.
         selectivity = max(len(found) / max(result.items_read, 1), 0.02)
 

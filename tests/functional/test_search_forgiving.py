@@ -106,3 +106,19 @@ def test_facets_of_a_page_followed_by_more_are_marked_approximate(client: Client
     page = search(client, q="dog ", limit=5)
     assert page["next_cursor"] and page["facets"]["approximate"]
     assert page["facets"]["counted"] > len(page["items"])  # the page and what it read beyond
+
+
+def test_a_search_the_budget_cuts_short_is_relaxed_only_once_it_has_ended_empty(table: Table) -> None:
+    params = {"q": "reptile salmon ", "limit": 50}
+    unbounded = search_products(table, SearchParams(**params))
+    assert unbounded.understanding.ignored == ("salmon",) and unbounded.items
+    pages, cursor = [], None
+    for _ in range(100):
+        pages.append(search_products(table, SearchParams(**params, cursor=cursor), read_budget=8))
+        cursor = pages[-1].next_cursor
+        if cursor is None:
+            break
+    assert not pages[0].items and pages[0].understanding.ignored == ()  # cut short: not relaxed yet
+    found = [p.id for page in pages for p in page.items]
+    assert set(found) == {p.id for p in unbounded.items} and len(found) == len(set(found))
+    assert all(page.understanding.ignored == ("salmon",) for page in pages if page.items)
