@@ -129,7 +129,9 @@ class QueryUnderstood(BaseModel):
     text: str = Field(description="The words searched for, after corrections and dropped words.")
     corrected: dict[str, str] = Field(description="Typed word -> the catalog's word it was corrected to.")
     ignored: list[str] = Field(description="Typed words left out: unknown, filler, or dropped so as to find something.")
-    synonyms: bool = Field(description="Synonyms of the words (data/synonyms.json) were searched for too.")
+    synonyms: bool = Field(
+        description="A word the catalog does not know was replaced by a synonym it knows (shown in `corrected`)."
+    )
 
 
 class FacetCount(BaseModel):

@@ -55,13 +55,8 @@ class Slot:
     """One word (or phrase) of the query as understood, and what may match it."""
 
     typed: str  # as typed, folded
-    options: tuple[Alternative, ...]  # the word (or its correction) first, then its synonyms
+    options: tuple[Alternative, ...]  # any of them matches (one, today: the word, its correction or synonym)
     corrected: bool = False
-
-    @property
-    def single(self) -> Term | None:
-        """The one term this slot matches, when it has no synonym."""
-        return self.options[0][0] if len(self.options) == 1 and len(self.options[0]) == 1 else None
 
 
 @dataclass(frozen=True)
@@ -139,56 +134,35 @@ class _Read:
 
 
 def understood_slots(q: str, understanding: Understanding) -> tuple[Slot, ...]:
-    """The words of ``q`` as understood: corrections applied, ignored words left out, synonyms added."""
+    """The words of ``q`` as understood: corrections (or synonyms) applied, ignored words left out."""
     corrected = dict(understanding.corrected)
     slots: list[Slot] = []
     for term in parse_query(q):
         if term.word in understanding.ignored:
             continue
         if term.word in corrected:
-            word = corrected[term.word]
-            fixed = Term(word=word, stemmed=stem(word), is_prefix=term.is_prefix)
-            slots.append(Slot(typed=term.word, options=((fixed,),), corrected=True))
+            replacement = corrected[term.word].split()
+            last = len(replacement) - 1
+            fixed = tuple(Term(w, stem(w), term.is_prefix and i == last) for i, w in enumerate(replacement))
+            slots.append(Slot(typed=term.word, options=(fixed,), corrected=True))
         else:
             slots.append(Slot(typed=term.word, options=((term,),)))
-    return _with_synonyms(slots) if understanding.synonyms else tuple(slots)
-
-
-def _with_synonyms(slots: list[Slot]) -> tuple[Slot, ...]:
-    """Slots whose word, or two neighbours' phrase, has synonyms get them as options."""
-    known_phrases = synonyms()
-    merged: list[Slot] = []
-    i = 0
-    while i < len(slots):
-        for width in (2, 1):
-            group = slots[i : i + width]
-            phrase = tuple(t.stemmed for s in group for t in s.options[0])
-            if len(group) == width and all(s.single for s in group) and phrase in known_phrases:
-                own = tuple(t for s in group for t in s.options[0])
-                others = tuple(tuple(Term(w, stem(w), False) for w in alt) for alt in known_phrases[phrase])
-                merged.append(Slot(" ".join(s.typed for s in group), (own, *others), group[0].corrected))
-                i += width
-                break
-        else:
-            merged.append(slots[i])
-            i += 1
-    return tuple(merged)
-
-
-def _has_synonyms(slots: tuple[Slot, ...]) -> bool:
-    return any(len(s.options) > 1 for s in _with_synonyms(list(slots)))
+    return tuple(slots)
 
 
 def understand(q: str, vocabulary: set[str]) -> Understanding:
-    """Correct the words the catalog does not know, drop those it cannot
-    correct and the filler words, and bring in synonyms."""
+    """Replace the words the catalog does not know by a synonym it knows, else
+    by their nearest word; drop those it cannot correct and the filler words."""
     terms = parse_query(q)
     corrected: dict[str, str] = {}
     ignored: list[str] = []
+    with_synonyms = False
     for term in terms:
-        if known(term, vocabulary) or (term.stemmed,) in synonyms():
+        if known(term, vocabulary):
             continue
-        fix = correction(term, vocabulary)
+        fix = _known_synonym(term, vocabulary)
+        with_synonyms |= fix is not None
+        fix = fix or correction(term, vocabulary)
         if fix is None:
             ignored.append(term.word)
         else:
@@ -196,9 +170,19 @@ def understand(q: str, vocabulary: set[str]) -> Understanding:
     filler = [t.word for t in terms if t.word in FILLER_WORDS and t.word not in ignored]
     if len(ignored) + len(filler) < len(terms):  # filler goes only if a word remains
         ignored += filler
-    understood = Understanding(tuple(sorted(corrected.items())), tuple(ignored), synonyms=False)
-    with_synonyms = _has_synonyms(understood_slots(q, understood))
-    return Understanding(understood.corrected, understood.ignored, with_synonyms)
+    return Understanding(tuple(sorted(corrected.items())), tuple(ignored), with_synonyms)
+
+
+def _synonym_words(term: Term) -> list[str]:
+    return [w for phrase in synonyms().get((term.stemmed,), ()) for w in phrase]
+
+
+def _known_synonym(term: Term, vocabulary: set[str]) -> str | None:
+    """The first synonym of a word (data/synonyms.json) whose words the catalog knows."""
+    for phrase in synonyms().get((term.stemmed,), ()):
+        if all(known(Term(w, stem(w), False), vocabulary) for w in phrase):
+            return " ".join(phrase)
+    return None
 
 
 def relaxed(understanding: Understanding, slots: tuple[Slot, ...]) -> Understanding:
@@ -213,7 +197,7 @@ def _driver(params: SearchParams, slots: tuple[Slot, ...]) -> tuple[str, Term | 
     if params.brand:
         return keys.attribute_pk("brand", slug(params.brand)), None
     # Whole words before the word being typed; longer words are rarer.
-    terms = [s.single for s in slots if s.single is not None]
+    terms = [t for s in slots if len(s.options) == 1 for t in s.options[0]]
     ranked = sorted(terms, key=lambda t: (t.is_prefix, -len(t.word)))
     for term in ranked:
         if term.index_prefix:
@@ -375,9 +359,10 @@ def _first_page(table: Table, params: SearchParams, read_budget: int, result: Se
     if read.found or not plan.slots:
         return plan, read
     # Nothing at first sight: are all the words known to the catalog?
-    vocabulary = get_vocabulary(table, {s.typed[0] for s in plan.slots})
+    letters = {w[0] for s in plan.slots for t in s.options[0] for w in [t.word, *_synonym_words(t)]}
+    vocabulary = get_vocabulary(table, letters)
     result.requests += 1
-    result.items_read += len({s.typed[0] for s in plan.slots})
+    result.items_read += len(letters)
     understanding = understand(params.q or "", vocabulary)
     if understanding == AS_TYPED and read.stopped_at is not None:
         read = _read_entries(table, plan, params.limit, read.stopped_at, read_budget, result)

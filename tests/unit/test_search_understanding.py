@@ -69,18 +69,21 @@ def test_nothing_to_understand_differently_is_as_typed() -> None:
     assert understand("salmon treats ", VOCABULARY) == AS_TYPED
 
 
-def test_a_phrase_and_its_synonym_are_both_searched_for() -> None:
-    understood = understand("fish tank filter ", VOCABULARY | {"fish", "tank"})
-    assert understood.synonyms
-    slots = understood_slots("fish tank filter ", understood)
-    assert [s.typed for s in slots] == ["fish tank", "filter"]
-    assert [[t.word for t in alt] for alt in slots[0].options] == [["fish", "tank"], ["aquarium"]]
+def test_a_word_the_catalog_does_not_know_is_replaced_by_a_synonym_it_knows() -> None:
+    understood = understand("kittens bed ", VOCABULARY | {"cat"})  # through its stem
+    assert understood.synonyms and dict(understood.corrected) == {"kittens": "cat"} and understood.ignored == ()
+    assert understand("kitten bed ", VOCABULARY).corrected == ()  # no synonym known: not replaced
 
 
-def test_a_word_the_catalog_does_not_know_but_has_a_synonym_for_is_kept_with_it() -> None:
-    understood = understand("kitten bed ", VOCABULARY | {"cat"})
-    assert understood.synonyms and understood.ignored == () and understood.corrected == ()
-    assert understand("kittens bed ", VOCABULARY | {"cat"}).synonyms  # through its stem
+def test_a_synonym_may_be_a_phrase_whose_words_must_all_match() -> None:
+    understood = understand("kibble ", VOCABULARY | {"dry"})
+    assert dict(understood.corrected) == {"kibble": "dry food"}
+    (slot,) = understood_slots("kibble ", understood)
+    assert [[t.word for t in alt] for alt in slot.options] == [["dry", "food"]]
+
+
+def test_a_known_word_is_never_replaced_by_a_synonym() -> None:
+    assert understand("dog bed ", VOCABULARY | {"puppy"}) == AS_TYPED
 
 
 def test_relaxing_drops_the_last_word_and_says_so() -> None:
