@@ -172,6 +172,7 @@ class SearchParams(BaseModel):
     max_price: int | None = Field(default=None, ge=0, le=MAX_PRICE_CENTS, description="In cents.")
     in_stock: bool | None = Field(default=None, description="true: only products with stock.")
     sort: Sort = Sort.relevance
+    exact: bool = Field(default=False, description="true: the words exactly as typed, never corrected nor dropped.")
     limit: int = Field(default=DEFAULT_PAGE, ge=1, le=MAX_PAGE)
     cursor: str | None = Field(default=None, max_length=2048, description="`next_cursor` of the previous page.")
 

@@ -355,8 +355,10 @@ def _resume(params: SearchParams) -> tuple[Plan, dict[str, Any]]:
 
 def _first_page(table: Table, params: SearchParams, read_budget: int, result: SearchResult) -> tuple[Plan, _Read]:
     plan = plan_search(params)
-    read = _read_entries(table, plan, params.limit, None, read_budget, result, probe=bool(plan.slots))
-    if read.found or not plan.slots:
+    read = _read_entries(
+        table, plan, params.limit, None, read_budget, result, probe=bool(plan.slots) and not params.exact
+    )
+    if read.found or not plan.slots or params.exact:
         return plan, read
     # Nothing at first sight: are all the words known to the catalog?
     letters = {w[0] for s in plan.slots for t in s.options[0] for w in [t.word, *_synonym_words(t)]}

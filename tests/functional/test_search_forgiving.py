@@ -122,3 +122,16 @@ def test_a_search_the_budget_cuts_short_is_relaxed_only_once_it_has_ended_empty(
     found = [p.id for page in pages for p in page.items]
     assert set(found) == {p.id for p in unbounded.items} and len(found) == len(set(found))
     assert all(page.understanding.ignored == ("salmon",) for page in pages if page.items)
+
+
+def test_exact_searches_the_words_as_typed(client: Client) -> None:
+    page = search(client, q="salmn treats ", exact="true")
+    assert page["items"] == [] and page["next_cursor"] is None
+    assert page["query"]["corrected"] == {} and page["query"]["ignored"] == []
+
+
+def test_the_openapi_document_describes_the_explained_answer(client: Client) -> None:
+    schemas = client.http.get("/openapi.json").json_body["components"]["schemas"]
+    assert {"query", "facets"} <= set(schemas["ProductPage"]["properties"])
+    assert "matches" in schemas["ProductHit"]["properties"]
+    assert {"Facets", "FacetCount", "Highlight", "Matches", "QueryUnderstood"} <= set(schemas)
