@@ -147,7 +147,27 @@ def understood_slots(q: str, understanding: Understanding) -> tuple[Slot, ...]:
             slots.append(Slot(typed=term.word, options=(fixed,), corrected=True))
         else:
             slots.append(Slot(typed=term.word, options=((term,),)))
-    return tuple(slots)
+    return _with_synonyms(slots)
+
+
+def _with_synonyms(slots: list[Slot]) -> tuple[Slot, ...]:
+    """A whole word with synonyms matches them too, when the word that drives
+    the search has none: the list read stays the one read without synonyms,
+    only the filter lets more through, so a page costs no more. (A word
+    alone keeps to itself: its synonyms would need another list.)"""
+    candidates = [(t, s) for s in slots for t in s.options[0] if t.index_prefix]
+    if not candidates:
+        return tuple(slots)
+    driver, driving_slot = min(candidates, key=lambda c: (c[0].is_prefix, -len(c[0].word)))
+    if driving_slot.corrected or _synonym_words(driver):
+        return tuple(slots)
+    widened = []
+    for slot in slots:
+        term = slot.options[0][0]
+        others = synonyms().get((term.stemmed,), ()) if not slot.corrected and not term.is_prefix else ()
+        extra = tuple(tuple(Term(w, stem(w), False) for w in phrase) for phrase in others)
+        widened.append(Slot(slot.typed, slot.options + extra, slot.corrected))
+    return tuple(widened)
 
 
 def understand(q: str, vocabulary: set[str]) -> Understanding:
@@ -333,14 +353,21 @@ def search_products(table: Table, params: SearchParams, read_budget: int = READ_
         products = get_products(table, [e["product_id"] for e in read.found])
         result.requests += 1
         result.items_read += len(read.found)
+        ranked = sorted(read.found, key=lambda e: -_own_words(e, plan.slots))  # stable: list order next
         result.items = [
             products[e["product_id"]]
-            for e in read.found
+            for e in ranked
             if e["product_id"] in products and _still_matches(products[e["product_id"]], params)
         ]
     if read.next_position is not None:
         result.next_cursor = cursor.encode(read.next_position, plan.fingerprint)
     return result
+
+
+def _own_words(entry: dict[str, Any], slots: tuple[Slot, ...]) -> int:
+    """How many words an entry matches as typed (not through a synonym)."""
+    text = str(entry.get("text", ""))
+    return sum(all(any(p in text for p in t.patterns()) for t in slot.options[0]) for slot in slots)
 
 
 def _resume(params: SearchParams) -> tuple[Plan, dict[str, Any]]:
@@ -472,7 +499,7 @@ def _query_understood(result: SearchResult) -> QueryUnderstood:
         text=" ".join(" ".join(t.word for t in slot.options[0]) for slot in result.slots),
         corrected=dict(understanding.corrected),
         ignored=list(understanding.ignored),
-        synonyms=understanding.synonyms,
+        synonyms=understanding.synonyms or any(len(s.options) > 1 for s in result.slots),
     )
 
 

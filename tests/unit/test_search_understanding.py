@@ -146,3 +146,15 @@ def test_facets_count_each_product_once_and_say_when_more_follow() -> None:
     assert [(f.value, f.count) for f in counted.brand] == [("barkwell", 2), ("purrfect", 1)]
     assert counted.counted == 3 and counted.approximate
     assert not facets(entries, complete=True).approximate
+
+
+def test_synonyms_widen_a_word_only_when_the_driving_word_has_none() -> None:
+    from chalicelib import keys
+    from chalicelib.models import SearchParams
+    from chalicelib.search import plan_search
+
+    slots = understood_slots("salmon puppy treats ", AS_TYPED)
+    assert [[t.word for t in alt] for alt in slots[1].options] == [["puppy"], ["dog"]]
+    assert plan_search(SearchParams(q="salmon puppy treats ")).pk == keys.word_pk("sal")  # the same list as before
+    assert all(len(s.options) == 1 for s in understood_slots("dog bed ", AS_TYPED))  # "dog" drives: kept as typed
+    assert all(len(s.options) == 1 for s in understood_slots("puppy ", AS_TYPED))
