@@ -151,7 +151,7 @@ def understood_slots(q: str, understanding: Understanding) -> tuple[Slot, ...]:
 
 
 def _with_synonyms(slots: list[Slot]) -> tuple[Slot, ...]:
-    """A whole word with synonyms matches them too, when the word that drives
+    """A word with synonyms matches them too, when the word that drives
     the search has none: the list read stays the one read without synonyms,
     only the filter lets more through, so a page costs no more. (A word
     alone keeps to itself: its synonyms would need another list.)"""
@@ -164,7 +164,7 @@ def _with_synonyms(slots: list[Slot]) -> tuple[Slot, ...]:
     widened = []
     for slot in slots:
         term = slot.options[0][0]
-        others = synonyms().get((term.stemmed,), ()) if not slot.corrected and not term.is_prefix else ()
+        others = synonyms().get((term.stemmed,), ()) if not slot.corrected else ()
         extra = tuple(tuple(Term(w, stem(w), False) for w in phrase) for phrase in others)
         widened.append(Slot(slot.typed, slot.options + extra, slot.corrected))
     return tuple(widened)
