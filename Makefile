@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run aws test unit functional e2e lint bench bench-auth bench-purchase bench-spa bench-load vendor import clean-local
+.PHONY: run aws test unit functional e2e lint lock audit bench bench-auth bench-purchase bench-spa bench-load bench-quality vendor import clean-local
 
 $(STAMP): requirements.in requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -119,3 +119,7 @@ bench-cost: $(STAMP)
 ## bench-load: 32 concurrent clients for 60 s on a fresh local stack (80 % search, 15 % product, 5 % purchase)
 bench-load: $(STAMP)
 	$(PY) -m bench.load $(BENCH_ARGS)
+
+## bench-quality: known-item recall@10 and MRR per kind of query, beside a reference engine (tantivy, if installed)
+bench-quality: $(STAMP)
+	$(PY) -m bench.search_quality $(BENCH_ARGS)

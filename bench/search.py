@@ -39,7 +39,7 @@ from boto3.dynamodb.conditions import Attr
 from boto3.dynamodb.types import TypeSerializer
 from tqdm import tqdm
 
-from chalicelib.catalog import index_entries, product_item
+from chalicelib.catalog import index_entries, product_item, product_words, vocabulary_items
 from chalicelib.models import Product, SearchParams
 from chalicelib.search import search_products
 from chalicelib.text import fold
@@ -63,7 +63,14 @@ QUERIES: list[tuple[str, dict[str, Any], bool]] = [
     ("brand, by name", {"brand": "Barkwell", "sort": "name"}, False),
     ("text + filters", {"q": "bed ", "in_stock": True, "max_price": 15000}, False),
     ("text + filters, by price", {"q": "bed ", "max_price": 5000, "sort": "price_desc"}, False),
+    ("corrected (1 typo)", {"q": "salmn "}, False),
+    ("corrected (2 typos)", {"q": "waterporf "}, False),
+    ("corrected, typing", {"q": "orthopdi"}, False),
+    ("filler + typo", {"q": "i need salmn please "}, False),
+    ("unknown word dropped", {"q": "zebra leash "}, False),
     ("rare: 3 words, 1 in 1,000", {"q": "chicken puppy treats "}, True),
+    ("rare: corrected, 2 words, 1 in 200", {"q": "orthopdic bed "}, True),
+    ("rare: relaxed, never together", {"q": "hammock shampoo "}, True),
 ]
 PAGE = 24
 
@@ -74,11 +81,15 @@ def load_direct(table_name: str, products: list[Product], with_index: bool) -> N
 
     backend = dynamodb_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
     serialize = TypeSerializer().serialize
+    vocabulary: set[str] = set()
     for product in tqdm(products, desc=f"loading {table_name}", unit="product", leave=False):
         entries = index_entries(product) if with_index else []
         items = [product_item(product, entries), *entries] if with_index else [_baseline_item(product)]
+        vocabulary |= product_words(product) if with_index else set()
         for item in items:
             backend.put_item(table_name, {k: serialize(v) for k, v in item.items()})
+    for item in vocabulary_items(vocabulary):
+        backend.put_item(table_name, {k: serialize(v) for k, v in item.items()})
 
 
 def _baseline_item(product: Product) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from . import keys
 from .errors import Conflict, ProductNotFound
 from .models import MAX_STOCK, Product, ProductIn, ProductUpdate
-from .text import IndexedText, fold, index_text, name_key, prefix_of, slug
+from .text import IndexedText, fold, index_text, name_key, prefix_of, slug, words
 
 # One product's update must fit in one TransactWriteItems (100 actions):
 # the product, its new entries and the deletion of its stale ones.
@@ -90,6 +90,58 @@ def index_entries(product: Product) -> list[Item]:
             for term in terms
         ]
     return entries
+
+
+def product_words(product: Product) -> set[str]:
+    """The folded words of a product's text: what the vocabulary learns from it."""
+    fields = [product.name, product.brand, product.category.value, product.species.value, product.description]
+    return set(words(" ".join(fields)))
+
+
+def vocabulary_items(all_words: Iterable[str]) -> list[Item]:
+    """The vocabulary items holding ``all_words``, one per first letter (bulk loading)."""
+    by_letter: dict[str, set[str]] = {}
+    for word in all_words:
+        by_letter.setdefault(word[0], set()).add(word)
+    return [{**keys.vocabulary_key(letter), "words": found} for letter, found in sorted(by_letter.items())]
+
+
+def add_to_vocabulary(table: Table, new_words: Iterable[str]) -> None:
+    """Add words to the vocabulary: one transaction, one ``ADD`` per first letter.
+
+    ``ADD`` to a string set is idempotent and commutative, so concurrent saves
+    never conflict and need not read first. It runs before the product's own
+    transaction: a word the vocabulary knows that no product has is harmless
+    (see search.py), a word a product has that it does not know is not.
+    Words are never taken out (see docs/data-model.md).
+    """
+    actions = [
+        {
+            "Update": {
+                "TableName": table.name,
+                "Key": {"PK": item["PK"], "SK": item["SK"]},
+                "UpdateExpression": "ADD #w :new",
+                "ExpressionAttributeNames": {"#w": "words"},
+                "ExpressionAttributeValues": {":new": item["words"]},
+            }
+        }
+        for item in vocabulary_items(new_words)
+    ]
+    for start in range(0, len(actions), 100):
+        table.meta.client.transact_write_items(TransactItems=actions[start : start + 100])
+
+
+def get_vocabulary(table: Table, letters: Iterable[str]) -> set[str]:
+    """The catalog's words that start with any of ``letters`` (one BatchGetItem)."""
+    wanted = [keys.vocabulary_key(letter) for letter in sorted(set(letters))]
+    found: set[str] = set()
+    request: dict[str, Any] = {table.name: {"Keys": wanted}} if wanted else {}
+    while request.get(table.name, {}).get("Keys"):
+        response = table.meta.client.batch_get_item(RequestItems=request)
+        for item in response["Responses"].get(table.name, []):
+            found |= set(item.get("words", ()))
+        request = response.get("UnprocessedKeys") or {}
+    return found
 
 
 def _kept_terms(indexed: IndexedText, room: int) -> dict[str, int]:
@@ -180,6 +232,7 @@ def save_product(table: Table, product: Product, *, create: bool, keep_stock: bo
             condition["ConditionExpression"] += " AND stock = :stock"
             condition["ExpressionAttributeValues"][":stock"] = old["stock"]
     entries = index_entries(product)
+    add_to_vocabulary(table, product_words(product))
     version = 1 if old is None else int(old["version"]) + 1
     actions: list[dict[str, Any]] = [
         {"Put": {"TableName": table.name, "Item": product_item(product, entries, version), **condition}}
@@ -289,6 +342,7 @@ def import_products(
 
 def _import_batch(table: Table, writer: Any, batch: list[Product]) -> int:
     existing = _raw_items(table, [p.id for p in batch])
+    add_to_vocabulary(table, set().union(*(product_words(p) for p in batch)))
     for product in batch:
         entries = index_entries(product)
         for key in _stale_entry_keys(existing.get(product.id), entries):

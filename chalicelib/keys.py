@@ -66,6 +66,17 @@ def index_entry_sk(score: int, name_key: str, product_id: str) -> str:
     return f"{9 - score}#{name_key}#{product_id}"
 
 
+def vocabulary_key(letter: str) -> dict[str, str]:
+    """The catalog's words that start with ``letter``: ``VOCAB#<letter>`` / ``VOCAB``.
+
+    One item per first letter (a folded letter or digit), its ``words`` a
+    string set. A query word that matches nothing is corrected from its first
+    letter's item only: like Meilisearch, the shop counts a typo on the first
+    letter as two, so one GetItem finds every correction it allows.
+    """
+    return {"PK": f"VOCAB#{letter}", "SK": "VOCAB"}
+
+
 # -- orders --------------------------------------------------------------------
 
 ORDER_PREFIX: Final = "ORDER#"

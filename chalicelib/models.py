@@ -112,9 +112,56 @@ class StockChange(ShopModel):
         return value
 
 
+class Highlight(ShopModel):
+    """Where a word of the query matched, to highlight it safely (never HTML)."""
+
+    word: str = Field(description="The query word, as typed (folded), that matched.")
+    start: int = Field(description="Offset of the first character (Unicode code points) in the text as returned.")
+    end: int = Field(description="Offset just after the last character.")
+
+
+class Matches(ShopModel):
+    name: list[Highlight] = Field(default_factory=list)
+    description: list[Highlight] = Field(default_factory=list)
+
+
+class ProductHit(Product):
+    """A product of a result page, with where the query matched it."""
+
+    matches: Matches = Field(default_factory=Matches)
+
+
+class QueryUnderstood(ShopModel):
+    """How the search understood `q`."""
+
+    text: str = Field(description="The words searched for, after corrections and dropped words.")
+    corrected: dict[str, str] = Field(description="Typed word -> the catalog's word it was corrected to.")
+    ignored: list[str] = Field(description="Typed words left out: unknown, filler, or dropped so as to find something.")
+    synonyms: bool = Field(
+        description="A word the catalog does not know was replaced by a synonym it knows (shown in `corrected`)."
+    )
+
+
+class FacetCount(ShopModel):
+    value: str = Field(description="Pass as the parameter of the same name to filter (brand: its slug).")
+    count: int
+
+
+class Facets(ShopModel):
+    """Counts per attribute over the matching index entries this request read."""
+
+    species: list[FacetCount]
+    category: list[FacetCount]
+    brand: list[FacetCount] = Field(description="The most frequent brands, at most 10.")
+    counted: int = Field(description="How many matching products were counted.")
+    approximate: bool = Field(description="More matches follow that were not counted: the counts are lower bounds.")
+
+
 class ProductPage(ShopModel):
-    items: list[Product]
+    items: list[ProductHit]
     next_cursor: str | None = Field(description="Pass as `cursor` to get the next page; null on the last page.")
+    query: QueryUnderstood | None = Field(default=None, description="Null when `q` is not given.")
+    facets: Facets
 
 
 class SearchParams(ShopModel):
@@ -133,6 +180,7 @@ class SearchParams(ShopModel):
     max_price: int | None = Field(default=None, ge=0, le=MAX_PRICE_CENTS, description="In cents.")
     in_stock: bool | None = Field(default=None, description="true: only products with stock.")
     sort: Sort = Sort.relevance
+    exact: bool = Field(default=False, description="true: the words exactly as typed, never corrected nor dropped.")
     limit: int = Field(default=DEFAULT_PAGE, ge=1, le=MAX_PAGE)
     cursor: str | None = Field(default=None, max_length=2048, description="`next_cursor` of the previous page.")
 

@@ -136,10 +136,17 @@ def document(server_url: str | None = None) -> dict[str, Any]:
                 "get": {
                     "summary": "Search and browse products",
                     "description": (
-                        "Words are matched in name, description and brand, case- and accent-insensitive, "
-                        "plural or singular; the last word is matched as a prefix unless the query ends "
-                        "with a space. Several words must all match. Pages may be shorter than `limit` "
-                        "when filters are very selective; follow `next_cursor` until it is null."
+                        "Words are matched in name, brand, category, species and description, case- and "
+                        "accent-insensitive, plural or singular; the last word is matched as a prefix unless "
+                        "the query ends with a space. Several words must all match. When they find nothing, "
+                        "the query is understood more loosely, and `query` says how: a word the catalog does "
+                        "not know is corrected (1 typo from 5 letters, 2 from 9) or ignored, filler words "
+                        "are ignored, synonyms are searched for, and then the last words are dropped until "
+                        "something is found. Every page of a search keeps the first page's understanding. "
+                        "Each item's `matches` gives the offsets of the matched words in its name and "
+                        "description; `facets` counts the matching products read, per species, category "
+                        "and brand. Pages may be shorter than `limit` when filters are very selective; "
+                        "follow `next_cursor` until it is null."
                     ),
                     "operationId": "searchProducts",
                     "parameters": _query_parameters(SearchParams),

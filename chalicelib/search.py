@@ -14,24 +14,85 @@ where the last page stopped.
 
 from __future__ import annotations
 
+import json
 import math
 import time
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import reduce
 from typing import Any, Final
 
 from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 
 from . import cursor, keys
-from .catalog import Table, get_products
+from .catalog import Table, get_products, get_vocabulary
+from .errors import InvalidInput
 from .metrics import DISCARD, SEARCH_ITEMS_READ, SEARCH_LATENCY, Metric, MetricSink
-from .models import Product, SearchParams, Sort
-from .text import Term, parse_query, slug
+from .models import (
+    FacetCount,
+    Facets,
+    Highlight,
+    Matches,
+    Product,
+    ProductHit,
+    ProductPage,
+    QueryUnderstood,
+    SearchParams,
+    Sort,
+)
+from .text import FILLER_WORDS, Term, correction, highlights, known, parse_query, slug, stem, synonyms
 
 # Most index entries one request may read before it returns what it found
 # (possibly a short page) with a cursor to continue.
 READ_BUDGET: Final = 1000
+TOP_BRANDS: Final = 10
+# At most this many words are dropped, one search each, when a query finds nothing.
+MAX_RELAXATIONS: Final = 2
+
+Alternative = tuple[Term, ...]  # terms that must all match (a phrase such as "fish tank")
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One word (or phrase) of the query as understood, and what may match it."""
+
+    typed: str  # as typed, folded
+    options: tuple[Alternative, ...]  # any of them matches (one, today: the word, its correction or synonym)
+    corrected: bool = False
+
+
+@dataclass(frozen=True)
+class Understanding:
+    """How the words of ``q`` were understood: as typed, or corrected, with
+    synonyms, some dropped. A cursor carries it, so every page of a search
+    reads the same interpretation."""
+
+    corrected: tuple[tuple[str, str], ...] = ()  # (typed, corrected)
+    ignored: tuple[str, ...] = ()
+    synonyms: bool = False
+
+    def encode(self) -> str:
+        return json.dumps([dict(self.corrected), list(self.ignored), self.synonyms], separators=(",", ":"))
+
+    @classmethod
+    def decode(cls, raw: object, typed: set[str]) -> Understanding:
+        """An interpretation read back from a cursor, checked against the query's words."""
+        try:
+            corrected, ignored, with_synonyms = json.loads(str(raw))
+            understood = cls(
+                corrected=tuple(sorted((str(k), str(v)) for k, v in dict(corrected).items())),
+                ignored=tuple(str(w) for w in ignored),
+                synonyms=bool(with_synonyms),
+            )
+        except (ValueError, TypeError, RecursionError) as exc:
+            raise InvalidInput("cursor is not a cursor returned by this API", field="cursor") from exc
+        if not {w for w, _ in understood.corrected} | set(understood.ignored) <= typed:
+            raise InvalidInput("cursor belongs to a different query; start again without it", field="cursor")
+        return understood
+
+
+AS_TYPED: Final = Understanding()
 
 
 @dataclass(frozen=True)
@@ -45,36 +106,140 @@ class Plan:
     key_condition: Any
     filter: ConditionBase | None
     fingerprint: str
+    understanding: Understanding = AS_TYPED
+    slots: tuple[Slot, ...] = ()
+    nothing_before: bool = True  # no earlier page of this search found a product
     sk_prefix: str = ""  # what the table sort key of every entry read starts with
     price_range: tuple[int, int] = (0, cursor.MAX_NUMBER)  # of every entry read
 
     @property
     def position_keys(self) -> set[str]:
         extra = {keys.INDEX_SORT_ATTRS[self.index]} if self.index else set()
-        return {"PK", "SK"} | extra
+        return {"PK", "SK", "i", "n"} | extra
 
     def cursor_rules(self) -> dict[str, cursor.Rule]:
         """What a position in this plan's list can be (a cursor is checked against it)."""
-        rules = {"PK": cursor.equal_to(self.pk), "SK": cursor.key_text(self.sk_prefix)}
+        rules = {
+            "PK": cursor.equal_to(self.pk),
+            "SK": cursor.key_text(self.sk_prefix),
+            "i": _understanding_text,
+            "n": cursor.number_between(0, 1),
+        }
         if self.index:
             name = keys.INDEX_SORT_ATTRS[self.index]
             rules[name] = cursor.number_between(*self.price_range) if name == "price" else cursor.key_text()
         return rules
 
 
+def _understanding_text(value: object) -> bool:
+    return isinstance(value, str) and len(value) <= 4096  # Understanding.decode checks the rest
+
+
 @dataclass
 class SearchResult:
     items: list[Product]
     next_cursor: str | None
-    items_read: int = 0  # index entries evaluated + products fetched
+    items_read: int = 0  # index entries evaluated + products fetched (+ vocabulary items)
     requests: int = 0  # DynamoDB calls
+    understanding: Understanding = AS_TYPED
+    slots: tuple[Slot, ...] = ()
+    entries: list[dict[str, Any]] = field(default_factory=list)  # the matching entries read (facets)
+    complete: bool = True  # entries holds every match of the query
 
 
-def _driver(params: SearchParams, terms: list[Term]) -> tuple[str, Term | None]:
+@dataclass
+class _Read:
+    found: list[dict[str, Any]]
+    next_position: cursor.Position | None
+    stopped_at: dict[str, Any] | None = None  # where a probe stopped, having found nothing
+    ahead: list[dict[str, Any]] = field(default_factory=list)
+
+
+def understood_slots(q: str, understanding: Understanding) -> tuple[Slot, ...]:
+    """The words of ``q`` as understood: corrections (or synonyms) applied, ignored words left out."""
+    corrected = dict(understanding.corrected)
+    slots: list[Slot] = []
+    for term in parse_query(q):
+        if term.word in understanding.ignored:
+            continue
+        if term.word in corrected:
+            replacement = corrected[term.word].split()
+            last = len(replacement) - 1
+            fixed = tuple(Term(w, stem(w), term.is_prefix and i == last) for i, w in enumerate(replacement))
+            slots.append(Slot(typed=term.word, options=(fixed,), corrected=True))
+        else:
+            slots.append(Slot(typed=term.word, options=((term,),)))
+    return _with_synonyms(slots)
+
+
+def _with_synonyms(slots: list[Slot]) -> tuple[Slot, ...]:
+    """A word with synonyms matches them too, when the word that drives
+    the search has none: the list read stays the one read without synonyms,
+    only the filter lets more through, so a page costs no more. (A word
+    alone keeps to itself: its synonyms would need another list.)"""
+    candidates = [(t, s) for s in slots for t in s.options[0] if t.index_prefix]
+    if not candidates:
+        return tuple(slots)
+    driver, driving_slot = min(candidates, key=lambda c: (c[0].is_prefix, -len(c[0].word)))
+    if driving_slot.corrected or _synonym_words(driver):
+        return tuple(slots)
+    widened = []
+    for slot in slots:
+        term = slot.options[0][0]
+        others = synonyms().get((term.stemmed,), ()) if not slot.corrected else ()
+        extra = tuple(tuple(Term(w, stem(w), False) for w in phrase) for phrase in others)
+        widened.append(Slot(slot.typed, slot.options + extra, slot.corrected))
+    return tuple(widened)
+
+
+def understand(q: str, vocabulary: set[str]) -> Understanding:
+    """Replace the words the catalog does not know by a synonym it knows, else
+    by their nearest word; drop those it cannot correct and the filler words."""
+    terms = parse_query(q)
+    corrected: dict[str, str] = {}
+    ignored: list[str] = []
+    with_synonyms = False
+    for term in terms:
+        if known(term, vocabulary):
+            continue
+        fix = _known_synonym(term, vocabulary)
+        with_synonyms |= fix is not None
+        fix = fix or correction(term, vocabulary)
+        if fix is None:
+            ignored.append(term.word)
+        else:
+            corrected[term.word] = fix
+    filler = [t.word for t in terms if t.word in FILLER_WORDS and t.word not in ignored]
+    if len(ignored) + len(filler) < len(terms):  # filler goes only if a word remains
+        ignored += filler
+    return Understanding(tuple(sorted(corrected.items())), tuple(ignored), with_synonyms)
+
+
+def _synonym_words(term: Term) -> list[str]:
+    return [w for phrase in synonyms().get((term.stemmed,), ()) for w in phrase]
+
+
+def _known_synonym(term: Term, vocabulary: set[str]) -> str | None:
+    """The first synonym of a word (data/synonyms.json) whose words the catalog knows."""
+    for phrase in synonyms().get((term.stemmed,), ()):
+        if all(known(Term(w, stem(w), False), vocabulary) for w in phrase):
+            return " ".join(phrase)
+    return None
+
+
+def relaxed(understanding: Understanding, slots: tuple[Slot, ...]) -> Understanding:
+    """The same understanding with the least useful word dropped: the last one
+    (as Meilisearch does), the word a shopper added to narrow the search."""
+    dropped = tuple(slots[-1].typed.split())
+    return Understanding(understanding.corrected, understanding.ignored + dropped, understanding.synonyms)
+
+
+def _driver(params: SearchParams, slots: tuple[Slot, ...]) -> tuple[str, Term | None]:
     """The smallest index list that holds every possible match (and its term)."""
     if params.brand:
         return keys.attribute_pk("brand", slug(params.brand)), None
     # Whole words before the word being typed; longer words are rarer.
+    terms = [t for s in slots if len(s.options) == 1 for t in s.options[0]]
     ranked = sorted(terms, key=lambda t: (t.is_prefix, -len(t.word)))
     for term in ranked:
         if term.index_prefix:
@@ -91,15 +256,30 @@ def _term_condition(term: Term) -> ConditionBase:
     return reduce(lambda a, b: a | b, options)
 
 
-def plan_search(params: SearchParams) -> Plan:
-    terms = parse_query(params.q or "")
-    pk, driver = _driver(params, terms)
+def _slot_condition(slot: Slot) -> ConditionBase:
+    options = [reduce(lambda a, b: a & b, [_term_condition(t) for t in alt]) for alt in slot.options]
+    return reduce(lambda a, b: a | b, options)
+
+
+def query_fingerprint(params: SearchParams) -> str:
+    """Identifies the query as typed; the cursor carries how it was understood."""
+    return cursor.fingerprint(
+        {
+            "terms": [(t.stemmed, t.is_prefix) for t in parse_query(params.q or "")],
+            **params.model_dump(mode="json", exclude={"q", "cursor", "limit"}),
+        }
+    )
+
+
+def plan_search(params: SearchParams, understanding: Understanding = AS_TYPED) -> Plan:
+    slots = understood_slots(params.q or "", understanding)
+    pk, driver = _driver(params, slots)
     index = {Sort.relevance: None, Sort.price_asc: keys.BY_PRICE, Sort.price_desc: keys.BY_PRICE}.get(
         params.sort, keys.BY_NAME
     )
     key_condition = Key("PK").eq(pk)
     sk_prefix = ""
-    conditions: list[ConditionBase] = [_term_condition(t) for t in terms]
+    conditions: list[ConditionBase] = [_slot_condition(s) for s in slots]
     if driver is not None:
         # Only the driving term's entries of its list: in the key when the
         # list is read in term order (relevance), else a filter.
@@ -110,11 +290,36 @@ def plan_search(params: SearchParams) -> Plan:
         else:
             term = Attr("term")
             conditions.append(term.eq(driver.key_prefix) if exact else term.begins_with(driver.key_prefix))
+    key_condition, conditions = _attribute_conditions(params, pk, index, key_condition, conditions)
+    return Plan(
+        pk=pk,
+        index=index,
+        shared_prefix=driver.key_prefix if driver is not None and driver.is_prefix else None,
+        forward=params.sort != Sort.price_desc,
+        key_condition=key_condition,
+        filter=reduce(lambda a, b: a & b, conditions) if conditions else None,
+        fingerprint=query_fingerprint(params),
+        understanding=understanding,
+        slots=slots,
+        sk_prefix=sk_prefix,
+        price_range=_price_range(params, index),
+    )
+
+
+def _price_range(params: SearchParams, index: str | None) -> tuple[int, int]:
+    """The prices of the entries a query reads, when its key bounds them (by price)."""
     low, high = params.min_price, params.max_price
-    price_range = (0, cursor.MAX_NUMBER)
     if index == keys.BY_PRICE and (low is not None or high is not None):
-        price_range = (low or 0, high if high is not None else cursor.MAX_NUMBER)
-        key_condition &= Key("price").between(*price_range)
+        return (low or 0, high if high is not None else cursor.MAX_NUMBER)
+    return (0, cursor.MAX_NUMBER)
+
+
+def _attribute_conditions(
+    params: SearchParams, pk: str, index: str | None, key_condition: Any, conditions: list[ConditionBase]
+) -> tuple[Any, list[ConditionBase]]:
+    low, high = params.min_price, params.max_price
+    if index == keys.BY_PRICE and (low is not None or high is not None):
+        key_condition &= Key("price").between(*_price_range(params, index))
     else:
         if low is not None:
             conditions.append(Attr("price").gte(low))
@@ -129,27 +334,16 @@ def plan_search(params: SearchParams) -> Plan:
             conditions.append(Attr(name).eq(value))
     if params.in_stock is not None:
         conditions.append(Attr("in_stock").eq(params.in_stock))
-    fingerprint = cursor.fingerprint(
-        {
-            "terms": [(t.stemmed, t.is_prefix) for t in terms],
-            **params.model_dump(mode="json", exclude={"q", "cursor", "limit"}),
-        }
-    )
-    return Plan(
-        pk=pk,
-        index=index,
-        shared_prefix=driver.key_prefix if driver is not None and driver.is_prefix else None,
-        forward=params.sort != Sort.price_desc,
-        key_condition=key_condition,
-        filter=reduce(lambda a, b: a & b, conditions) if conditions else None,
-        fingerprint=fingerprint,
-        sk_prefix=sk_prefix,
-        price_range=price_range,
-    )
+    return key_condition, conditions
 
 
-def _position(entry: dict[str, Any], plan: Plan) -> cursor.Position:
-    return {k: int(entry[k]) if k == "price" else str(entry[k]) for k in plan.position_keys}
+def _position(entry: dict[str, Any], plan: Plan, found_any: bool = True) -> cursor.Position:
+    """Where the next page starts, how the query was understood, and whether
+    nothing was found yet (then a search that ends empty is relaxed)."""
+    position: cursor.Position = {
+        k: int(entry[k]) if k == "price" else str(entry[k]) for k in plan.position_keys - {"i", "n"}
+    }
+    return {**position, "i": plan.understanding.encode(), "n": int(plan.nothing_before and not found_any)}
 
 
 def _shadowed(entry: dict[str, Any], plan: Plan) -> bool:
@@ -190,24 +384,100 @@ def search_products(
 
 
 def _search(table: Table, params: SearchParams, read_budget: int) -> SearchResult:
-    plan = plan_search(params)
-    start: dict[str, Any] | None = None
-    if params.cursor:
-        start = cursor.decode(params.cursor, plan.fingerprint, plan.cursor_rules())
+    """A page of products: the words as typed; if they find nothing at first
+    sight, as understood (corrected, filler dropped, synonyms); if that finds
+    nothing at all, with the last words dropped one by one."""
     result = SearchResult(items=[], next_cursor=None)
-    found, next_position = _read_entries(table, plan, params.limit, start, read_budget, result)
-    if found:
-        products = get_products(table, [e["product_id"] for e in found])
+    if params.cursor:
+        plan, start = _resume(params)
+        read = _read_entries(table, plan, params.limit, start, read_budget, result)
+        if plan.nothing_before:
+            plan, read = _relax_while_empty(table, params, plan, read, read_budget, result)
+    else:
+        plan, read = _first_page(table, params, read_budget, result)
+    result.understanding, result.slots = plan.understanding, plan.slots
+    result.entries = read.found + read.ahead
+    result.complete = read.next_position is None and read.stopped_at is None
+    if read.found:
+        products = get_products(table, [e["product_id"] for e in read.found])
         result.requests += 1
-        result.items_read += len(found)
+        result.items_read += len(read.found)
+        ranked = sorted(read.found, key=lambda e: -_own_words(e, plan.slots))  # stable: list order next
         result.items = [
             products[e["product_id"]]
-            for e in found
+            for e in ranked
             if e["product_id"] in products and _still_matches(products[e["product_id"]], params)
         ]
-    if next_position is not None:
-        result.next_cursor = cursor.encode(next_position, plan.fingerprint)
+    if read.next_position is not None:
+        result.next_cursor = cursor.encode(read.next_position, plan.fingerprint)
     return result
+
+
+def _own_words(entry: dict[str, Any], slots: tuple[Slot, ...]) -> int:
+    """How many words an entry matches as typed (not through a synonym)."""
+    text = str(entry.get("text", ""))
+    return sum(all(any(p in text for p in t.patterns()) for t in slot.options[0]) for slot in slots)
+
+
+def _resume(params: SearchParams) -> tuple[Plan, dict[str, Any]]:
+    typed = plan_search(params)
+    loose = {name: _loose_rule(name) for name in typed.position_keys}
+    start = dict(cursor.decode(params.cursor or "", typed.fingerprint, loose))
+    understanding = Understanding.decode(start["i"], {t.word for t in parse_query(params.q or "")})
+    plan = replace(plan_search(params, understanding), nothing_before=start["n"] == 1)
+    rules = plan.cursor_rules()
+    if set(start) != set(rules) or not all(rules[name](value) for name, value in start.items()):
+        raise InvalidInput("cursor belongs to a different query; start again without it", field="cursor")
+    del start["i"], start["n"]
+    return plan, start
+
+
+def _loose_rule(name: str) -> cursor.Rule:
+    """What any position can be, before the cursor says how its query was understood."""
+    if name == "n":
+        return cursor.number_between(0, 1)
+    if name == "i":
+        return _understanding_text
+    return cursor.number_between() if name == "price" else cursor.key_text()
+
+
+def _first_page(table: Table, params: SearchParams, read_budget: int, result: SearchResult) -> tuple[Plan, _Read]:
+    plan = plan_search(params)
+    read = _read_entries(
+        table, plan, params.limit, None, read_budget, result, probe=bool(plan.slots) and not params.exact
+    )
+    if read.found or not plan.slots or params.exact:
+        return plan, read
+    # Nothing at first sight: are all the words known to the catalog?
+    letters = {w[0] for s in plan.slots for t in s.options[0] for w in [t.word, *_synonym_words(t)]}
+    vocabulary = get_vocabulary(table, letters)
+    result.requests += 1
+    result.items_read += len(letters)
+    understanding = understand(params.q or "", vocabulary)
+    if understanding == AS_TYPED and read.stopped_at is not None:
+        read = _read_entries(table, plan, params.limit, read.stopped_at, read_budget, result)
+    elif understanding != AS_TYPED:
+        plan = plan_search(params, understanding)
+        read = _read_entries(table, plan, params.limit, None, read_budget, result) if plan.slots else read
+    return _relax_while_empty(table, params, plan, read, read_budget, result)
+
+
+def _relax_while_empty(
+    table: Table, params: SearchParams, plan: Plan, read: _Read, read_budget: int, result: SearchResult
+) -> tuple[Plan, _Read]:
+    """Drop the last word while a search ends having found nothing at all.
+
+    Only an ended search is relaxed: one the read budget cut short goes on, on
+    the next page, with the same words (the cursor says nothing was found
+    yet), so the answer never depends on the budget.
+    """
+    for _ in range(MAX_RELAXATIONS):
+        ended_empty = not read.found and read.next_position is None and read.stopped_at is None
+        if not ended_empty or len(plan.slots) < 2 or result.items_read >= read_budget:
+            break
+        plan = plan_search(params, relaxed(plan.understanding, plan.slots))
+        read = _read_entries(table, plan, params.limit, None, read_budget, result)
+    return plan, read
 
 
 def _read_entries(
@@ -217,13 +487,14 @@ def _read_entries(
     start: dict[str, Any] | None,
     read_budget: int,
     result: SearchResult,
-) -> tuple[list[dict[str, Any]], cursor.Position | None]:
+    probe: bool = False,
+) -> _Read:
     """Query the plan's list for ``limit`` entries that pass the filter, and
     one more, which says whether a next page exists: a full last page carries
     no cursor. Reading stops early only when the list ends or the read budget
     is spent; then the page may be short (or, if the whole budget held no
     match, empty) and the cursor resumes after the last entry read.
-    Returns the page's entries and where to resume (``None``: nothing follows).
+    A ``probe`` stops after its first DynamoDB page if that held no match.
     """
     found: list[dict[str, Any]] = []
     selectivity = 1.0
@@ -240,11 +511,13 @@ def _read_entries(
         found += [entry for entry in response["Items"] if not _shadowed(entry, plan)]
         start = response.get("LastEvaluatedKey")
         if len(found) > limit:
-            return found[:limit], _position(found[limit - 1], plan)
+            return _Read(found[:limit], _position(found[limit - 1], plan), ahead=found[limit:])
         if start is None:
-            return found, None
+            return _Read(found, None)
+        if probe and not found:
+            return _Read([], None, stopped_at=start)
         if result.items_read >= read_budget:
-            return found, _position(start, plan)
+            return _Read(found, _position(start, plan, found_any=bool(found)))
         # Estimate how many entries pass the filter, to ask for enough next time.
         selectivity = max(len(found) / max(result.items_read, 1), 0.02)
 
@@ -258,3 +531,56 @@ def _query_request(plan: Plan, start: dict[str, Any] | None, limit: int) -> dict
         **({"FilterExpression": plan.filter} if plan.filter is not None else {}),
         **({"ExclusiveStartKey": start} if start else {}),
     }
+
+
+# -- the answer explains itself -------------------------------------------------
+
+
+def result_page(result: SearchResult, params: SearchParams) -> ProductPage:
+    """The response: products with where they matched, the query as understood, facets."""
+    terms = [(slot.typed, term) for slot in result.slots for alt in slot.options for term in alt]
+    return ProductPage(
+        items=[ProductHit(**p.model_dump(), matches=_matches(p, terms)) for p in result.items],
+        next_cursor=result.next_cursor,
+        query=_query_understood(result) if params.q is not None else None,
+        facets=facets(result.entries, complete=result.complete),
+    )
+
+
+def _matches(product: Product, terms: list[tuple[str, Term]]) -> Matches:
+    return Matches(
+        name=[Highlight(word=w, start=a, end=b) for w, a, b in highlights(product.name, terms)],
+        description=[Highlight(word=w, start=a, end=b) for w, a, b in highlights(product.description, terms)],
+    )
+
+
+def _query_understood(result: SearchResult) -> QueryUnderstood:
+    understanding = result.understanding
+    return QueryUnderstood(
+        text=" ".join(" ".join(t.word for t in slot.options[0]) for slot in result.slots),
+        corrected=dict(understanding.corrected),
+        ignored=list(understanding.ignored),
+        synonyms=understanding.synonyms or any(len(s.options) > 1 for s in result.slots),
+    )
+
+
+def facets(entries: list[dict[str, Any]], complete: bool) -> Facets:
+    """Counts per species, category and brand over the matching entries read.
+
+    They cost no extra read: a page reads its items and one match more (the
+    look-ahead); when more matches follow, the counts are marked approximate.
+    """
+    products = {e["product_id"]: e for e in entries}.values()
+
+    def count(name: str, top: int | None = None) -> list[FacetCount]:
+        tally = Counter(str(e[name]) for e in products)
+        ranked = sorted(tally.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+        return [FacetCount(value=v, count=c) for v, c in ranked]
+
+    return Facets(
+        species=count("species"),
+        category=count("category"),
+        brand=count("brand", TOP_BRANDS),
+        counted=len(products),
+        approximate=not complete,
+    )

@@ -19,12 +19,15 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import json
 import os
 import re
 import sys
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from types import ModuleType
 from typing import Any, Final
 
@@ -227,3 +230,134 @@ def parse_query(q: str) -> list[Term]:
         seen.add((term.stemmed, is_prefix))
         terms.append(term)
     return terms
+
+
+# -- forgiving: typos, filler words, synonyms ----------------------------------
+
+ONE_TYPO_FROM: Final = 5  # letters; as Meilisearch, Typesense and Algolia forgive
+TWO_TYPOS_FROM: Final = 9
+# Words shoppers add that say nothing about the product; dropped first when a
+# search would otherwise find nothing.
+FILLER_WORDS: Final = frozenset(
+    [
+        "best",
+        "buy",
+        "cheap",
+        "good",
+        "great",
+        "i",
+        "looking",
+        "me",
+        "my",
+        "need",
+        "nice",
+        "please",
+        "some",
+        "want",
+        "we",
+    ]
+)
+SYNONYMS_FILE: Final = Path(__file__).resolve().parent.parent / "data" / "synonyms.json"
+
+
+def allowed_typos(word: str) -> int:
+    """How many edits a word of this length may be corrected by."""
+    return 2 if len(word) >= TWO_TYPOS_FROM else 1 if len(word) >= ONE_TYPO_FROM else 0
+
+
+def osa_distance(a: str, b: str) -> int:
+    """Edits from ``a`` to ``b``: insert, delete, substitute, or swap two
+    neighbours (counted once): optimal string alignment (restricted Damerau)."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cost = 0 if ca == cb else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+def _prefix_distance(typed: str, term: str) -> tuple[int, str]:
+    """Edits from ``typed`` to the nearest beginning of ``term`` (and that beginning)."""
+    options = [(osa_distance(typed, term[:m]), term[:m]) for m in range(len(typed) - 1, len(typed) + 2)]
+    return min(options, key=lambda o: (o[0], -len(o[1])))
+
+
+def known(term: Term, vocabulary: Iterable[str]) -> bool:
+    """Whether some word of the catalog matches ``term`` as the index does."""
+    if not term.is_prefix:
+        return any(stem(v) == term.stemmed for v in vocabulary)
+    return any(v.startswith(term.key_prefix) or stem(v).startswith(term.key_prefix) for v in vocabulary)
+
+
+def correction(term: Term, vocabulary: Iterable[str]) -> str | None:
+    """The nearest word of the catalog to a word it does not know, if near enough.
+
+    1 edit from 5 letters, 2 from 9; a word being typed is compared with the
+    beginnings of the catalog's words (and becomes the nearest beginning).
+    Ties go to a whole word (what was typed may be a finished word with a
+    typo), then to the longest beginning shared with what was typed, then to
+    alphabetical order, so the answer never depends on the set's order.
+    """
+    budget = allowed_typos(term.word)
+    if budget == 0:
+        return None
+    best: tuple[int, bool, int, str] | None = None
+    for candidate in vocabulary:
+        if abs(len(candidate) - len(term.word)) > budget and not term.is_prefix:
+            continue
+        if term.is_prefix:
+            distance, form = _prefix_distance(term.word, candidate)
+        else:
+            distance, form = osa_distance(term.word, candidate), candidate
+        if distance > budget:
+            continue
+        shared = len(os.path.commonprefix([term.word, form]))  # noqa: RUF071 (characters wanted)
+        rank = (distance, form != candidate, -shared, form)
+        best = rank if best is None or rank < best else best
+    return best[3] if best else None
+
+
+@lru_cache(maxsize=1)
+def synonyms() -> dict[tuple[str, ...], tuple[tuple[str, ...], ...]]:
+    """data/synonyms.json as {stems of a phrase: the other phrases of its group (words)}.
+
+    Keyed by stems, so "puppies" has the synonyms of "puppy".
+    """
+    groups = json.loads(SYNONYMS_FILE.read_text())
+    found: dict[tuple[str, ...], tuple[tuple[str, ...], ...]] = {}
+    for group in groups:
+        phrases = [tuple(fold(p).split()) for p in group]
+        for phrase in phrases:
+            found[tuple(stem(w) for w in phrase)] = tuple(other for other in phrases if other != phrase)
+    return found
+
+
+_WORD_SPAN = re.compile(r"[^\W_]+")
+
+
+def matches_term(term: Term, word: str) -> bool:
+    """Whether a folded word of a product's text matches ``term`` as the index does."""
+    if not _searchable(word):
+        return False
+    forms = [p.strip() for p in term.patterns()]
+    if not term.is_prefix:
+        return stem(word) in forms or word in forms
+    return any(word.startswith(f) or stem(word).startswith(f) for f in forms)
+
+
+def highlights(text: str, terms: list[tuple[str, Term]]) -> list[tuple[str, int, int]]:
+    """``(typed word, start, end)`` of each word of ``text`` that a query term
+    matches, in offsets of ``text`` itself (not of its folded form)."""
+    found: list[tuple[str, int, int]] = []
+    for span in _WORD_SPAN.finditer(text):
+        folded = fold(span.group())
+        for typed, term in terms:
+            if folded and all(matches_term(term, part) for part in folded.split()):
+                found.append((typed, span.start(), span.end()))
+                break
+    return found

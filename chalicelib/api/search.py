@@ -9,8 +9,8 @@ from chalice import Blueprint
 from .. import catalog, openapi
 from ..bootstrap import get_metrics, get_table
 from ..errors import api_errors
-from ..models import ProductPage, SearchParams
-from ..search import search_products
+from ..models import SearchParams
+from ..search import result_page, search_products
 from .http import dump, query_params
 
 bp = Blueprint(__name__)
@@ -24,8 +24,8 @@ def health() -> dict[str, str]:
 @bp.route("/products")
 @api_errors
 def list_products() -> dict[str, Any]:
-    result = search_products(get_table(), query_params(bp.current_request, SearchParams), metrics=get_metrics())
-    return dump(ProductPage(items=result.items, next_cursor=result.next_cursor))
+    params = query_params(bp.current_request, SearchParams)
+    return dump(result_page(search_products(get_table(), params, metrics=get_metrics()), params))
 
 
 @bp.route("/products/{product_id}")

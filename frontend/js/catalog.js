@@ -24,6 +24,7 @@ function searchParams(query) {
   const params = { limit: PAGE };
   const q = query.get("q");
   if (q) params.q = q;
+  if (query.get("exact") === "true") params.exact = true;
   for (const name of FILTERS) {
     const value = query.get(name);
     if (!value) continue;
@@ -68,14 +69,74 @@ function picture(product, size) {
   return el("img", { src, alt: "", width: size, height: size, class: "picture", loading: "lazy", decoding: "async" });
 }
 
+// The text with the spans the API says matched wrapped in <mark>: text nodes only.
+function highlighted(text, spans = []) {
+  const parts = [];
+  let at = 0;
+  for (const { start, end } of [...spans].sort((a, b) => a.start - b.start)) {
+    if (start < at) continue;
+    parts.push(text.slice(at, start), el("mark", {}, text.slice(start, end)));
+    at = end;
+  }
+  parts.push(text.slice(at));
+  return parts.filter((part) => part !== "");
+}
+
+function addButton(product) {
+  return el(
+    "button",
+    {
+      type: "button",
+      class: "add",
+      disabled: product.stock <= 0,
+      onclick: () => {
+        if (cart.add(product, 1)) say(`Added ${product.name} to your cart.`);
+        else say(`Your cart is full (${cart.MAX_LINES} products). Check out first.`, { alert: true });
+      },
+    },
+    product.stock > 0 ? "Add to cart" : "Out of stock",
+  );
+}
+
 function card(product) {
   return el(
     "li",
     { class: "card", dataset: { testid: "product-card" } },
     picture(product, 56),
-    el("a", { href: `#/product/${encodeURIComponent(product.id)}` }, product.name),
+    el("a", { href: `#/product/${encodeURIComponent(product.id)}` }, ...highlighted(product.name, product.matches?.name)),
     ...facts(product, "span"),
+    addButton(product),
   );
+}
+
+// "Showing results for ..." when the API understood the words otherwise, with a
+// link to search them exactly as typed.
+function explain(box, found, params) {
+  const understood = found.query;
+  const changed = understood && (Object.keys(understood.corrected).length || understood.ignored.length);
+  box.hidden = !changed;
+  if (!changed) return box.replaceChildren();
+  const exact = new URLSearchParams(location.hash.split("?")[1] ?? "");
+  exact.set("exact", "true");
+  const ignored = understood.ignored.length ? ` (without ${understood.ignored.join(", ")})` : "";
+  box.replaceChildren(
+    "Showing results for ",
+    el("em", {}, understood.text),
+    ignored + ". ",
+    el("a", { href: `#/?${exact}` }, `Search exactly for ${params.q.trim()}`),
+  );
+}
+
+// Each species and category option says how many results it has (at least, when approximate).
+function showCounts(form, facets) {
+  for (const name of ["species", "category"]) {
+    const counts = new Map((facets?.[name] ?? []).map((f) => [f.value, f.count]));
+    for (const option of form.elements[name].options) {
+      if (!option.value) continue;
+      const count = counts.get(option.value);
+      option.textContent = label(option.value) + (count ? ` (${count}${facets.approximate ? "+" : ""})` : "");
+    }
+  }
 }
 
 // A very selective search may read its whole budget without a match: the API
@@ -91,10 +152,18 @@ async function loadPage(params, cursor) {
   return found;
 }
 
-function sayIfEmpty(found) {
+function sayIfEmpty(found, params) {
   if (found.items.length) return;
   if (found.next_cursor) say("Still looking… Show more searches further.");
-  else say("No products match. Try fewer words or filters.");
+  else say(`No products match. ${suggestion(params)}`);
+}
+
+// What to take away from an empty search: a filter if any, else the last word.
+function suggestion(params) {
+  const filter = FILTERS.find((name) => name !== "sort" && params[name] !== undefined);
+  if (filter) return `Try without the ${label(filter).toLowerCase().replace("_", " ")} filter.`;
+  const words = (params.q ?? "").trim().split(/\s+/);
+  return words.length > 1 ? `Try without “${words.at(-1)}”.` : "Try fewer words or filters.";
 }
 
 function renderPage(list, page, append) {
@@ -131,6 +200,7 @@ const searchBox = $("[data-q]");
 const filters = $("[data-filters]");
 const results = $("[data-results]");
 const moreButton = $("[data-more]");
+const understoodBox = $("[data-understood]");
 const phone = matchMedia("(max-width: 40rem)");
 let shown = { params: null, cursor: null };
 let filtersFolded = false;
@@ -151,7 +221,9 @@ export function showCatalog(query) {
       shown = { params, cursor: found.next_cursor };
       renderPage(results, found, false);
       moreButton.hidden = !found.next_cursor;
-      sayIfEmpty(found);
+      explain(understoodBox, found, params);
+      showCounts(filters, found.facets);
+      sayIfEmpty(found, params);
     },
   );
 }
@@ -164,7 +236,7 @@ function showMore() {
       shown.cursor = found.next_cursor;
       renderPage(results, found, true);
       moreButton.hidden = !found.next_cursor;
-      if (!found.items.length && found.next_cursor) sayIfEmpty(found);
+      if (!found.items.length && found.next_cursor) sayIfEmpty(found, shown.params);
     },
   );
 }

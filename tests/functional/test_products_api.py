@@ -213,6 +213,7 @@ def test_the_openapi_document_covers_every_route_and_parameter(client: Client) -
         "max_price",
         "in_stock",
         "sort",
+        "exact",
         "limit",
         "cursor",
     }

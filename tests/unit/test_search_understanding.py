@@ -1,0 +1,160 @@
+"""How a query is understood: typos corrected, filler and unknown words
+dropped, synonyms, words relaxed; and how the answer explains itself."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from chalicelib.errors import InvalidInput
+from chalicelib.search import AS_TYPED, Understanding, facets, relaxed, understand, understood_slots
+from chalicelib.text import correction, fold, highlights, known, osa_distance, parse_query, words
+
+VOCABULARY = {"salmon", "salon", "salt", "treats", "orthopedic", "dog", "dogs", "food", "bed", "aquarium", "filter"}
+bounded = settings(max_examples=200, deadline=None, derandomize=True, database=None)
+
+
+def term(q: str):  # type: ignore[no-untyped-def]
+    return parse_query(q)[0]
+
+
+def test_a_swap_of_two_neighbours_counts_as_one_edit() -> None:
+    assert osa_distance("slamon", "salmon") == 1
+    assert osa_distance("salmn", "salmon") == 1
+    assert osa_distance("samlno", "salmon") == 2
+
+
+@given(st.text(alphabet="abcde", max_size=7), st.text(alphabet="abcde", max_size=7))
+@bounded
+def test_the_distance_is_symmetric_and_zero_only_for_equal_words(a: str, b: str) -> None:
+    assert osa_distance(a, b) == osa_distance(b, a)
+    assert (osa_distance(a, b) == 0) == (a == b)
+    assert osa_distance(a, b) <= max(len(a), len(b))
+
+
+def test_one_typo_is_corrected_from_five_letters_and_two_from_nine() -> None:
+    assert correction(term("salmn "), VOCABULARY) == "salmon"
+    assert correction(term("bde "), VOCABULARY) is None  # too short to guess
+    assert correction(term("othopedik "), VOCABULARY) == "orthopedic"
+    assert correction(term("slmn "), VOCABULARY) is None  # 4 letters
+
+
+def test_a_word_being_typed_is_corrected_to_the_beginning_of_a_word() -> None:
+    assert known(term("salmo"), VOCABULARY)  # nothing to correct
+    assert correction(term("slamo"), VOCABULARY) == "salmo"
+    assert correction(term("ortohp"), VOCABULARY) == "orthop"
+
+
+def test_ties_go_to_the_longest_shared_beginning_then_the_alphabet() -> None:
+    assert correction(term("salom "), {"salon", "salmon", "salts"}) == "salon"
+    assert correction(term("saxon "), {"salon", "baxon"}) == "salon"
+
+
+def test_a_word_is_known_through_its_stem_or_as_a_prefix() -> None:
+    assert known(term("dogs "), VOCABULARY)  # "dogs" and "dog" share their stem
+    assert known(term("foods "), {"food"})
+    assert known(term("ortho"), VOCABULARY)
+    assert not known(term("salmn "), VOCABULARY)
+
+
+def test_unknown_words_are_corrected_or_ignored_and_filler_goes_while_a_word_remains() -> None:
+    understood = understand("best salmn treats for my dog", VOCABULARY)
+    assert dict(understood.corrected) == {"salmn": "salmon"}
+    assert set(understood.ignored) == {"my", "best"}
+    assert understand("best", VOCABULARY | {"best"}).ignored == ()  # filler alone is kept
+
+
+def test_nothing_to_understand_differently_is_as_typed() -> None:
+    assert understand("salmon treats ", VOCABULARY) == AS_TYPED
+
+
+def test_a_word_the_catalog_does_not_know_is_replaced_by_a_synonym_it_knows() -> None:
+    understood = understand("kittens bed ", VOCABULARY | {"cat"})  # through its stem
+    assert understood.synonyms and dict(understood.corrected) == {"kittens": "cat"} and understood.ignored == ()
+    assert understand("kitten bed ", VOCABULARY).corrected == ()  # no synonym known: not replaced
+
+
+def test_a_synonym_may_be_a_phrase_whose_words_must_all_match() -> None:
+    understood = understand("kibble ", VOCABULARY | {"dry"})
+    assert dict(understood.corrected) == {"kibble": "dry food"}
+    (slot,) = understood_slots("kibble ", understood)
+    assert [[t.word for t in alt] for alt in slot.options] == [["dry", "food"]]
+
+
+def test_a_known_word_is_never_replaced_by_a_synonym() -> None:
+    assert understand("dog bed ", VOCABULARY | {"puppy"}) == AS_TYPED
+
+
+def test_relaxing_drops_the_last_word_and_says_so() -> None:
+    understood = Understanding(corrected=(("salmn", "salmon"),))
+    slots = understood_slots("salmn treats dog ", understood)
+    assert relaxed(understood, slots).ignored == ("dog",)
+    assert [s.typed for s in understood_slots("salmn treats dog ", relaxed(understood, slots))] == ["salmn", "treats"]
+
+
+def test_an_understanding_round_trips_through_a_cursor() -> None:
+    understood = Understanding(corrected=(("salmn", "salmon"),), ignored=("my",), synonyms=True)
+    assert Understanding.decode(understood.encode(), {"salmn", "my", "dog"}) == understood
+
+
+@pytest.mark.parametrize("raw", ["nonsense", '[{"other": "x"}, [], false]', "[1, 2]", '[{}, ["zzz"], false]'])
+def test_an_understanding_of_other_words_is_refused(raw: str) -> None:
+    with pytest.raises(InvalidInput):
+        Understanding.decode(raw, {"salmn", "my"})
+
+
+def test_highlights_are_offsets_in_the_text_as_returned() -> None:
+    text = "Purée of Wild SALMON, for salmon-loving Puppies"
+    found = highlights(text, [(t.word, t) for t in parse_query("puree salmon pupp")])
+    assert [(w, text[a:b]) for w, a, b in found] == [
+        ("puree", "Purée"),
+        ("salmon", "SALMON"),
+        ("salmon", "salmon"),
+        ("pupp", "Puppies"),
+    ]
+
+
+def test_stop_words_are_not_highlighted() -> None:
+    assert highlights("Formula for cats", [(t.word, t) for t in parse_query("for")]) == [("for", 0, 7)]
+
+
+@given(st.lists(st.sampled_from(["Salmon", "treats", "for", "Purée", "dogs'", "x", "12kg", "puppies"]), max_size=8))
+@bounded
+def test_every_highlight_covers_a_word_the_query_matches(parts: list[str]) -> None:
+    text = " ".join(parts)
+    query = " ".join(parts[:2]) + " "
+    terms = [(t.word, t) for t in parse_query(query)]
+    for word, start, end in highlights(text, terms):
+        assert fold(text[start:end]) in words(text)
+        assert word in {t.word for _, t in terms}
+
+
+def entry(product_id: str, species: str, category: str, brand: str) -> dict[str, str]:
+    return {"product_id": product_id, "species": species, "category": category, "brand": brand}
+
+
+def test_facets_count_each_product_once_and_say_when_more_follow() -> None:
+    entries = [
+        entry("a", "dog", "food", "barkwell"),
+        entry("a", "dog", "food", "barkwell"),  # a second term of the same product
+        entry("b", "cat", "food", "purrfect"),
+        entry("c", "dog", "toys", "barkwell"),
+    ]
+    counted = facets(entries, complete=False)
+    assert [(f.value, f.count) for f in counted.species] == [("dog", 2), ("cat", 1)]
+    assert [(f.value, f.count) for f in counted.brand] == [("barkwell", 2), ("purrfect", 1)]
+    assert counted.counted == 3 and counted.approximate
+    assert not facets(entries, complete=True).approximate
+
+
+def test_synonyms_widen_a_word_only_when_the_driving_word_has_none() -> None:
+    from chalicelib import keys
+    from chalicelib.models import SearchParams
+    from chalicelib.search import plan_search
+
+    slots = understood_slots("salmon puppy treats ", AS_TYPED)
+    assert [[t.word for t in alt] for alt in slots[1].options] == [["puppy"], ["dog"]]
+    assert plan_search(SearchParams(q="salmon puppy treats ")).pk == keys.word_pk("sal")  # the same list as before
+    assert all(len(s.options) == 1 for s in understood_slots("dog bed ", AS_TYPED))  # "dog" drives: kept as typed
+    assert all(len(s.options) == 1 for s in understood_slots("puppy ", AS_TYPED))
