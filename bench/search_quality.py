@@ -15,7 +15,7 @@ them, then rewritten by kind:
 - filler: ordinary words around them ("best ...", "... for my dog");
 - plural/singular: one word's number flipped;
 - word order: the words reversed;
-- synonym: a word replaced by a synonym of data/synonyms.json;
+- synonym: a word replaced by a synonym of chalicelib/synonyms.json;
 - prefix (typing): the last word cut short, as while typing.
 
 A product the kind cannot apply to (no long word, no synonym) has no query of
@@ -61,7 +61,7 @@ from tests.conftest import free_port
 KINDS = ["exact", "one typo", "two typos", "filler", "plural/singular", "word order", "synonym", "prefix (typing)"]
 TOP = 10
 CATALOG = ROOT / "data" / "products.json"
-SYNONYMS = ROOT / "data" / "synonyms.json"
+SYNONYMS = ROOT / "chalicelib" / "synonyms.json"
 FILLERS = ["best {q}", "{q} for my {pet}", "cheap {q} for my {pet}", "good {q} please", "i need {q}"]
 PETS = {"dog": "dog", "cat": "cat", "fish": "fish", "bird": "bird", "small_animal": "pet", "reptile": "pet"}
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
@@ -107,7 +107,7 @@ def flip_number(word: str) -> str:
 
 
 def synonym_map() -> dict[str, list[str]]:
-    """Each word or phrase of data/synonyms.json with the others of its group."""
+    """Each word or phrase of chalicelib/synonyms.json with the others of its group."""
     found: dict[str, list[str]] = defaultdict(list)
     for group in json.loads(SYNONYMS.read_text()):
         for phrase in group:

@@ -220,7 +220,7 @@ def _synonym_words(term: Term) -> list[str]:
 
 
 def _known_synonym(term: Term, vocabulary: set[str]) -> str | None:
-    """The first synonym of a word (data/synonyms.json) whose words the catalog knows."""
+    """The first synonym of a word (chalicelib/synonyms.json) whose words the catalog knows."""
     for phrase in synonyms().get((term.stemmed,), ()):
         if all(known(Term(w, stem(w), False), vocabulary) for w in phrase):
             return " ".join(phrase)

@@ -257,7 +257,7 @@ FILLER_WORDS: Final = frozenset(
         "we",
     ]
 )
-SYNONYMS_FILE: Final = Path(__file__).resolve().parent.parent / "data" / "synonyms.json"
+SYNONYMS_FILE: Final = Path(__file__).resolve().parent / "synonyms.json"  # in the Lambda zip with chalicelib/
 
 
 def allowed_typos(word: str) -> int:
@@ -324,7 +324,7 @@ def correction(term: Term, vocabulary: Iterable[str]) -> str | None:
 
 @lru_cache(maxsize=1)
 def synonyms() -> dict[tuple[str, ...], tuple[tuple[str, ...], ...]]:
-    """data/synonyms.json as {stems of a phrase: the other phrases of its group (words)}.
+    """chalicelib/synonyms.json as {stems of a phrase: the other phrases of its group (words)}.
 
     Keyed by stems, so "puppies" has the synonyms of "puppy".
     """

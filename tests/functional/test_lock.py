@@ -48,3 +48,10 @@ def test_the_package_holds_exactly_the_locked_versions(built_stage: Any) -> None
             if (m := re.match(r"^([^/]+)-([^-/]+)\.dist-info/METADATA$", name))
         }
     assert installed == pins()
+
+
+def test_the_package_carries_what_search_reads_at_run_time(built_stage: Any) -> None:
+    built_stage("dev")
+    with zipfile.ZipFile(ROOT / "build" / "dev" / "deployment.zip") as archive:
+        names = set(archive.namelist())
+    assert "chalicelib/synonyms.json" in names  # chalicelib/text.py loads it in the search function
