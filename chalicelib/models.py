@@ -12,12 +12,15 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
 
+from .input_text import Text
+
 MAX_PAGE = 100
 DEFAULT_PAGE = 24
 MAX_PRICE_CENTS = 10_000_000  # 100,000.00: far above anything the shop sells
 MAX_STOCK = 1_000_000
+MAX_DESCRIPTION_LINES = 40
 
-ProductId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$")]
+ProductId = Annotated[str, StringConstraints(max_length=64, pattern=r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$")]
 
 
 class ShopModel(BaseModel):
@@ -60,15 +63,19 @@ class ProductFields(ShopModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: str = Field(min_length=3, max_length=120)
-    description: str = Field(min_length=1, max_length=2000)
+    name: Annotated[str, Text(120, min_length=3)]
+    description: Annotated[
+        str,
+        Text(2000, max_lines=MAX_DESCRIPTION_LINES),
+        Field(description=f"At most {MAX_DESCRIPTION_LINES} lines; newlines and tabs allowed."),
+    ]
     species: Species
     category: Category
-    brand: str = Field(min_length=1, max_length=60)
+    brand: Annotated[str, Text(60)]
     price_cents: int = Field(ge=1, le=MAX_PRICE_CENTS, strict=True)
-    currency: str = Field(default="USD", pattern=r"^USD$")
+    currency: str = Field(default="USD", max_length=3, pattern=r"^USD$")
     stock: int = Field(ge=0, le=MAX_STOCK, strict=True)
-    image: str | None = Field(default=None, max_length=200)
+    image: Annotated[str, Text(200, min_length=0)] | None = None
 
 
 class ProductIn(ProductFields):
@@ -200,19 +207,19 @@ MAX_QUANTITY = 99
 class OrderLineIn(ShopModel):
     model_config = ConfigDict(extra="forbid")
 
-    product_id: str = Field(min_length=1, max_length=64)
+    product_id: Annotated[str, Text(64)]
     quantity: int = Field(ge=1, le=MAX_QUANTITY, strict=True)
 
 
 class Address(ShopModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: str = Field(min_length=1, max_length=100)
-    line1: str = Field(min_length=1, max_length=200)
-    line2: str | None = Field(default=None, max_length=200)
-    city: str = Field(min_length=1, max_length=100)
-    postal_code: str = Field(min_length=1, max_length=20)
-    country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2, e.g. US")
+    name: Annotated[str, Text(100)]
+    line1: Annotated[str, Text(200)]
+    line2: Annotated[str, Text(200, min_length=0)] | None = None
+    city: Annotated[str, Text(100)]
+    postal_code: Annotated[str, Text(20)]
+    country: str = Field(max_length=2, pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2, e.g. US")
 
 
 class OrderIn(ShopModel):

@@ -115,7 +115,9 @@ def tightened_index(html: str, config: dict[str, Any]) -> str:
     """index.html with its CSP narrowed to the stage's API and identity provider.
 
     The file in the repo allows any HTTPS origin (and loopback, for `make run`);
-    a deployed site knows exactly whom it talks to.
+    a deployed site knows exactly whom it talks to. ``frame-ancestors`` is not
+    added: browsers ignore it in a meta tag, so the deployed site relies on
+    the X-Frame-Options (SAMEORIGIN) of CloudFront's managed security headers.
     """
     if LOCAL_CSP not in html:
         raise SystemExit("frontend/index.html's Content-Security-Policy changed: update LOCAL_CSP in publish_spa.py")

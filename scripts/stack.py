@@ -29,9 +29,11 @@ from __future__ import annotations
 
 import argparse
 import functools
+import html
 import json
 import logging
 import os
+import re
 import signal
 import sys
 import threading
@@ -68,12 +70,54 @@ logger = logging.getLogger(__name__)
 STOP_GRACE_S = 20
 
 
-class FrontendHandler(SimpleHTTPRequestHandler):
-    """Serves frontend/ and the SPA's /config.json."""
+_CSP_META = re.compile(r'<meta\s+http-equiv="Content-Security-Policy"\s+content="([^"]*)"', re.IGNORECASE)
 
-    def __init__(self, *args: Any, site_config: dict[str, Any], **kwargs: Any) -> None:
+
+def page_csp(index_html: str) -> str:
+    """The Content-Security-Policy of index.html's meta tag, as a header.
+
+    Read from the page, so the two cannot drift; ``frame-ancestors``, which a
+    meta tag cannot carry, is added: nobody may frame the shop.
+    """
+    found = _CSP_META.search(index_html)
+    if found is None:
+        raise SystemExit("frontend/index.html has no Content-Security-Policy meta tag")
+    policy = " ".join(html.unescape(found.group(1)).split()).rstrip("; ")
+    return f"{policy}; frame-ancestors 'none'"
+
+
+def site_headers(index_html: str) -> dict[str, str]:
+    """What CloudFront adds to every answer of the deployed site (the managed
+    SecurityHeadersPolicy of infra/template.yaml), plus the page's CSP.
+
+    Strict-Transport-Security is left out: the local site is plain http on
+    loopback, where browsers ignore it.
+    """
+    return {
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "SAMEORIGIN",
+        "Referrer-Policy": "strict-origin-when-cross-origin",
+        "X-XSS-Protection": "1; mode=block",
+        "Content-Security-Policy": page_csp(index_html),
+    }
+
+
+class FrontendHandler(SimpleHTTPRequestHandler):
+    """Serves frontend/ and the SPA's /config.json, with the deployed site's
+    headers, and lists no directory (a directory without index.html is a 404)."""
+
+    def __init__(self, *args: Any, site_config: dict[str, Any], headers: dict[str, str], **kwargs: Any) -> None:
         self.site_config = site_config
+        self.site_headers = headers
         super().__init__(*args, directory=str(FRONTEND), **kwargs)
+
+    def end_headers(self) -> None:
+        for name, value in self.site_headers.items():
+            self.send_header(name, value)
+        super().end_headers()
+
+    def list_directory(self, path: str | os.PathLike[str]) -> None:
+        self.send_error(404, "Not found")
 
     def do_GET(self) -> None:
         if self.path.split("?")[0] == "/config.json":
@@ -223,7 +267,8 @@ class LocalStack:
             "admin_role": os.environ.get("ADMIN_ROLE", "admin"),
             "auth": self.site_auth(),
         }
-        handler = functools.partial(FrontendHandler, site_config=site_config)
+        headers = site_headers((FRONTEND / "index.html").read_text())
+        handler = functools.partial(FrontendHandler, site_config=site_config, headers=headers)
         server = FrontendServer((HOST, self.web_port), handler)
         threading.Thread(target=server.serve_forever, daemon=True, name="web").start()
         self._servers.append(server)
