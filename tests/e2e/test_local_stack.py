@@ -31,7 +31,8 @@ def test_bad_input_over_http_is_a_json_400(stack: RunningStack) -> None:
 
 
 def test_local_edits_survive_a_restart(stack: RunningStack, stack_env: dict[str, str], tmp_path: Path) -> None:
-    product = requests.get(f"{stack.api}/products", params={"limit": 1}, timeout=10).json()["items"][0]
+    hit = requests.get(f"{stack.api}/products", params={"limit": 1}, timeout=10).json()["items"][0]
+    product = requests.get(f"{stack.api}/products/{hit['id']}", timeout=10).json()  # a product, not a search hit
     edited = {**product, "name": "Zebra-striped Restart Survivor", "price_cents": 4242}
     catalog_file = tmp_path / "edit.json"
     catalog_file.write_text(json.dumps([edited]))
