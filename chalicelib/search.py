@@ -26,7 +26,7 @@ from typing import Any, Final
 from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 
 from . import cursor, keys
-from .catalog import Table, get_products, get_vocabulary
+from .catalog import FIELD_WEIGHTS, Table, get_products, get_vocabulary
 from .errors import InvalidInput
 from .metrics import DISCARD, SEARCH_ITEMS_READ, SEARCH_LATENCY, Metric, MetricSink
 from .models import (
@@ -41,7 +41,19 @@ from .models import (
     SearchParams,
     Sort,
 )
-from .text import FILLER_WORDS, Term, correction, highlights, known, parse_query, slug, stem, synonyms
+from .text import (
+    FILLER_WORDS,
+    Term,
+    correction,
+    fold,
+    highlights,
+    known,
+    matches_term,
+    parse_query,
+    slug,
+    stem,
+    synonyms,
+)
 
 # Most index entries one request may read before it returns what it found
 # (possibly a short page) with a cursor to continue.
@@ -173,23 +185,51 @@ def understood_slots(q: str, understanding: Understanding) -> tuple[Slot, ...]:
 
 
 def _with_synonyms(slots: list[Slot]) -> tuple[Slot, ...]:
-    """A word with synonyms matches them too, when the word that drives
-    the search has none: the list read stays the one read without synonyms,
-    only the filter lets more through, so a page costs no more. (A word
-    alone keeps to itself: its synonyms would need another list.)"""
-    candidates = [(t, s) for s in slots for t in s.options[0] if t.index_prefix]
-    if not candidates:
+    """Words (or phrases, such as "fish tank") with synonyms match them too.
+
+    A widened slot can no longer pick the list a search reads (its matches
+    are spread over several lists), so one slot stays as typed to drive the
+    search: a word without synonyms if the query has one, else the word that
+    drives it without synonyms. A word alone keeps to itself: its synonyms
+    would need another list.
+    """
+    slots = _phrases(slots)
+    widenable = {i for i, slot in enumerate(slots) if not slot.corrected and _slot_synonyms(slot)}
+    drivers = [(t, i) for i, s in enumerate(slots) for t in s.options[0] if t.index_prefix]
+    plain = [(t, i) for t, i in drivers if i not in widenable]
+    if not widenable or not drivers:
         return tuple(slots)
-    driver, driving_slot = min(candidates, key=lambda c: (c[0].is_prefix, -len(c[0].word)))
-    if driving_slot.corrected or _synonym_words(driver):
-        return tuple(slots)
-    widened = []
-    for slot in slots:
-        term = slot.options[0][0]
-        others = synonyms().get((term.stemmed,), ()) if not slot.corrected else ()
-        extra = tuple(tuple(Term(w, stem(w), False) for w in phrase) for phrase in others)
-        widened.append(Slot(slot.typed, slot.options + extra, slot.corrected))
-    return tuple(widened)
+    _, kept = min(plain or drivers, key=lambda c: (c[0].is_prefix, -len(c[0].word)))
+    return tuple(
+        Slot(slot.typed, slot.options + _slot_synonyms(slot), slot.corrected) if i in widenable and i != kept else slot
+        for i, slot in enumerate(slots)
+    )
+
+
+def _slot_synonyms(slot: Slot) -> tuple[Alternative, ...]:
+    key = tuple(t.stemmed for t in slot.options[0])
+    return tuple(tuple(Term(w, stem(w), False) for w in phrase) for phrase in synonyms().get(key, ()))
+
+
+def _phrases(slots: list[Slot]) -> list[Slot]:
+    """Neighbouring words that make a phrase of the synonyms ("fish tank") become one slot."""
+    longest = max((len(k) for k in synonyms()), default=1)
+    merged: list[Slot] = []
+    i = 0
+    while i < len(slots):
+        for size in range(min(longest, len(slots) - i), 1, -1):
+            group = slots[i : i + size]
+            if any(s.corrected for s in group):
+                continue
+            terms = tuple(t for s in group for t in s.options[0])
+            if tuple(t.stemmed for t in terms) in synonyms():
+                merged.append(Slot(typed=" ".join(s.typed for s in group), options=(terms,)))
+                i += size
+                break
+        else:
+            merged.append(slots[i])
+            i += 1
+    return merged
 
 
 def understand(q: str, vocabulary: set[str]) -> Understanding:
@@ -402,21 +442,52 @@ def _search(table: Table, params: SearchParams, read_budget: int) -> SearchResul
         products = get_products(table, [e["product_id"] for e in read.found])
         result.requests += 1
         result.items_read += len(read.found)
-        ranked = sorted(read.found, key=lambda e: -_own_words(e, plan.slots))  # stable: list order next
-        result.items = [
-            products[e["product_id"]]
-            for e in ranked
-            if e["product_id"] in products and _still_matches(products[e["product_id"]], params)
-        ]
+        found = [products[e["product_id"]] for e in read.found if e["product_id"] in products]
+        result.items = rank([p for p in found if _still_matches(p, params)], plan.slots)
     if read.next_position is not None:
         result.next_cursor = cursor.encode(read.next_position, plan.fingerprint)
     return result
 
 
-def _own_words(entry: dict[str, Any], slots: tuple[Slot, ...]) -> int:
-    """How many words an entry matches as typed (not through a synonym)."""
-    text = str(entry.get("text", ""))
-    return sum(all(any(p in text for p in t.patterns()) for t in slot.options[0]) for slot in slots)
+def rank(products: list[Product], slots: tuple[Slot, ...]) -> list[Product]:
+    """A page's products, best match first: most query words matched as typed
+    (not through a synonym), then the best fields (name > brand, category,
+    species > description), then the most exact (as typed > stem > corrected
+    > synonym); ties keep the list's order (the driving word's field, then
+    the list's own order). Ranking uses the products the page fetches anyway,
+    so it costs no read; it orders a page, not the whole result."""
+    return sorted(products, key=lambda p: tuple(-x for x in _relevance(p, slots)))  # stable
+
+
+def _relevance(product: Product, slots: tuple[Slot, ...]) -> tuple[int, int, int]:
+    fields = [
+        (fold(value).split(), FIELD_WEIGHTS[name])
+        for name, value in (
+            ("name", product.name),
+            ("brand", product.brand),
+            ("category", product.category.value),
+            ("species", product.species.value),
+            ("description", product.description),
+        )
+    ]
+    own = best_fields = exactness = 0
+    for slot in slots:
+        for n, alternative in enumerate(slot.options):
+            weights = [
+                max((w for found, w in fields if any(matches_term(t, x) for x in found)), default=0)
+                for t in alternative
+            ]
+            if min(weights) == 0:
+                continue
+            own += n == 0
+            best_fields += min(weights)
+            as_typed = all(
+                any(x.startswith(t.word) if t.is_prefix else x == t.word for found, _ in fields for x in found)
+                for t in alternative
+            )
+            exactness += 0 if n else 1 if slot.corrected else 3 if as_typed else 2
+            break
+    return own, best_fields, exactness
 
 
 def _resume(params: SearchParams) -> tuple[Plan, dict[str, Any]]:

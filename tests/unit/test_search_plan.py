@@ -20,8 +20,9 @@ def test_a_brand_is_the_smallest_list() -> None:
 
 def test_whole_words_drive_before_the_word_being_typed() -> None:
     assert plan(q="salmon tr").pk == keys.word_pk("sal")
-    assert plan(q="dog salmon").pk == keys.word_pk("dog")  # salmon may still be typed
-    assert plan(q="dog salmon ").pk == keys.word_pk("sal")  # longer whole word
+    assert plan(q="bowl salmon").pk == keys.word_pk("bow")  # salmon may still be typed
+    assert plan(q="bowl salmon ").pk == keys.word_pk("sal")  # longer whole word
+    assert plan(q="dog salmon").pk == keys.word_pk("sal")  # "dog" has synonyms: it matches them, "salmon" drives
 
 
 def test_a_two_letter_prefix_falls_back_to_attributes() -> None:

@@ -148,13 +148,59 @@ def test_facets_count_each_product_once_and_say_when_more_follow() -> None:
     assert not facets(entries, complete=True).approximate
 
 
-def test_synonyms_widen_a_word_only_when_the_driving_word_has_none() -> None:
+def test_synonyms_widen_every_word_but_the_one_that_drives_the_search() -> None:
     from chalicelib import keys
     from chalicelib.models import SearchParams
     from chalicelib.search import plan_search
 
-    slots = understood_slots("salmon puppy treats ", AS_TYPED)
-    assert [[t.word for t in alt] for alt in slots[1].options] == [["puppy"], ["dog"]]
+    def options(q: str) -> list[list[list[str]]]:
+        return [[[t.word for t in alt] for alt in slot.options] for slot in understood_slots(q, AS_TYPED)]
+
+    assert options("salmon puppy treats ") == [[["salmon"]], [["puppy"], ["dog"]], [["treats"]]]
     assert plan_search(SearchParams(q="salmon puppy treats ")).pk == keys.word_pk("sal")  # the same list as before
-    assert all(len(s.options) == 1 for s in understood_slots("dog bed ", AS_TYPED))  # "dog" drives: kept as typed
-    assert all(len(s.options) == 1 for s in understood_slots("puppy ", AS_TYPED))
+    # "puppy" has synonyms and "food" none: "food" drives, "puppy" matches dogs too.
+    assert options("puppy food ") == [[["puppy"], ["dog"]], [["food"]]]
+    assert plan_search(SearchParams(q="puppy food ")).pk == keys.word_pk("foo")
+    # Every word has synonyms: the longest whole word drives as typed.
+    assert options("kitten lead ") == [[["kitten"]], [["lead"], ["leash"]]]
+    assert options("puppy ") == [[["puppy"]]]  # a word alone keeps to itself
+
+
+def test_neighbouring_words_that_make_a_synonym_phrase_are_one_slot() -> None:
+    slots = understood_slots("fish tank water ", AS_TYPED)
+    assert [s.typed for s in slots] == ["fish tank", "water"]
+    assert [[t.word for t in alt] for alt in slots[0].options] == [["fish", "tank"], ["aquarium"]]
+    assert [s.typed for s in understood_slots("tank fish water ", AS_TYPED)] == ["tank", "fish", "water"]
+    # Dropping the phrase drops both its words.
+    assert relaxed(AS_TYPED, understood_slots("water fish tank ", AS_TYPED)).ignored == ("fish", "tank")
+
+
+def _product(name: str, description: str = "A product.", brand: str = "Barkwell"):  # type: ignore[no-untyped-def]
+    from chalicelib.models import Product
+
+    return Product.model_validate(
+        {
+            "id": fold(name).replace(" ", "-"),
+            "name": name,
+            "description": description,
+            "brand": brand,
+            "species": "dog",
+            "category": "toys",
+            "price_cents": 1000,
+            "stock": 1,
+        }
+    )
+
+
+def test_a_page_ranks_words_matched_then_fields_then_exactness() -> None:
+    from chalicelib.search import rank
+
+    in_description = _product("Rope Ball", "A toy for a puppy.")
+    in_name = _product("Puppy Rope Toy")
+    stemmed = _product("Puppies Rope Toys")
+    synonym = _product("Dog Rope Toy")
+    slots = understood_slots("rope puppy toy ", AS_TYPED)
+    ranked = rank([synonym, in_description, stemmed, in_name], slots)
+    assert [p.name for p in ranked] == ["Puppy Rope Toy", "Puppies Rope Toys", "Rope Ball", "Dog Rope Toy"]
+    corrected = understood_slots("rope pupy toy ", Understanding(corrected=(("pupy", "puppy"),)))
+    assert [p.name for p in rank([synonym, in_name], corrected)] == ["Puppy Rope Toy", "Dog Rope Toy"]
