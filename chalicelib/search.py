@@ -43,8 +43,9 @@ from .models import (
 )
 from .text import (
     FILLER_WORDS,
+    MAX_WORD_LEN,
     Term,
-    correction,
+    corrections,
     fold,
     highlights,
     known,
@@ -61,6 +62,9 @@ READ_BUDGET: Final = 1000
 TOP_BRANDS: Final = 10
 # At most this many words are dropped, one search each, when a query finds nothing.
 MAX_RELAXATIONS: Final = 2
+# A word the catalog does not know is corrected to at most this many equally near words.
+MAX_CORRECTIONS: Final = 3
+MAX_PHRASE_WORDS: Final = 3  # words of a synonym phrase
 
 Alternative = tuple[Term, ...]  # terms that must all match (a phrase such as "fish tank")
 
@@ -70,7 +74,7 @@ class Slot:
     """One word (or phrase) of the query as understood, and what may match it."""
 
     typed: str  # as typed, folded
-    options: tuple[Alternative, ...]  # any of them matches (one, today: the word, its correction or synonym)
+    options: tuple[Alternative, ...]  # any of them matches: the word (or its corrections), then synonyms
     corrected: bool = False
 
 
@@ -80,7 +84,7 @@ class Understanding:
     synonyms, some dropped. A cursor carries it, so every page of a search
     reads the same interpretation."""
 
-    corrected: tuple[tuple[str, str], ...] = ()  # (typed, corrected)
+    corrected: tuple[tuple[str, str], ...] = ()  # (typed, corrected); equally near corrections "a|b"
     ignored: tuple[str, ...] = ()
     synonyms: bool = False
 
@@ -101,7 +105,19 @@ class Understanding:
             raise InvalidInput("cursor is not a cursor returned by this API", field="cursor") from exc
         if not {w for w, _ in understood.corrected} | set(understood.ignored) <= typed:
             raise InvalidInput("cursor belongs to a different query; start again without it", field="cursor")
+        if not all(_a_correction(fix) for _, fix in understood.corrected):
+            raise InvalidInput("cursor is not a cursor returned by this API", field="cursor")
         return understood
+
+
+def _a_correction(fix: str) -> bool:
+    """What ``understand`` can replace a word by: up to MAX_CORRECTIONS equally
+    near words, or a synonym phrase, folded (a cursor is not signed)."""
+    alternatives = fix.split("|")
+    return len(alternatives) <= MAX_CORRECTIONS and all(
+        0 < len(a.split()) <= MAX_PHRASE_WORDS and fold(a) == a and len(a) <= MAX_WORD_LEN * MAX_PHRASE_WORDS
+        for a in alternatives
+    )
 
 
 AS_TYPED: Final = Understanding()
@@ -175,13 +191,34 @@ def understood_slots(q: str, understanding: Understanding) -> tuple[Slot, ...]:
         if term.word in understanding.ignored:
             continue
         if term.word in corrected:
-            replacement = corrected[term.word].split()
-            last = len(replacement) - 1
-            fixed = tuple(Term(w, stem(w), term.is_prefix and i == last) for i, w in enumerate(replacement))
-            slots.append(Slot(typed=term.word, options=(fixed,), corrected=True))
+            options = tuple(_replacement(term, fix) for fix in corrected[term.word].split("|"))
+            slots.append(Slot(typed=term.word, options=options, corrected=True))
         else:
             slots.append(Slot(typed=term.word, options=((term,),)))
-    return _with_synonyms(slots)
+    return _with_synonyms(_keep_a_driver(slots))
+
+
+def _replacement(term: Term, fix: str) -> Alternative:
+    words = fix.split()
+    return tuple(Term(w, stem(w), term.is_prefix and i == len(words) - 1) for i, w in enumerate(words))
+
+
+def _keep_a_driver(slots: list[Slot]) -> list[Slot]:
+    """A word corrected several ways ("gwass": glass or grass) matches them
+    all, unless no other word can pick the list to read: then it keeps its
+    nearest correction, so a search never has to read a longer list."""
+    if any(_drivers(slot) for slot in slots):
+        return slots
+    for i, slot in enumerate(slots):
+        trimmed = replace(slot, options=slot.options[:1])
+        if _drivers(trimmed):
+            return [*slots[:i], trimmed, *slots[i + 1 :]]
+    return slots
+
+
+def _drivers(slot: Slot) -> list[Term]:
+    """The terms of a slot that could pick the index list to read."""
+    return [t for t in slot.options[0] if t.index_prefix] if len(slot.options) == 1 else []
 
 
 def _with_synonyms(slots: list[Slot]) -> tuple[Slot, ...]:
@@ -195,7 +232,7 @@ def _with_synonyms(slots: list[Slot]) -> tuple[Slot, ...]:
     """
     slots = _phrases(slots)
     widenable = {i for i, slot in enumerate(slots) if not slot.corrected and _slot_synonyms(slot)}
-    drivers = [(t, i) for i, s in enumerate(slots) for t in s.options[0] if t.index_prefix]
+    drivers = [(t, i) for i, s in enumerate(slots) for t in _drivers(s)]
     plain = [(t, i) for t, i in drivers if i not in widenable]
     if not widenable or not drivers:
         return tuple(slots)
@@ -244,7 +281,7 @@ def understand(q: str, vocabulary: set[str]) -> Understanding:
             continue
         fix = _known_synonym(term, vocabulary)
         with_synonyms |= fix is not None
-        fix = fix or correction(term, vocabulary)
+        fix = fix or "|".join(corrections(term, vocabulary, most=MAX_CORRECTIONS)) or None
         if fix is None:
             ignored.append(term.word)
         else:
@@ -279,7 +316,7 @@ def _driver(params: SearchParams, slots: tuple[Slot, ...]) -> tuple[str, Term | 
     if params.brand:
         return keys.attribute_pk("brand", slug(params.brand)), None
     # Whole words before the word being typed; longer words are rarer.
-    terms = [t for s in slots if len(s.options) == 1 for t in s.options[0]]
+    terms = [t for s in slots for t in _drivers(s)]
     ranked = sorted(terms, key=lambda t: (t.is_prefix, -len(t.word)))
     for term in ranked:
         if term.index_prefix:
@@ -459,8 +496,9 @@ def rank(products: list[Product], slots: tuple[Slot, ...]) -> list[Product]:
     return sorted(products, key=lambda p: tuple(-x for x in _relevance(p, slots)))  # stable
 
 
-def _relevance(product: Product, slots: tuple[Slot, ...]) -> tuple[int, int, int]:
-    fields = [
+def _fields(product: Product) -> list[tuple[list[str], int]]:
+    """A product's folded words, field by field, with the field's weight."""
+    return [
         (fold(value).split(), FIELD_WEIGHTS[name])
         for name, value in (
             ("name", product.name),
@@ -470,6 +508,10 @@ def _relevance(product: Product, slots: tuple[Slot, ...]) -> tuple[int, int, int
             ("description", product.description),
         )
     ]
+
+
+def _relevance(product: Product, slots: tuple[Slot, ...]) -> tuple[int, int, int]:
+    fields = _fields(product)
     own = best_fields = exactness = 0
     for slot in slots:
         for n, alternative in enumerate(slot.options):
@@ -479,7 +521,7 @@ def _relevance(product: Product, slots: tuple[Slot, ...]) -> tuple[int, int, int
             ]
             if min(weights) == 0:
                 continue
-            own += n == 0
+            own += n == 0 or slot.corrected
             best_fields += min(weights)
             as_typed = all(
                 any(x.startswith(t.word) if t.is_prefix else x == t.word for found, _ in fields for x in found)
@@ -627,12 +669,28 @@ def _matches(product: Product, terms: list[tuple[str, Term]]) -> Matches:
 
 def _query_understood(result: SearchResult) -> QueryUnderstood:
     understanding = result.understanding
+    shown = {slot.typed: " ".join(t.word for t in _shown_option(slot, result.items)) for slot in result.slots}
     return QueryUnderstood(
-        text=" ".join(" ".join(t.word for t in slot.options[0]) for slot in result.slots),
-        corrected=dict(understanding.corrected),
+        text=" ".join(shown[slot.typed] for slot in result.slots),
+        corrected={typed: shown.get(typed, fix.split("|")[0]) for typed, fix in understanding.corrected},
         ignored=list(understanding.ignored),
-        synonyms=understanding.synonyms or any(len(s.options) > 1 for s in result.slots),
+        synonyms=understanding.synonyms or any(len(s.options) > 1 and not s.corrected for s in result.slots),
     )
+
+
+def _shown_option(slot: Slot, items: list[Product]) -> Alternative:
+    """What a word is shown as: as typed, or of its equally near corrections
+    the one most products of the page match ("gwass hay": grass)."""
+    if not slot.corrected or len(slot.options) == 1:
+        return slot.options[0]
+    texts = [[x for found, _ in _fields(p) for x in found] for p in items]
+
+    def matched(alternative: Alternative) -> tuple[int, int]:
+        hits = [all(any(matches_term(t, x) for x in text) for t in alternative) for text in texts]
+        return sum(hits), -hits.index(True) if True in hits else -len(hits)
+
+    # The most products; on equal counts, the best ranked one's; then the nearest by the tie rules.
+    return max(slot.options, key=matched)
 
 
 def facets(entries: list[dict[str, Any]], complete: bool) -> Facets:

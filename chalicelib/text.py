@@ -295,18 +295,28 @@ def known(term: Term, vocabulary: Iterable[str]) -> bool:
 
 
 def correction(term: Term, vocabulary: Iterable[str]) -> str | None:
-    """The nearest word of the catalog to a word it does not know, if near enough.
+    """The nearest word of the catalog to a word it does not know, if near enough."""
+    nearest = corrections(term, vocabulary)
+    return nearest[0] if nearest else None
+
+
+def corrections(term: Term, vocabulary: Iterable[str], most: int = 3) -> list[str]:
+    """The nearest words of the catalog to a word it does not know, if near enough.
 
     1 edit from 5 letters, 2 from 9; a word being typed is compared with the
     beginnings of the catalog's words (and becomes the nearest beginning).
-    Ties go to a whole word (what was typed may be a finished word with a
-    typo), then to the longest beginning shared with what was typed, then to
-    alphabetical order, so the answer never depends on the set's order.
+    The nearest are those at the fewest edits; of them, whole words (what
+    was typed may be a finished word with a typo), then those sharing the
+    longest beginning with what was typed ("salmn": salmon, not salon).
+    Every word still tied is returned (up to ``most``, alphabetically, so
+    the answer never depends on the set's order): "gwass" is as near to
+    "glass" as to "grass", and only the other words of the query can tell
+    which was meant.
     """
     budget = allowed_typos(term.word)
     if budget == 0:
-        return None
-    best: tuple[int, bool, int, str] | None = None
+        return []
+    ranked: set[tuple[int, bool, int, str]] = set()
     for candidate in vocabulary:
         if abs(len(candidate) - len(term.word)) > budget and not term.is_prefix:
             continue
@@ -317,9 +327,11 @@ def correction(term: Term, vocabulary: Iterable[str]) -> str | None:
         if distance > budget:
             continue
         shared = len(os.path.commonprefix([term.word, form]))  # noqa: RUF071 (characters wanted)
-        rank = (distance, form != candidate, -shared, form)
-        best = rank if best is None or rank < best else best
-    return best[3] if best else None
+        ranked.add((distance, form != candidate, -shared, form))
+    if not ranked:
+        return []
+    nearest = min(ranked)[:3]
+    return [rank[3] for rank in sorted(ranked) if rank[:3] == nearest][:most]
 
 
 @lru_cache(maxsize=1)

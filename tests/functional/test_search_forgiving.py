@@ -74,6 +74,26 @@ def test_a_synonym_finds_what_the_catalog_calls_otherwise(client: Client) -> Non
     assert page["items"] and all("terrarium" in fold(p["name"] + " " + p["description"]) for p in page["items"])
 
 
+def test_a_word_as_near_to_two_words_is_decided_by_the_other_words(client: Client) -> None:
+    page = search(client, q="gwass hay ")  # glass or grass: only grass goes with hay
+    assert page["query"]["corrected"] == {"gwass": "grass"} and page["query"]["ignored"] == []
+    names = [p["name"] for p in page["items"]]
+    assert "Orchard Grass Hay, 1 kg" in names and all("Grass" in n for n in names)
+
+
+@pytest.mark.parametrize(
+    ("typed", "wanted"),
+    [
+        ("kitten tree ", "Multi-Level Cat Tree with Condo, 150 cm"),  # a known word's synonym
+        ("fish tank water conditioner ", "Aquarium Water Conditioner, 500 ml"),  # a phrase's synonym
+    ],
+)
+def test_a_synonym_of_a_word_the_catalog_knows_widens_it(client: Client, typed: str, wanted: str) -> None:
+    page = search(client, q=typed)
+    assert page["query"]["synonyms"] and page["query"]["corrected"] == {}
+    assert wanted in [p["name"] for p in page["items"]]
+
+
 def test_every_page_of_a_corrected_search_keeps_its_interpretation(client: Client) -> None:
     items = walk(client, q="fitler ", limit=3)
     assert len(items) > 3 and len({p["id"] for p in items}) == len(items)

@@ -7,9 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from chalicelib import keys
 from chalicelib.errors import InvalidInput
 from chalicelib.search import AS_TYPED, Understanding, facets, relaxed, understand, understood_slots
-from chalicelib.text import correction, fold, highlights, known, osa_distance, parse_query, words
+from chalicelib.text import correction, corrections, fold, highlights, known, osa_distance, parse_query, words
 
 VOCABULARY = {"salmon", "salon", "salt", "treats", "orthopedic", "dog", "dogs", "food", "bed", "aquarium", "filter"}
 bounded = settings(max_examples=200, deadline=None, derandomize=True, database=None)
@@ -49,6 +50,40 @@ def test_a_word_being_typed_is_corrected_to_the_beginning_of_a_word() -> None:
 def test_ties_go_to_the_longest_shared_beginning_then_the_alphabet() -> None:
     assert correction(term("salom "), {"salon", "salmon", "salts"}) == "salon"
     assert correction(term("saxon "), {"salon", "baxon"}) == "salon"
+
+
+def test_every_equally_near_word_is_a_correction() -> None:
+    assert corrections(term("gwass "), {"glass", "grass", "gross"}) == ["glass", "grass"]
+    assert corrections(term("gwass "), {"glass", "grass", "gwasss"}) == ["gwasss"]  # nearer by its beginning
+    assert corrections(term("gwass "), {"gxass", "grass", "glass"}, most=2) == ["glass", "grass"]
+    assert corrections(term("salmn "), {"salmon", "salon"}) == ["salmon"]
+    assert corrections(term("frezee "), {"freeze", "free", "frizzle"}) == ["freeze"]
+    assert corrections(term("bde "), VOCABULARY) == []
+
+
+def test_a_word_corrected_several_ways_matches_them_all_unless_it_must_drive() -> None:
+    from chalicelib.models import SearchParams
+    from chalicelib.search import plan_search
+
+    both = Understanding(corrected=(("gwass", "glass|grass"),))
+    slots = understood_slots("gwass hay ", both)
+    assert [[t.word for t in alt] for alt in slots[0].options] == [["glass"], ["grass"]]
+    assert plan_search(SearchParams(q="gwass hay "), both).pk == keys.word_pk("hay")
+    alone = understood_slots("gwass ", both)  # no other word can pick the list: the nearest one does
+    assert [[t.word for t in alt] for alt in alone[0].options] == [["glass"]]
+
+
+def test_the_answer_shows_the_correction_the_page_matches() -> None:
+    from chalicelib.models import SearchParams
+    from chalicelib.search import SearchResult, result_page
+
+    both = Understanding(corrected=(("gwass", "glass|grass"),))
+    hay = [_product("Orchard Grass Hay"), _product("Meadow Grass Hay"), _product("Glass Hay Bowl")]
+    params = SearchParams(q="gwass hay ")
+    result = SearchResult(items=hay, next_cursor=None, understanding=both, slots=understood_slots("gwass hay ", both))
+    understood = result_page(result, params).query
+    assert understood is not None
+    assert understood.corrected == {"gwass": "grass"} and understood.text == "grass hay" and not understood.synonyms
 
 
 def test_a_word_is_known_through_its_stem_or_as_a_prefix() -> None:
@@ -98,7 +133,19 @@ def test_an_understanding_round_trips_through_a_cursor() -> None:
     assert Understanding.decode(understood.encode(), {"salmn", "my", "dog"}) == understood
 
 
-@pytest.mark.parametrize("raw", ["nonsense", '[{"other": "x"}, [], false]', "[1, 2]", '[{}, ["zzz"], false]'])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "nonsense",
+        '[{"other": "x"}, [], false]',
+        "[1, 2]",
+        '[{}, ["zzz"], false]',
+        '[{"salmn": "a|b|c|d"}, [], false]',  # more equally near words than a correction has
+        '[{"salmn": "a b c d"}, [], false]',  # a longer phrase than a synonym's
+        '[{"salmn": "Salmon"}, [], false]',  # not folded
+        '[{"salmn": ""}, [], false]',
+    ],
+)
 def test_an_understanding_of_other_words_is_refused(raw: str) -> None:
     with pytest.raises(InvalidInput):
         Understanding.decode(raw, {"salmn", "my"})
@@ -149,7 +196,6 @@ def test_facets_count_each_product_once_and_say_when_more_follow() -> None:
 
 
 def test_synonyms_widen_every_word_but_the_one_that_drives_the_search() -> None:
-    from chalicelib import keys
     from chalicelib.models import SearchParams
     from chalicelib.search import plan_search
 
