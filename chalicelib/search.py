@@ -183,7 +183,7 @@ class _Read:
     ahead: list[dict[str, Any]] = field(default_factory=list)
 
 
-def understood_slots(q: str, understanding: Understanding) -> tuple[Slot, ...]:
+def understood_slots(q: str, understanding: Understanding, with_synonyms: bool = True) -> tuple[Slot, ...]:
     """The words of ``q`` as understood: corrections (or synonyms) applied, ignored words left out."""
     corrected = dict(understanding.corrected)
     slots: list[Slot] = []
@@ -195,7 +195,8 @@ def understood_slots(q: str, understanding: Understanding) -> tuple[Slot, ...]:
             slots.append(Slot(typed=term.word, options=options, corrected=True))
         else:
             slots.append(Slot(typed=term.word, options=((term,),)))
-    return _with_synonyms(_keep_a_driver(slots))
+    slots = _keep_a_driver(slots)
+    return _with_synonyms(slots) if with_synonyms else tuple(slots)
 
 
 def _replacement(term: Term, fix: str) -> Alternative:
@@ -349,7 +350,7 @@ def query_fingerprint(params: SearchParams) -> str:
 
 
 def plan_search(params: SearchParams, understanding: Understanding = AS_TYPED) -> Plan:
-    slots = understood_slots(params.q or "", understanding)
+    slots = understood_slots(params.q or "", understanding, with_synonyms=not params.exact)
     pk, driver = _driver(params, slots)
     index = {Sort.relevance: None, Sort.price_asc: keys.BY_PRICE, Sort.price_desc: keys.BY_PRICE}.get(
         params.sort, keys.BY_NAME

@@ -94,6 +94,14 @@ def test_a_synonym_of_a_word_the_catalog_knows_widens_it(client: Client, typed: 
     assert wanted in [p["name"] for p in page["items"]]
 
 
+def test_exact_searches_a_known_word_without_its_synonyms(client: Client) -> None:
+    widened = search(client, q="kitten tree ")
+    exact = search(client, q="kitten tree ", exact="true")
+    assert widened["items"] and widened["query"]["synonyms"]
+    assert not exact["query"]["synonyms"]
+    assert all("kitten" in fold(p["name"] + " " + p["description"]) for p in exact["items"])
+
+
 def test_every_page_of_a_corrected_search_keeps_its_interpretation(client: Client) -> None:
     items = walk(client, q="fitler ", limit=3)
     assert len(items) > 3 and len({p["id"] for p in items}) == len(items)
