@@ -139,11 +139,21 @@ class Plan:
     nothing_before: bool = True  # no earlier page of this search found a product
     sk_prefix: str = ""  # what the table sort key of every entry read starts with
     price_range: tuple[int, int] = (0, cursor.MAX_NUMBER)  # of every entry read
+    params: SearchParams = field(default_factory=SearchParams)
+    branch: int = 0  # which of the driving word's lists (see plan_search)
+    branches: int = 1
 
     @property
     def position_keys(self) -> set[str]:
         extra = {keys.INDEX_SORT_ATTRS[self.index]} if self.index else set()
-        return {"PK", "SK", "i", "n"} | extra
+        return {"PK", "SK", "i", "n", "b"} | extra
+
+    def next_branch(self) -> Plan | None:
+        """The plan reading the next list of the driving word, if any."""
+        if self.branch + 1 >= self.branches:
+            return None
+        following = plan_search(self.params, self.understanding, self.branch + 1)
+        return replace(following, nothing_before=self.nothing_before)
 
     def cursor_rules(self) -> dict[str, cursor.Rule]:
         """What a position in this plan's list can be (a cursor is checked against it)."""
@@ -152,6 +162,7 @@ class Plan:
             "SK": cursor.key_text(self.sk_prefix),
             "i": _understanding_text,
             "n": cursor.number_between(0, 1),
+            "b": cursor.number_between(self.branch, self.branch),
         }
         if self.index:
             name = keys.INDEX_SORT_ATTRS[self.index]
@@ -181,10 +192,15 @@ class _Read:
     next_position: cursor.Position | None
     stopped_at: dict[str, Any] | None = None  # where a probe stopped, having found nothing
     ahead: list[dict[str, Any]] = field(default_factory=list)
+    plan: Plan | None = None  # the branch the probe stopped in
 
 
-def understood_slots(q: str, understanding: Understanding, with_synonyms: bool = True) -> tuple[Slot, ...]:
-    """The words of ``q`` as understood: corrections (or synonyms) applied, ignored words left out."""
+def understood_slots(
+    q: str, understanding: Understanding, with_synonyms: bool = True, one_list: bool = False
+) -> tuple[Slot, ...]:
+    """The words of ``q`` as understood: corrections (or synonyms) applied,
+    ignored words left out. ``one_list``: a search read in price or name order
+    reads one list, so one word must stay as typed to drive it."""
     corrected = dict(understanding.corrected)
     slots: list[Slot] = []
     for term in parse_query(q):
@@ -195,8 +211,8 @@ def understood_slots(q: str, understanding: Understanding, with_synonyms: bool =
             slots.append(Slot(typed=term.word, options=options, corrected=True))
         else:
             slots.append(Slot(typed=term.word, options=((term,),)))
-    slots = _keep_a_driver(slots)
-    return _with_synonyms(slots) if with_synonyms else tuple(slots)
+    slots = _keep_a_driver(slots) if one_list else slots
+    return _with_synonyms(slots, one_list) if with_synonyms else tuple(slots)
 
 
 def _replacement(term: Term, fix: str) -> Alternative:
@@ -206,8 +222,8 @@ def _replacement(term: Term, fix: str) -> Alternative:
 
 def _keep_a_driver(slots: list[Slot]) -> list[Slot]:
     """A word corrected several ways ("gwass": glass or grass) matches them
-    all, unless no other word can pick the list to read: then it keeps its
-    nearest correction, so a search never has to read a longer list."""
+    all; in a search that reads one list, unless no other word can pick it:
+    then it keeps its nearest correction."""
     if any(_drivers(slot) for slot in slots):
         return slots
     for i, slot in enumerate(slots):
@@ -222,22 +238,23 @@ def _drivers(slot: Slot) -> list[Term]:
     return [t for t in slot.options[0] if t.index_prefix] if len(slot.options) == 1 else []
 
 
-def _with_synonyms(slots: list[Slot]) -> tuple[Slot, ...]:
+def _with_synonyms(slots: list[Slot], one_list: bool) -> tuple[Slot, ...]:
     """Words (or phrases, such as "fish tank") with synonyms match them too.
 
-    A widened slot can no longer pick the list a search reads (its matches
-    are spread over several lists), so one slot stays as typed to drive the
-    search: a word without synonyms if the query has one, else the word that
-    drives it without synonyms. A word alone keeps to itself: its synonyms
-    would need another list.
+    A widened slot's matches are spread over several lists. A word without
+    synonyms drives the search if the query has one; else the widened word
+    drives it through each of its lists in turn (see plan_search). A search
+    that reads ``one_list`` (in price or name order) keeps one word as typed
+    to drive it instead: a word without synonyms if the query has one, else
+    the word that drives it without synonyms.
     """
     slots = _phrases(slots)
     widenable = {i for i, slot in enumerate(slots) if not slot.corrected and _slot_synonyms(slot)}
     drivers = [(t, i) for i, s in enumerate(slots) for t in _drivers(s)]
     plain = [(t, i) for t, i in drivers if i not in widenable]
-    if not widenable or not drivers:
+    if not widenable or (one_list and not drivers):
         return tuple(slots)
-    _, kept = min(plain or drivers, key=lambda c: (c[0].is_prefix, -len(c[0].word)))
+    kept = min(plain or drivers, key=lambda c: _driving_order(c[0]))[1] if one_list else None
     return tuple(
         Slot(slot.typed, slot.options + _slot_synonyms(slot), slot.corrected) if i in widenable and i != kept else slot
         for i, slot in enumerate(slots)
@@ -312,21 +329,50 @@ def relaxed(understanding: Understanding, slots: tuple[Slot, ...]) -> Understand
     return Understanding(understanding.corrected, understanding.ignored + dropped, understanding.synonyms)
 
 
-def _driver(params: SearchParams, slots: tuple[Slot, ...]) -> tuple[str, Term | None]:
-    """The smallest index list that holds every possible match (and its term)."""
+@dataclass(frozen=True)
+class _Driver:
+    """The list a search reads: of a brand, a word, an attribute or all products."""
+
+    pk: str
+    term: Term | None = None  # the word whose list it is
+    slot: int | None = None  # a slot with several options, read one list each
+    branches: int = 1
+
+
+def _driving_order(term: Term) -> tuple[bool, int]:
+    """Whole words before the word being typed; longer words are rarer."""
+    return term.is_prefix, -len(term.word)
+
+
+def _option_drivers(slot: Slot) -> list[Term]:
+    """The term that can drive each option of a slot; none unless every option has one."""
+    found = [min((t for t in alt if t.index_prefix), key=_driving_order, default=None) for alt in slot.options]
+    return [t for t in found if t is not None] if all(found) else []
+
+
+def _driver(params: SearchParams, slots: tuple[Slot, ...], branch: int) -> _Driver:
+    """The smallest index list that holds every possible match (and its term).
+
+    A word with several options (synonyms, equally near corrections) has its
+    matches in several lists: it drives only when no word of a single option
+    can, and then through one list per option, ``branch`` saying which.
+    """
     if params.brand:
-        return keys.attribute_pk("brand", slug(params.brand)), None
-    # Whole words before the word being typed; longer words are rarer.
+        return _Driver(keys.attribute_pk("brand", slug(params.brand)))
     terms = [t for s in slots for t in _drivers(s)]
-    ranked = sorted(terms, key=lambda t: (t.is_prefix, -len(t.word)))
-    for term in ranked:
-        if term.index_prefix:
-            return keys.word_pk(term.index_prefix), term
+    if terms:
+        term = min(terms, key=_driving_order)
+        return _Driver(keys.word_pk(str(term.index_prefix)), term)
+    several = [(i, found) for i, s in enumerate(slots) if len(s.options) > 1 and (found := _option_drivers(s))]
+    if several:
+        i, options = min(several, key=lambda c: _driving_order(c[1][0]))
+        term = options[min(branch, len(options) - 1)]
+        return _Driver(keys.word_pk(str(term.index_prefix)), term, i, len(options))
     if params.category:
-        return keys.attribute_pk("category", params.category.value), None
+        return _Driver(keys.attribute_pk("category", params.category.value))
     if params.species:
-        return keys.attribute_pk("species", params.species.value), None
-    return keys.all_products_pk(), None
+        return _Driver(keys.attribute_pk("species", params.species.value))
+    return _Driver(keys.all_products_pk())
 
 
 def _term_condition(term: Term) -> ConditionBase:
@@ -334,9 +380,21 @@ def _term_condition(term: Term) -> ConditionBase:
     return reduce(lambda a, b: a | b, options)
 
 
+def _alternative_condition(alternative: Alternative) -> ConditionBase:
+    return reduce(lambda a, b: a & b, [_term_condition(t) for t in alternative])
+
+
 def _slot_condition(slot: Slot) -> ConditionBase:
-    options = [reduce(lambda a, b: a & b, [_term_condition(t) for t in alt]) for alt in slot.options]
-    return reduce(lambda a, b: a | b, options)
+    return reduce(lambda a, b: a | b, [_alternative_condition(alt) for alt in slot.options])
+
+
+def _branch_condition(slot: Slot, branch: int) -> ConditionBase:
+    """Option ``branch`` of a driving slot, and none before it: each product
+    is found in the first list that holds it, once."""
+    condition = _alternative_condition(slot.options[branch])
+    for earlier in slot.options[:branch]:
+        condition &= ~_alternative_condition(earlier)
+    return condition
 
 
 def query_fingerprint(params: SearchParams) -> str:
@@ -349,15 +407,24 @@ def query_fingerprint(params: SearchParams) -> str:
     )
 
 
-def plan_search(params: SearchParams, understanding: Understanding = AS_TYPED) -> Plan:
-    slots = understood_slots(params.q or "", understanding, with_synonyms=not params.exact)
-    pk, driver = _driver(params, slots)
+def plan_search(params: SearchParams, understanding: Understanding = AS_TYPED, branch: int = 0) -> Plan:
+    """How to read one page's entries. A search whose driving word has
+    several options (a word alone with synonyms: "fish tank", "aquarium")
+    reads one list per option, one after the other (``branch``): products
+    matching the word as typed first, each product once. Only a search by
+    relevance does: one in price or name order reads one list (a merge of
+    lists in price order would need every list's position in the cursor)."""
     index = {Sort.relevance: None, Sort.price_asc: keys.BY_PRICE, Sort.price_desc: keys.BY_PRICE}.get(
         params.sort, keys.BY_NAME
     )
+    slots = understood_slots(params.q or "", understanding, with_synonyms=not params.exact, one_list=index is not None)
+    chosen = _driver(params, slots, branch)
+    pk, driver = chosen.pk, chosen.term
     key_condition = Key("PK").eq(pk)
     sk_prefix = ""
-    conditions: list[ConditionBase] = [_slot_condition(s) for s in slots]
+    conditions: list[ConditionBase] = [
+        _branch_condition(s, branch) if i == chosen.slot else _slot_condition(s) for i, s in enumerate(slots)
+    ]
     if driver is not None:
         # Only the driving term's entries of its list: in the key when the
         # list is read in term order (relevance), else a filter.
@@ -381,6 +448,9 @@ def plan_search(params: SearchParams, understanding: Understanding = AS_TYPED) -
         slots=slots,
         sk_prefix=sk_prefix,
         price_range=_price_range(params, index),
+        params=params,
+        branch=min(branch, chosen.branches - 1),
+        branches=chosen.branches,
     )
 
 
@@ -419,9 +489,10 @@ def _position(entry: dict[str, Any], plan: Plan, found_any: bool = True) -> curs
     """Where the next page starts, how the query was understood, and whether
     nothing was found yet (then a search that ends empty is relaxed)."""
     position: cursor.Position = {
-        k: int(entry[k]) if k == "price" else str(entry[k]) for k in plan.position_keys - {"i", "n"}
+        k: int(entry[k]) if k == "price" else str(entry[k]) for k in plan.position_keys - {"i", "n", "b"}
     }
-    return {**position, "i": plan.understanding.encode(), "n": int(plan.nothing_before and not found_any)}
+    nothing_yet = int(plan.nothing_before and not found_any)
+    return {**position, "i": plan.understanding.encode(), "n": nothing_yet, "b": plan.branch}
 
 
 def _shadowed(entry: dict[str, Any], plan: Plan) -> bool:
@@ -488,12 +559,13 @@ def _search(table: Table, params: SearchParams, read_budget: int) -> SearchResul
 
 
 def rank(products: list[Product], slots: tuple[Slot, ...]) -> list[Product]:
-    """A page's products, best match first: most query words matched as typed
-    (not through a synonym), then the best fields (name > brand, category,
-    species > description), then the most exact (as typed > stem > corrected
-    > synonym); ties keep the list's order (the driving word's field, then
-    the list's own order). Ranking uses the products the page fetches anyway,
-    so it costs no read; it orders a page, not the whole result."""
+    """A page's products, best match first: most query words matched (as
+    typed, corrected or through a synonym), then the best fields (name >
+    brand, category, species > description), then the most exact (as typed >
+    stem > corrected > synonym); ties keep the list's order (the driving
+    word's field, then the list's own order). Ranking uses the products the
+    page fetches anyway, so it costs no read; it orders a page, not the
+    whole result."""
     return sorted(products, key=lambda p: tuple(-x for x in _relevance(p, slots)))  # stable
 
 
@@ -512,25 +584,36 @@ def _fields(product: Product) -> list[tuple[list[str], int]]:
 
 
 def _relevance(product: Product, slots: tuple[Slot, ...]) -> tuple[int, int, int]:
+    """(words matched, their fields' weights, their exactness), each summed over the words."""
     fields = _fields(product)
-    own = best_fields = exactness = 0
+    matched = best_fields = exactness = 0
     for slot in slots:
-        for n, alternative in enumerate(slot.options):
-            weights = [
-                max((w for found, w in fields if any(matches_term(t, x) for x in found)), default=0)
-                for t in alternative
-            ]
-            if min(weights) == 0:
-                continue
-            own += n == 0 or slot.corrected
-            best_fields += min(weights)
-            as_typed = all(
-                any(x.startswith(t.word) if t.is_prefix else x == t.word for found, _ in fields for x in found)
-                for t in alternative
-            )
-            exactness += 0 if n else 1 if slot.corrected else 3 if as_typed else 2
-            break
-    return own, best_fields, exactness
+        scores = [_option_score(slot, n, fields) for n in range(len(slot.options))]
+        best = max((score for score in scores if score is not None), default=None)
+        if best is not None:
+            matched += 1
+            best_fields += best[0]
+            exactness += best[1]
+    return matched, best_fields, exactness
+
+
+def _option_score(slot: Slot, n: int, fields: list[tuple[list[str], int]]) -> tuple[int, int] | None:
+    """How well one option of a word matches: (weight of its field, exactness), or None."""
+    alternative = slot.options[n]
+    weights = [
+        max((w for found, w in fields if any(matches_term(t, x) for x in found)), default=0) for t in alternative
+    ]
+    if min(weights) == 0:
+        return None
+    if slot.corrected:
+        return min(weights), 1
+    if n > 0:  # a synonym
+        return min(weights), 0
+    as_typed = all(
+        any(x.startswith(t.word) if t.is_prefix else x == t.word for found, _ in fields for x in found)
+        for t in alternative
+    )
+    return min(weights), 3 if as_typed else 2
 
 
 def _resume(params: SearchParams) -> tuple[Plan, dict[str, Any]]:
@@ -538,11 +621,12 @@ def _resume(params: SearchParams) -> tuple[Plan, dict[str, Any]]:
     loose = {name: _loose_rule(name) for name in typed.position_keys}
     start = dict(cursor.decode(params.cursor or "", typed.fingerprint, loose))
     understanding = Understanding.decode(start["i"], {t.word for t in parse_query(params.q or "")})
-    plan = replace(plan_search(params, understanding), nothing_before=start["n"] == 1)
+    branch = int(start["b"])
+    plan = replace(plan_search(params, understanding, branch), nothing_before=start["n"] == 1)
     rules = plan.cursor_rules()
     if set(start) != set(rules) or not all(rules[name](value) for name, value in start.items()):
         raise InvalidInput("cursor belongs to a different query; start again without it", field="cursor")
-    del start["i"], start["n"]
+    del start["i"], start["n"], start["b"]
     return plan, start
 
 
@@ -550,6 +634,8 @@ def _loose_rule(name: str) -> cursor.Rule:
     """What any position can be, before the cursor says how its query was understood."""
     if name == "n":
         return cursor.number_between(0, 1)
+    if name == "b":
+        return cursor.number_between(0, MAX_CORRECTIONS + max(map(len, synonyms().values()), default=0))
     if name == "i":
         return _understanding_text
     return cursor.number_between() if name == "price" else cursor.key_text()
@@ -569,7 +655,7 @@ def _first_page(table: Table, params: SearchParams, read_budget: int, result: Se
     result.items_read += len(letters)
     understanding = understand(params.q or "", vocabulary)
     if understanding == AS_TYPED and read.stopped_at is not None:
-        read = _read_entries(table, plan, params.limit, read.stopped_at, read_budget, result)
+        read = _read_entries(table, read.plan or plan, params.limit, read.stopped_at, read_budget, result)
     elif understanding != AS_TYPED:
         plan = plan_search(params, understanding)
         read = _read_entries(table, plan, params.limit, None, read_budget, result) if plan.slots else read
@@ -609,8 +695,10 @@ def _read_entries(
     is spent; then the page may be short (or, if the whole budget held no
     match, empty) and the cursor resumes after the last entry read.
     A ``probe`` stops after its first DynamoDB page if that held no match.
+    A plan of several lists (branches) goes on to the next when one ends.
     """
     found: list[dict[str, Any]] = []
+    read_by: list[Plan] = []  # the branch each entry of ``found`` was read in
     selectivity = 1.0
     last_batch = 0
     while True:
@@ -622,14 +710,20 @@ def _read_entries(
         response = table.query(**_query_request(plan, start, max(1, min(batch, read_budget - result.items_read))))
         result.requests += 1
         result.items_read += int(response["ScannedCount"])
-        found += [entry for entry in response["Items"] if not _shadowed(entry, plan)]
+        kept = [entry for entry in response["Items"] if not _shadowed(entry, plan)]
+        found += kept
+        read_by += [plan] * len(kept)
         start = response.get("LastEvaluatedKey")
         if len(found) > limit:
-            return _Read(found[:limit], _position(found[limit - 1], plan), ahead=found[limit:])
+            return _Read(found[:limit], _position(found[limit - 1], read_by[limit - 1]), ahead=found[limit:])
         if start is None:
-            return _Read(found, None)
+            following = plan.next_branch()
+            if following is None:
+                return _Read(found, None)
+            plan, last_batch = following, 0
+            continue
         if probe and not found:
-            return _Read([], None, stopped_at=start)
+            return _Read([], None, stopped_at=start, plan=plan)
         if result.items_read >= read_budget:
             return _Read(found, _position(start, plan, found_any=bool(found)))
         # Estimate how many entries pass the filter, to ask for enough next time.

@@ -5,8 +5,11 @@ many products of each kind it found. All without Scan, at a bounded cost."""
 
 from __future__ import annotations
 
+import base64
+import json
 from collections import Counter
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from chalice.test import Client
@@ -14,7 +17,7 @@ from chalice.test import Client
 from chalicelib.catalog import Table
 from chalicelib.models import SearchParams
 from chalicelib.search import search_products
-from chalicelib.text import fold
+from chalicelib.text import fold, index_text
 from tests.functional.test_products_api import search, walk
 
 
@@ -69,8 +72,8 @@ def test_words_that_find_nothing_together_are_dropped_from_the_last_and_the_answ
 
 
 def test_a_synonym_finds_what_the_catalog_calls_otherwise(client: Client) -> None:
-    page = search(client, q="vivarium ")
-    assert page["query"]["synonyms"] and page["query"]["corrected"] == {"vivarium": "terrarium"}
+    page = search(client, q="vivarium ")  # read through the synonym's list: nothing to correct
+    assert page["query"]["synonyms"] and page["query"]["corrected"] == {}
     assert page["items"] and all("terrarium" in fold(p["name"] + " " + p["description"]) for p in page["items"])
 
 
@@ -92,6 +95,31 @@ def test_a_synonym_of_a_word_the_catalog_knows_widens_it(client: Client, typed: 
     page = search(client, q=typed)
     assert page["query"]["synonyms"] and page["query"]["corrected"] == {}
     assert wanted in [p["name"] for p in page["items"]]
+
+
+def test_a_word_alone_pages_through_its_own_list_then_its_synonyms_each_product_once(
+    client: Client, seed_products: list[dict[str, Any]]
+) -> None:
+    def has(product: dict[str, Any], stem_: str) -> bool:
+        indexed = index_text([(product[f], 1) for f in ("name", "brand", "category", "species", "description")])
+        return f" {stem_} " in indexed.text
+
+    first = search(client, q="puppy ", limit=5)
+    assert first["query"]["synonyms"] and all(has(p, "puppi") for p in first["items"])  # as typed first
+    items = walk(client, q="puppy ", limit=5)
+    ids = [p["id"] for p in items]
+    assert len(ids) == len(set(ids))
+    assert set(ids) == {p["id"] for p in seed_products if has(p, "puppi") or has(p, "dog")}
+
+
+def test_a_cursor_edited_to_another_list_of_the_word_is_refused(client: Client) -> None:
+    page = search(client, q="puppy ", limit=5)
+    position = json.loads(base64.urlsafe_b64decode(page["next_cursor"] + "=="))
+    for branch in (position["k"]["b"] + 1, 7, -1):
+        position["k"]["b"] = branch
+        edited = base64.urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")
+        response = client.http.get("/products?" + urlencode({"q": "puppy ", "limit": 5, "cursor": edited}))
+        assert response.status_code == 400 and response.json_body["field"] == "cursor", branch
 
 
 def test_exact_searches_a_known_word_without_its_synonyms(client: Client) -> None:

@@ -61,7 +61,7 @@ def test_every_equally_near_word_is_a_correction() -> None:
     assert corrections(term("bde "), VOCABULARY) == []
 
 
-def test_a_word_corrected_several_ways_matches_them_all_unless_it_must_drive() -> None:
+def test_a_word_corrected_several_ways_matches_them_all() -> None:
     from chalicelib.models import SearchParams
     from chalicelib.search import plan_search
 
@@ -69,8 +69,10 @@ def test_a_word_corrected_several_ways_matches_them_all_unless_it_must_drive() -
     slots = understood_slots("gwass hay ", both)
     assert [[t.word for t in alt] for alt in slots[0].options] == [["glass"], ["grass"]]
     assert plan_search(SearchParams(q="gwass hay "), both).pk == keys.word_pk("hay")
-    alone = understood_slots("gwass ", both)  # no other word can pick the list: the nearest one does
-    assert [[t.word for t in alt] for alt in alone[0].options] == [["glass"]]
+    # Alone, it reads the list of each correction in turn (by relevance), or keeps the nearest (by price).
+    assert [plan_search(SearchParams(q="gwass "), both, b).pk for b in (0, 1)] == ["IDX#W#gla", "IDX#W#gra"]
+    by_price = plan_search(SearchParams(q="gwass ", sort="price_asc"), both)
+    assert by_price.branches == 1 and [[t.word for t in alt] for alt in by_price.slots[0].options] == [["glass"]]
 
 
 def test_the_answer_shows_the_correction_the_page_matches() -> None:
@@ -195,7 +197,7 @@ def test_facets_count_each_product_once_and_say_when_more_follow() -> None:
     assert not facets(entries, complete=True).approximate
 
 
-def test_synonyms_widen_every_word_but_the_one_that_drives_the_search() -> None:
+def test_synonyms_widen_every_word_and_a_word_without_them_drives() -> None:
     from chalicelib.models import SearchParams
     from chalicelib.search import plan_search
 
@@ -207,9 +209,21 @@ def test_synonyms_widen_every_word_but_the_one_that_drives_the_search() -> None:
     # "puppy" has synonyms and "food" none: "food" drives, "puppy" matches dogs too.
     assert options("puppy food ") == [[["puppy"], ["dog"]], [["food"]]]
     assert plan_search(SearchParams(q="puppy food ")).pk == keys.word_pk("foo")
-    # Every word has synonyms: the longest whole word drives as typed.
-    assert options("kitten lead ") == [[["kitten"]], [["lead"], ["leash"]]]
-    assert options("puppy ") == [[["puppy"]]]  # a word alone keeps to itself
+
+
+def test_when_every_word_has_synonyms_one_drives_through_each_of_its_lists() -> None:
+    from chalicelib.models import SearchParams
+    from chalicelib.search import plan_search
+
+    assert [[t.word for t in alt] for alt in understood_slots("puppy ", AS_TYPED)[0].options] == [["puppy"], ["dog"]]
+    plans = [plan_search(SearchParams(q="kitten lead "), AS_TYPED, b) for b in (0, 1)]
+    assert [p.pk for p in plans] == [keys.word_pk("kit"), keys.word_pk("cat")]
+    assert [p.branch for p in plans] == [0, 1] and plans[0].branches == 2
+    assert plans[0].next_branch() == plans[1] and plans[1].next_branch() is None
+    # By price, one list: the longest word drives as typed, the others widen.
+    by_price = plan_search(SearchParams(q="kitten lead ", sort="price_asc"))
+    assert by_price.branches == 1 and by_price.pk == keys.word_pk("kit")
+    assert [[t.word for t in alt] for alt in by_price.slots[1].options] == [["lead"], ["leash"]]
 
 
 def test_neighbouring_words_that_make_a_synonym_phrase_are_one_slot() -> None:
@@ -230,7 +244,7 @@ def _product(name: str, description: str = "A product.", brand: str = "Barkwell"
             "name": name,
             "description": description,
             "brand": brand,
-            "species": "dog",
+            "species": "cat",
             "category": "toys",
             "price_cents": 1000,
             "stock": 1,
@@ -246,7 +260,16 @@ def test_a_page_ranks_words_matched_then_fields_then_exactness() -> None:
     stemmed = _product("Puppies Rope Toys")
     synonym = _product("Dog Rope Toy")
     slots = understood_slots("rope puppy toy ", AS_TYPED)
-    ranked = rank([synonym, in_description, stemmed, in_name], slots)
-    assert [p.name for p in ranked] == ["Puppy Rope Toy", "Puppies Rope Toys", "Rope Ball", "Dog Rope Toy"]
+    fewer_words = _product("Rope Tug Toy")
+    ranked = rank([fewer_words, synonym, in_description, stemmed, in_name], slots)
+    # Words matched; then fields (all three in the name before two in the
+    # description); then exactness (as typed, stem, synonym).
+    assert [p.name for p in ranked] == [
+        "Puppy Rope Toy",
+        "Puppies Rope Toys",
+        "Dog Rope Toy",
+        "Rope Ball",
+        "Rope Tug Toy",
+    ]
     corrected = understood_slots("rope pupy toy ", Understanding(corrected=(("pupy", "puppy"),)))
     assert [p.name for p in rank([synonym, in_name], corrected)] == ["Puppy Rope Toy", "Dog Rope Toy"]
