@@ -305,13 +305,13 @@ def corrections(term: Term, vocabulary: Iterable[str], most: int = 3) -> list[st
 
     1 edit from 5 letters, 2 from 9; a word being typed is compared with the
     beginnings of the catalog's words (and becomes the nearest beginning).
-    The nearest are those at the fewest edits; of them, whole words (what
-    was typed may be a finished word with a typo), then those sharing the
-    longest beginning with what was typed ("salmn": salmon, not salon).
-    Every word still tied is returned (up to ``most``, alphabetically, so
-    the answer never depends on the set's order): "gwass" is as near to
-    "glass" as to "grass", and only the other words of the query can tell
-    which was meant.
+    The nearest are those at the fewest edits, whole words before beginnings
+    (what was typed may be a finished word with a typo). All of them are
+    returned, up to ``most``: "gwass" is as near to "glass" as to "grass",
+    "brast" to "brass" as to "breast", and only the other words of the query
+    can tell which was meant. They come in order of the longest beginning
+    shared with what was typed ("salmn": salmon, then salon), then
+    alphabetically, so the answer never depends on the set's order.
     """
     budget = allowed_typos(term.word)
     if budget == 0:
@@ -330,8 +330,8 @@ def corrections(term: Term, vocabulary: Iterable[str], most: int = 3) -> list[st
         ranked.add((distance, form != candidate, -shared, form))
     if not ranked:
         return []
-    nearest = min(ranked)[:3]
-    return [rank[3] for rank in sorted(ranked) if rank[:3] == nearest][:most]
+    nearest = min(ranked)[:2]
+    return [rank[3] for rank in sorted(ranked) if rank[:2] == nearest][:most]
 
 
 @lru_cache(maxsize=1)
