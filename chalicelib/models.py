@@ -142,10 +142,14 @@ class QueryUnderstood(ShopModel):
     """How the search understood `q`."""
 
     text: str = Field(description="The words searched for, after corrections and dropped words.")
-    corrected: dict[str, str] = Field(description="Typed word -> the catalog's word it was corrected to.")
+    corrected: dict[str, str] = Field(
+        description="Typed word -> the catalog's word it was corrected to (of equally near ones, "
+        "the one most products of this page match)."
+    )
     ignored: list[str] = Field(description="Typed words left out: unknown, filler, or dropped so as to find something.")
     synonyms: bool = Field(
-        description="A word the catalog does not know was replaced by a synonym it knows (shown in `corrected`)."
+        description="Synonyms of chalicelib/synonyms.json were searched too: a word (or phrase) also matched "
+        "its synonyms, or a word the catalog does not know was replaced by one (shown in `corrected`)."
     )
 
 
