@@ -419,6 +419,7 @@ def plan_search(params: SearchParams, understanding: Understanding = AS_TYPED, b
     )
     slots = understood_slots(params.q or "", understanding, with_synonyms=not params.exact, one_list=index is not None)
     chosen = _driver(params, slots, branch)
+    branch = min(max(branch, 0), chosen.branches - 1)  # a cursor's branch is checked against it after
     pk, driver = chosen.pk, chosen.term
     key_condition = Key("PK").eq(pk)
     sk_prefix = ""
@@ -449,7 +450,7 @@ def plan_search(params: SearchParams, understanding: Understanding = AS_TYPED, b
         sk_prefix=sk_prefix,
         price_range=_price_range(params, index),
         params=params,
-        branch=min(branch, chosen.branches - 1),
+        branch=branch,
         branches=chosen.branches,
     )
 
