@@ -53,6 +53,13 @@ def index_entries(product: Product) -> list[Item]:
         ]
     )
     nk = name_key(product.name)
+    attribute_lists = [
+        keys.all_products_pk(),
+        keys.attribute_pk("species", product.species.value),
+        keys.attribute_pk("category", product.category.value),
+        keys.attribute_pk("brand", slug(product.brand)),
+    ]
+    kept = _kept_terms(indexed, MAX_INDEX_ENTRIES - len(attribute_lists))
     shared: Item = {
         "product_id": product.id,
         "price": product.price_cents,
@@ -61,18 +68,14 @@ def index_entries(product: Product) -> list[Item]:
         "category": product.category.value,
         "brand": slug(product.brand),
         "in_stock": product.stock > 0,
-        "text": indexed.text,
+        # The terms that have an entry, and only those: a term a product has
+        # no entry for matches it in no list and in no filter, so a query's
+        # answer is the same whichever of its words drives it.
+        "text": " " + " ".join(sorted(kept)) + " ",
     }
-    attribute_lists = [
-        keys.all_products_pk(),
-        keys.attribute_pk("species", product.species.value),
-        keys.attribute_pk("category", product.category.value),
-        keys.attribute_pk("brand", slug(product.brand)),
-    ]
     entries = [
         {"PK": pk, "SK": keys.index_entry_sk(keys.NEUTRAL_SCORE, nk, product.id), **shared} for pk in attribute_lists
     ]
-    kept = _kept_terms(indexed, MAX_INDEX_ENTRIES - len(attribute_lists))
     by_list: dict[str, list[str]] = {}
     for term in sorted(kept):
         by_list.setdefault(prefix_of(term), []).append(term)

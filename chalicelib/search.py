@@ -65,6 +65,9 @@ MAX_RELAXATIONS: Final = 2
 # A word the catalog does not know is corrected to at most this many equally near words.
 MAX_CORRECTIONS: Final = 3
 MAX_PHRASE_WORDS: Final = 3  # words of a synonym phrase
+# DynamoDB takes a filter of at most 4 KB and 300 operators and functions; a
+# `contains` test and its operator cost about 30 bytes and 2 of them.
+MAX_FILTER_PATTERNS: Final = 120
 
 Alternative = tuple[Term, ...]  # terms that must all match (a phrase such as "fish tank")
 
@@ -111,12 +114,13 @@ class Understanding:
 
 
 def _a_correction(fix: str) -> bool:
-    """What ``understand`` can replace a word by: up to MAX_CORRECTIONS equally
-    near words, or a synonym phrase, folded (a cursor is not signed)."""
+    """What ``understand`` can replace a word by: a synonym phrase, or up to
+    MAX_CORRECTIONS equally near words; folded (a cursor is not signed)."""
+    if "|" not in fix:
+        return 0 < len(fix.split()) <= MAX_PHRASE_WORDS and fold(fix) == fix and len(fix) <= 3 * MAX_WORD_LEN
     alternatives = fix.split("|")
     return len(alternatives) <= MAX_CORRECTIONS and all(
-        0 < len(a.split()) <= MAX_PHRASE_WORDS and fold(a) == a and len(a) <= MAX_WORD_LEN * MAX_PHRASE_WORDS
-        for a in alternatives
+        len(a.split()) == 1 and fold(a) == a and len(a) <= MAX_WORD_LEN for a in alternatives
     )
 
 
@@ -207,7 +211,7 @@ def understood_slots(
         if term.word in understanding.ignored:
             continue
         if term.word in corrected:
-            options = tuple(_replacement(term, fix) for fix in corrected[term.word].split("|"))
+            options = _distinct([_replacement(term, fix) for fix in corrected[term.word].split("|")])
             slots.append(Slot(typed=term.word, options=options, corrected=True))
         else:
             slots.append(Slot(typed=term.word, options=((term,),)))
@@ -218,6 +222,22 @@ def understood_slots(
 def _replacement(term: Term, fix: str) -> Alternative:
     words = fix.split()
     return tuple(Term(w, stem(w), term.is_prefix and i == len(words) - 1) for i, w in enumerate(words))
+
+
+def _distinct(options: list[Alternative]) -> tuple[Alternative, ...]:
+    """Options less those an earlier one already matches: "treatz" corrected
+    to "treat" or "treats" is one stem, one option (and one list to read)."""
+    kept: list[Alternative] = []
+    for option in options:
+        if not any(_covers(earlier, option) for earlier in kept):
+            kept.append(option)
+    return tuple(kept)
+
+
+def _covers(a: Alternative, b: Alternative) -> bool:
+    """Whether every product matching ``b`` matches ``a`` (a text holding a
+    pattern holds every beginning of it)."""
+    return all(any(all(any(pb.startswith(pa) for pa in ta.patterns()) for pb in tb.patterns()) for tb in b) for ta in a)
 
 
 def _keep_a_driver(slots: list[Slot]) -> list[Slot]:
@@ -436,6 +456,8 @@ def plan_search(params: SearchParams, understanding: Understanding = AS_TYPED, b
         else:
             term = Attr("term")
             conditions.append(term.eq(driver.key_prefix) if exact else term.begins_with(driver.key_prefix))
+    if _patterns(slots, chosen.slot) > MAX_FILTER_PATTERNS:
+        raise InvalidInput("too many words to search at once: use fewer", field="q")
     key_condition, conditions = _attribute_conditions(params, pk, index, key_condition, conditions)
     return Plan(
         pk=pk,
@@ -453,6 +475,15 @@ def plan_search(params: SearchParams, understanding: Understanding = AS_TYPED, b
         branch=branch,
         branches=chosen.branches,
     )
+
+
+def _patterns(slots: tuple[Slot, ...], driving: int | None) -> int:
+    """How many ``contains`` tests a plan's filter makes (at most; a driving
+    slot's options appear again, negated, in its later branches)."""
+    count = sum(len(t.patterns()) for slot in slots for alt in slot.options for t in alt)
+    if driving is not None:
+        count += sum(len(t.patterns()) for alt in slots[driving].options for t in alt)
+    return count
 
 
 def _price_range(params: SearchParams, index: str | None) -> tuple[int, int]:

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 import pytest
 from chalice.test import Client
 
-from chalicelib.catalog import Table
+from chalicelib.catalog import Table, index_entries
 from chalicelib.models import SearchParams
 from chalicelib.search import search_products
 from chalicelib.text import fold, index_text
@@ -120,6 +120,26 @@ def test_a_cursor_edited_to_another_list_of_the_word_is_refused(client: Client) 
         edited = base64.urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")
         response = client.http.get("/products?" + urlencode({"q": "puppy ", "limit": 5, "cursor": edited}))
         assert response.status_code == 400 and response.json_body["field"] == "cursor", branch
+
+
+def test_corrections_of_one_stem_read_its_list_once(table: Table) -> None:
+    meant = search_products(table, SearchParams(q="treat ", limit=100))
+    typo = search_products(table, SearchParams(q="treatz ", limit=100))  # "treat" or "treats": one stem
+    assert {p.id for p in typo.items} == {p.id for p in meant.items} and meant.items
+    # The as-typed probe (one DynamoDB page) and the vocabulary item more, not the list twice.
+    assert typo.items_read <= meant.items_read + 25
+
+
+def test_a_product_with_too_many_words_matches_only_the_words_it_is_indexed_by(
+    client: Client, make_product: Any
+) -> None:
+    filler = " ".join(f"a{chr(97 + i // 26)}{chr(97 + i % 26)}word" for i in range(40))  # sort before "sturdi"
+    product = make_product(name="Zest Harness", description=f"A sturdy harness. {filler}")
+    assert "sturdi" not in {e.get("term") for e in index_entries(product)}  # capped out of the index
+    # Whichever word drives, the answer agrees: "sturdy" is not one of its words.
+    for q in ("sturdy ", "sturdy zest ", "zest sturdy harness "):
+        assert product.id not in {p["id"] for p in walk(client, q=q, limit=100, exact="true")}, q
+    assert product.id in {p["id"] for p in walk(client, q="zest harness ", limit=100, exact="true")}
 
 
 def test_exact_searches_a_known_word_without_its_synonyms(client: Client) -> None:

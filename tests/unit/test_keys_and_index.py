@@ -63,6 +63,9 @@ def test_a_long_description_is_capped_to_fit_one_transaction() -> None:
     assert len(entries) == MAX_INDEX_ENTRIES
     # the name's stems are never the ones dropped
     assert {"salmon", "bite", "puppi", "barkwel"} <= {e.get("term") for e in entries}
+    # a term without an entry is not in the text the filters test either
+    terms = {e["term"] for e in entries if "term" in e}
+    assert all(set(e["text"].split()) == terms for e in entries)
 
 
 def test_a_capped_index_keeps_every_stem_so_each_word_typed_whole_still_finds_the_product() -> None:

@@ -76,6 +76,27 @@ def test_a_word_corrected_several_ways_matches_them_all() -> None:
     assert by_price.branches == 1 and [[t.word for t in alt] for alt in by_price.slots[0].options] == [["glass"]]
 
 
+def test_corrections_of_one_stem_are_one_option() -> None:
+    understood = Understanding(corrected=(("treatz", "treat|treats"),))
+    assert [[t.word for t in alt] for alt in understood_slots("treatz ", understood)[0].options] == [["treat"]]
+    assert [[t.word for t in alt] for alt in understood_slots("treatz", understood)[0].options] == [["treat"]]
+    chews = Understanding(corrected=(("chewz", "chew|chews|chewy"),))
+    assert [[t.word for t in alt] for alt in understood_slots("chewz ", chews)[0].options] == [["chew"], ["chewy"]]
+
+
+def test_a_query_whose_filter_would_pass_dynamodb_limits_is_refused_naming_q() -> None:
+    from chalicelib.models import SearchParams
+    from chalicelib.search import MAX_FILTER_PATTERNS, plan_search
+
+    typed = [f"w{i:04d}x" for i in range(MAX_FILTER_PATTERNS // 3 + 1)]
+    understood = Understanding(corrected=tuple((w, f"{w}a|{w}b|{w}c") for w in typed))
+    params = SearchParams.model_construct(**{**SearchParams().model_dump(), "q": " ".join(typed) + " "})
+    with pytest.raises(InvalidInput) as refused:
+        plan_search(params, understood)
+    assert refused.value.field == "q"
+    assert plan_search(SearchParams(q=" ".join(typed[:10]) + " "), understood).slots  # fewer words: fine
+
+
 def test_the_answer_shows_the_correction_the_page_matches() -> None:
     from chalicelib.models import SearchParams
     from chalicelib.search import SearchResult, result_page
@@ -147,6 +168,7 @@ def test_an_understanding_round_trips_through_a_cursor() -> None:
         '[{"salmn": "a b c d"}, [], false]',  # a longer phrase than a synonym's
         '[{"salmn": "Salmon"}, [], false]',  # not folded
         '[{"salmn": ""}, [], false]',
+        '[{"salmn": "a b|c"}, [], false]',  # equally near corrections are single words
     ],
 )
 def test_an_understanding_of_other_words_is_refused(raw: str) -> None:
