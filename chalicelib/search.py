@@ -584,7 +584,8 @@ def _search(table: Table, params: SearchParams, read_budget: int) -> SearchResul
         result.requests += 1
         result.items_read += len(read.found)
         found = [products[e["product_id"]] for e in read.found if e["product_id"] in products]
-        result.items = rank([p for p in found if _still_matches(p, params)], plan.slots)
+        found = [p for p in found if _still_matches(p, params)]
+        result.items = rank(found, plan.slots) if params.sort == Sort.relevance else found  # else in list order
     if read.next_position is not None:
         result.next_cursor = cursor.encode(read.next_position, plan.fingerprint)
     return result

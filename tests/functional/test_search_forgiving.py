@@ -142,6 +142,20 @@ def test_a_product_with_too_many_words_matches_only_the_words_it_is_indexed_by(
     assert product.id in {p["id"] for p in walk(client, q="zest harness ", limit=100, exact="true")}
 
 
+@pytest.mark.parametrize("q", ["salmon ", "cat toy ", "puppy food ", "salmn ", "dog"])
+@pytest.mark.parametrize(
+    ("sort", "key"),
+    [
+        ("price_asc", lambda p: p["price_cents"]),
+        ("price_desc", lambda p: -p["price_cents"]),
+        ("name", lambda p: fold(p["name"])),
+    ],
+)
+def test_a_sorted_search_keeps_its_order_on_every_page(client: Client, q: str, sort: str, key: Any) -> None:
+    items = walk(client, q=q, sort=sort, limit=4)  # relevance ranking never reorders a sorted page
+    assert len(items) > 4 and [key(p) for p in items] == sorted(key(p) for p in items)
+
+
 def test_exact_searches_a_known_word_without_its_synonyms(client: Client) -> None:
     widened = search(client, q="kitten tree ")
     exact = search(client, q="kitten tree ", exact="true")
