@@ -708,7 +708,10 @@ def _relax_while_empty(
         ended_empty = not read.found and read.next_position is None and read.stopped_at is None
         if not ended_empty or len(plan.slots) < 2 or result.items_read >= read_budget:
             break
-        plan = plan_search(params, relaxed(plan.understanding, plan.slots))
+        fewer = plan_search(params, relaxed(plan.understanding, plan.slots))
+        if not fewer.slots:  # "cat cat": dropping the last word dropped them all
+            break
+        plan = fewer
         read = _read_entries(table, plan, params.limit, None, read_budget, result)
     return plan, read
 

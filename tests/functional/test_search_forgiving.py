@@ -71,6 +71,13 @@ def test_words_that_find_nothing_together_are_dropped_from_the_last_and_the_answ
     )
 
 
+@pytest.mark.parametrize("q", ["cat cat", "salmon salmon"])
+def test_relaxing_never_drops_every_word(client: Client, q: str) -> None:
+    page = search(client, q=q, species="fish", category="toys")  # no fish toy has these words
+    assert page["items"] == [] and page["next_cursor"] is None
+    assert page["query"]["text"]  # a word is still searched for
+
+
 def test_a_synonym_finds_what_the_catalog_calls_otherwise(client: Client) -> None:
     page = search(client, q="vivarium ")  # read through the synonym's list: nothing to correct
     assert page["query"]["synonyms"] and page["query"]["corrected"] == {}
