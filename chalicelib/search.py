@@ -117,7 +117,11 @@ def _a_correction(fix: str) -> bool:
     """What ``understand`` can replace a word by: a synonym phrase, or up to
     MAX_CORRECTIONS equally near words; folded (a cursor is not signed)."""
     if "|" not in fix:
-        return 0 < len(fix.split()) <= MAX_PHRASE_WORDS and fold(fix) == fix and len(fix) <= 3 * MAX_WORD_LEN
+        return (
+            0 < len(fix.split()) <= MAX_PHRASE_WORDS
+            and fold(fix) == fix
+            and len(fix) <= MAX_PHRASE_WORDS * MAX_WORD_LEN
+        )
     alternatives = fix.split("|")
     return len(alternatives) <= MAX_CORRECTIONS and all(
         len(a.split()) == 1 and fold(a) == a and len(a) <= MAX_WORD_LEN for a in alternatives
