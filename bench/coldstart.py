@@ -64,8 +64,8 @@ HANDLERS = {
 # Modules the Lambda Python runtime provides; here they come from the venv
 # (certifi: botocore's optional CA bundle, else it uses its own).
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3", "certifi")
-SHOPPER = {"sub": "bench-shopper", "email": "", "roles": ""}
-ADMIN = {"sub": "bench-admin", "email": "", "roles": "admin"}
+SHOPPER = {"sub": "bench-shopper", "email": "", "roles": "[]"}
+ADMIN = {"sub": "bench-admin", "email": "", "roles": '["admin"]'}
 ENVIRONMENT = {
     "STAGE": "dev",
     "TABLE_NAME": TABLE,

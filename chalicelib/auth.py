@@ -43,6 +43,7 @@ logger = logging.getLogger(__name__)
 ALGORITHM: Final = "RS256"
 LEEWAY_S: Final = 30
 MAX_TOKEN_BYTES: Final = 8192
+MAX_SUBJECT_CHARS: Final = 256  # Cognito's are UUIDs, Auth0's "provider|id"
 JWKS_TIMEOUT_S: Final = 3.0
 JWKS_MIN_REFETCH_S: Final = 60.0
 # SHA-256 of the modulus of moto's well-known Cognito signing key.
@@ -166,7 +167,7 @@ class TokenVerifier:
             raise InvalidToken("the token names no signing key", "malformed")
         claims = self._decode(token, self.jwks.key(kid))
         return Identity(
-            sub=str(claims["sub"]),
+            sub=_subject(claims.get("sub")),
             email=_optional_str(claims.get(self.settings.email_claim)),
             roles=_roles(claims.get(self.settings.roles_claim)),
         )
@@ -207,6 +208,17 @@ def _bearer_token(authorization: str | None) -> str:
     if scheme.lower() != "bearer" or not token.strip():
         raise InvalidToken("the Authorization header must be 'Bearer <token>'", "malformed")
     return token.strip()
+
+
+def _subject(value: Any) -> str:
+    """The caller's stable id: a non-blank string of printable characters.
+
+    PyJWT's ``require`` only checks that ``sub`` is present, so ``""``, ``" "``
+    or ``42`` would pass it; orders live under the subject, so those are refused.
+    """
+    if not isinstance(value, str) or not value.strip() or not value.isprintable() or len(value) > MAX_SUBJECT_CHARS:
+        raise InvalidToken("the token names no usable subject (sub)", "subject")
+    return value
 
 
 def _optional_str(value: Any) -> str | None:

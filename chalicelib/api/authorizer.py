@@ -20,13 +20,17 @@ def jwt_auth(auth_request: AuthRequest) -> AuthResponse:
     "Unauthorized". The policy allows every route ("*") because API Gateway
     caches it per token for all routes: which route a caller may use (admin
     only, own orders only) is decided in the views, from the identity passed
-    in the context (values must be strings there, hence the joined roles).
+    in the context. Context values must be strings there, so the roles travel
+    as a JSON list: a group name may hold any character (Cognito allows a
+    comma), and joining with a separator would let a group named
+    ``staff,admin`` read back as two roles.
 
     A refused token is the authorizer doing its job: logged at INFO with its
     reason and counted (TokensRefused), never an error.
     """
     from ..auth import InvalidToken
     from ..bootstrap import get_telemetry, get_verifier
+    from ..identity import context_of
     from ..metrics import TOKENS_REFUSED, Metric
     from ..observability import arn_route
 
@@ -42,5 +46,5 @@ def jwt_auth(auth_request: AuthRequest) -> AuthResponse:
     return AuthResponse(
         routes=["*"],
         principal_id=identity.sub,
-        context={"sub": identity.sub, "email": identity.email or "", "roles": ",".join(identity.roles)},
+        context=context_of(identity),
     )

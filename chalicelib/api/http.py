@@ -9,7 +9,7 @@ from chalice.app import Request
 from pydantic import BaseModel, ValidationError
 
 from ..errors import Forbidden, InvalidInput, PayloadTooLarge, from_validation_error
-from ..identity import Identity
+from ..identity import Identity, from_context
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -48,12 +48,7 @@ def dump(model: BaseModel) -> dict[str, Any]:
 
 def caller(request: Request) -> Identity:
     """The identity the authorizer put in the request context."""
-    context = request.context.get("authorizer") or {}
-    return Identity(
-        sub=context["sub"],
-        email=context.get("email") or None,
-        roles=tuple(r for r in str(context.get("roles", "")).split(",") if r),
-    )
+    return from_context(request.context.get("authorizer") or {})
 
 
 def require_role(request: Request, role: str) -> Identity:

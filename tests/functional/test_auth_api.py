@@ -96,6 +96,9 @@ def bad_tokens(user_pool: dict[str, str], tokens: dict[str, Any]) -> dict[str, s
         "unknown kid": "Bearer " + stranger.sign(pool_claims(user_pool)),
         "tampered": "Bearer " + tamper(good, **{"cognito:groups": ["admin"]}),
         "oversized": "Bearer " + moto_signed(pool_claims(user_pool, junk="x" * 10_000)),
+        "empty sub": "Bearer " + moto_signed(pool_claims(user_pool, sub="")),
+        "blank sub": "Bearer " + moto_signed(pool_claims(user_pool, sub="  ")),
+        "numeric sub": "Bearer " + moto_signed(pool_claims(user_pool, sub=42)),
     }
 
 
@@ -120,6 +123,9 @@ def _moto_public_as_signing_key() -> SigningKey:
         "unknown kid",
         "tampered",
         "oversized",
+        "empty sub",
+        "blank sub",
+        "numeric sub",
     ],
 )
 def test_a_refused_token_is_a_401_never_a_500(
@@ -179,6 +185,18 @@ def test_a_shopper_cannot_manage_the_catalog(client: Client, tokens: dict[str, A
         assert response.status_code == 403, (method, response.body)
         assert response.json_body["code"] == "forbidden"
         assert response.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_a_group_whose_name_holds_a_comma_grants_no_other_role(client: Client, user_pool: dict[str, str]) -> None:
+    # GIVEN a signed, valid token of a plain user in a group named "staff,admin"
+    token = moto_signed(pool_claims(user_pool, sub="comma-user", **{"cognito:groups": ["staff,admin"]}))
+    headers = {**bearer(token), "Content-Type": "application/json"}
+    # THEN the caller has exactly that one role, and it is not admin
+    me = client.http.get("/me", headers=headers)
+    assert me.status_code == 200, me.body
+    assert me.json_body["roles"] == ["staff,admin"]
+    response = client.http.post("/products", headers=headers, body=json.dumps(NEW_PRODUCT))
+    assert response.status_code == 403, response.body
 
 
 def test_admin_creates_updates_and_deletes_a_product_and_search_follows(

@@ -13,6 +13,7 @@ import moto
 import pytest
 
 from chalicelib.auth import MAX_TOKEN_BYTES, AuthSettings, InvalidToken, JwksCache, TokenVerifier
+from chalicelib.identity import context_of, from_context
 from tests.keys import SigningKey, claims, hs256_with_public_key, jwks, tamper, unsigned
 
 ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_pool"
@@ -70,6 +71,35 @@ def access_token(**extra: Any) -> str:
 def test_a_cognito_access_token_gives_the_callers_identity() -> None:
     identity = verifier().verify("Bearer " + access_token(**{"cognito:groups": ["admin"], "email": "a@b.c"}))
     assert (identity.sub, identity.email, identity.roles) == ("user-1", "a@b.c", ("admin",))
+
+
+@pytest.mark.parametrize(
+    ("sub", "reason"),
+    [
+        ("", "subject"),
+        ("   ", "subject"),
+        ("user\n1", "subject"),
+        ("x" * 257, "subject"),
+        (None, "invalid"),  # absent: PyJWT's require
+        (42, "invalid"),  # not a string: PyJWT's own check
+        (["user-1"], "invalid"),
+    ],
+)
+def test_a_token_without_a_usable_subject_is_refused(sub: Any, reason: str) -> None:
+    with pytest.raises(InvalidToken) as refused:
+        verifier().verify("Bearer " + access_token(sub=sub))
+    assert refused.value.reason == reason
+
+
+def test_a_group_name_with_a_comma_is_one_role_through_the_authorizer_context() -> None:
+    identity = verifier().verify("Bearer " + access_token(**{"cognito:groups": ["staff,admin", "b"]}))
+    assert identity.roles == ("b", "staff,admin")
+    assert from_context(context_of(identity)) == identity
+
+
+@pytest.mark.parametrize("roles", ["admin", "admin,staff", "", "{}", '"admin"', "[1, 2]", "not json"])
+def test_roles_the_authorizer_did_not_write_as_a_json_list_grant_nothing(roles: str) -> None:
+    assert from_context({"sub": "user-1", "email": "", "roles": roles}).roles == ()
 
 
 def test_an_auth0_token_is_checked_against_its_audience_and_roles_claim() -> None:
