@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: run aws test unit functional e2e lint lock audit bench bench-auth bench-purchase bench-spa bench-load bench-quality vendor import clean-local
 
-$(STAMP): requirements.in requirements-dev.txt
+$(STAMP): requirements.in requirements-search.in requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(STAMP)
@@ -56,14 +56,15 @@ vendor:
 		> frontend/vendor/auth0-spa-js.production.esm.js
 	cp node_modules/@auth0/auth0-spa-js/LICENSE frontend/vendor/auth0-spa-js.LICENSE
 
-## lock: requirements.txt, the Lambda package's pinned and hashed requirements, from requirements.in
+## lock: the pinned and hashed requirements: requirements.txt (the Lambda package) from requirements.in, requirements-search.txt (the search engine layer) from requirements-search.in
+LOCK := $(VENV)/bin/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links
 lock: $(STAMP)
-	$(VENV)/bin/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url \
-		--no-emit-find-links --output-file requirements.txt requirements.in
+	$(LOCK) --output-file requirements.txt requirements.in
+	$(LOCK) --output-file requirements-search.txt requirements-search.in
 
-## audit: known vulnerabilities in the locked Lambda requirements (needs PyPI's JSON API or OSV on the network)
+## audit: known vulnerabilities in the locked Lambda requirements and search engine layer (needs PyPI's JSON API or OSV on the network)
 audit: $(STAMP)
-	$(VENV)/bin/pip-audit --strict --require-hashes --disable-pip -r requirements.txt
+	$(VENV)/bin/pip-audit --strict --require-hashes --disable-pip -r requirements.txt -r requirements-search.txt
 
 ## import: load FILE into the running local stack (for AWS: python -m scripts.import_catalog FILE --stage dev)
 import: $(STAMP)
@@ -83,9 +84,9 @@ DEPLOY_ARGS = $(if $(call given,ALARM_EMAIL),--alarm-email '$(ALARM_EMAIL)') \
 	$(if $(filter force,$(SEED)),--force-seed,$(if $(filter 1 yes true,$(SEED)),--seed))
 DESTROY_ARGS = $(if $(filter 1 yes true,$(PURGE)),--purge) $(if $(CONFIRM),--confirm '$(CONFIRM)')
 
-.PHONY: package deploy destroy admin chalice-config
+.PHONY: package deploy destroy admin reindex chalice-config
 
-## package: build/$(STAGE)/, the stage's template and zip, offline (STAGE=dev|prod)
+## package: build/$(STAGE)/, the stage's template, zip and search engine layer, offline (STAGE=dev|prod; the layer's wheel is fetched once into build/.cache/)
 package: $(STAMP)
 	$(PY) -m infra.package --stage $(STAGE)
 
@@ -101,6 +102,10 @@ destroy: $(STAMP)
 admin: $(STAMP)
 	$(if $(EMAIL),,$(error give the account's address: make admin STAGE=$(STAGE) EMAIL=you@example.com))
 	$(PY) -m infra.deploy admin --stage $(STAGE) --email '$(EMAIL)'
+
+## reindex: rebuild the stage's search index from its table (invokes its indexer function)
+reindex: $(STAMP)
+	$(PY) -m infra.deploy reindex --stage $(STAGE)
 
 ## chalice-config: fill the stage's environment in .chalice/config.json from its stack (for `chalice deploy`)
 chalice-config: $(STAMP)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from chalicelib.api import admin, authorizer, order_events, purchase, search, shop_app
+from chalicelib.api import admin, authorizer, indexer, order_events, purchase, search, shop_app
 
 if "AWS_LAMBDA_FUNCTION_NAME" not in os.environ:  # `chalice local` on a developer's machine
     from scripts import gateway
@@ -22,5 +22,6 @@ app = shop_app(
     purchase.bp,  # /me, /orders... (signed in)
     admin.bp,  # POST/PUT/DELETE /products, /products/{id}/stock (admin role)
     authorizer.bp,  # jwt_auth: verifies the caller's JWT
-    order_events.bp,  # handle_table_stream: the table's stream
+    order_events.bp,  # handle_table_stream: the table's stream -> order follow-ups
+    indexer.bp,  # index_table_stream: the table's stream -> the search index
 )

@@ -19,13 +19,23 @@ import time
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from .config import Settings, auth_settings_from_env, event_settings_from_env, require_aws, stage_from_env
+from .config import (
+    Settings,
+    auth_settings_from_env,
+    event_settings_from_env,
+    require_aws,
+    search_index_settings_from_env,
+    stage_from_env,
+)
 from .metrics import EmfMetrics
 from .observability import Telemetry, build_telemetry
 
 if TYPE_CHECKING:
     from .auth import TokenVerifier
     from .events import EventDeps
+    from .search.index import SearchIndex
+    from .search.indexer import Indexer
+    from .search.store import IndexReader, IndexStore
 
 AWS_MAX_ATTEMPTS = 3  # the first try and two retries, with botocore's jittered backoff
 AWS_CONNECT_TIMEOUT_S = 1.0
@@ -112,6 +122,47 @@ def get_sqs() -> Any:
 
 
 @cache
+def get_s3() -> Any:
+    import boto3
+
+    return boto3.client("s3", config=aws_config())
+
+
+def index_store(role: str) -> IndexStore:
+    """The search index's versions in S3, with a working folder of its own
+    for ``role`` (the reader and the indexer may share a process locally)."""
+    import uuid
+    from pathlib import Path
+
+    from .search.store import IndexStore
+
+    get_settings()  # the stage's AWS first (a 503 naming what is missing)
+    settings = search_index_settings_from_env()
+    # A folder per instance: tantivy allows one writer per folder, and locally
+    # a stream pump may still run the indexer built before a reset().
+    return IndexStore(get_s3(), settings.bucket, Path(settings.workdir) / f"{role}-{uuid.uuid4().hex[:8]}")
+
+
+@cache
+def get_index_reader() -> IndexReader:
+    from .search.store import IndexReader
+
+    return IndexReader(index_store("reader"), refresh_s=search_index_settings_from_env().refresh_s)
+
+
+def get_search_index() -> SearchIndex:
+    """The current search index (loaded at the first search, refreshed every few seconds)."""
+    return get_index_reader().get()
+
+
+@cache
+def get_indexer() -> Indexer:
+    from .search.indexer import Indexer
+
+    return Indexer(index_store("indexer"), get_table())
+
+
+@cache
 def get_event_deps() -> EventDeps:
     from .events import EventDeps
 
@@ -139,6 +190,9 @@ def reset() -> None:
         get_ses,
         get_sns,
         get_sqs,
+        get_s3,
+        get_index_reader,
+        get_indexer,
         get_event_deps,
     ):
         getter.cache_clear()

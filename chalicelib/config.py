@@ -143,6 +143,29 @@ def auth_settings_from_env(environ: Mapping[str, str] | None = None) -> AuthSett
     )
 
 
+@dataclass(frozen=True)
+class SearchIndexSettings:
+    bucket: str  # SEARCH_INDEX_BUCKET: where the index versions live
+    refresh_s: float  # SEARCH_REFRESH_S: how often a search container looks for a newer version
+    workdir: str  # SEARCH_INDEX_DIR: where a container keeps its copy (Lambda: under /tmp)
+
+
+def search_index_settings_from_env(environ: Mapping[str, str] | None = None) -> SearchIndexSettings:
+    env = _Env(environ)
+    refresh = env.get("SEARCH_REFRESH_S", "5")
+    try:
+        refresh_s = float(refresh)
+    except ValueError:
+        raise ConfigError(f"SEARCH_REFRESH_S must be a number of seconds, not {refresh!r}") from None
+    import tempfile
+
+    return SearchIndexSettings(
+        bucket=env.need("SEARCH_INDEX_BUCKET"),
+        refresh_s=refresh_s,
+        workdir=env.get("SEARCH_INDEX_DIR") or str(Path(tempfile.gettempdir()) / f"petstore-search-{os.getpid()}"),
+    )
+
+
 def event_settings_from_env(environ: Mapping[str, str] | None = None) -> EventSettings:
     """Follow-up work of orders: NOTIFY_FROM (SES sender), LOW_STOCK_TOPIC_ARN
     (SNS), LOW_STOCK_THRESHOLD (default 5). Unset: that effect is off.

@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 class ShopError(Exception):
     status = 500
     code = "internal_error"
+    retry_after_s: int | None = None  # a 503 says when to try again
 
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
@@ -159,7 +160,8 @@ def api_errors(view: F) -> F:
         try:
             return view(*args, **kwargs)
         except ShopError as exc:
-            return error_response(exc.status, exc.code, exc.message, exc.field, exc.details())
+            retry = {"Retry-After": str(exc.retry_after_s)} if exc.retry_after_s else None
+            return error_response(exc.status, exc.code, exc.message, exc.field, exc.details(), retry)
         except ChaliceViewError:
             raise  # Chalice's own 4xx (e.g. a body that is not JSON)
         except Exception as exc:

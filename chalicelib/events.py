@@ -6,9 +6,10 @@ stream records of that write (no dual writes):
 - an order inserted: per-product sales counters go up and the buyer gets a
   confirmation message (SES);
 - an order cancelled: the counters go down;
-- a product's stock falls under the threshold: a low-stock alert (SNS);
-- a product's stock reaches zero or comes back: its search index entries'
-  ``in_stock`` flag follows.
+- a product's stock falls under the threshold: a low-stock alert (SNS).
+
+The search index is another consumer of the same stream
+(chalicelib/search/indexer.py).
 
 Streams deliver at least once, so each effect is guarded by a marker item
 (``EVENT#...``) written with ``attribute_not_exists``: the counters move in
@@ -94,9 +95,7 @@ class EventDeps:
 class BatchReport:
     """What one batch did: effects run, records to retry, records given up on."""
 
-    done: dict[str, int] = field(
-        default_factory=lambda: {"counted": 0, "uncounted": 0, "confirmed": 0, "alerts": 0, "flags": 0}
-    )
+    done: dict[str, int] = field(default_factory=lambda: {"counted": 0, "uncounted": 0, "confirmed": 0, "alerts": 0})
     retry: list[str] = field(default_factory=list)  # sequence numbers
     dead_lettered: int = 0
 
@@ -338,20 +337,6 @@ def _stock_changed(
     topic = deps.settings.low_stock_topic_arn
     if topic and after < threshold <= before and _alert(topic, event_id, new, after, deps):
         done["alerts"] += 1
-    if (before > 0) != (after > 0):
-        # Keep search's in_stock filter right: rewrite the flag on every entry.
-        for pk, sk in new.get("index_keys", []):
-            try:
-                deps.table.update_item(
-                    Key={"PK": pk, "SK": sk},
-                    UpdateExpression="SET in_stock = :flag",
-                    ConditionExpression="attribute_exists(PK)",
-                    ExpressionAttributeValues={":flag": after > 0},
-                )
-            except ClientError as exc:  # the entry went away with a newer save: nothing to fix
-                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                    raise
-        done["flags"] += 1
 
 
 def _alert(topic: str, event_id: str, product: dict[str, Any], left: int, deps: EventDeps) -> bool:

@@ -158,14 +158,21 @@ class FacetCount(ShopModel):
     count: int
 
 
+class PriceBand(ShopModel):
+    min_price: int = Field(description="In cents; pass as `min_price` to filter.")
+    max_price: int | None = Field(description="In cents, inclusive; null: no upper bound. Pass as `max_price`.")
+    count: int
+
+
 class Facets(ShopModel):
-    """Counts per attribute over the matching index entries this request read."""
+    """Exact counts over the whole result. Each attribute is counted with every
+    filter but its own, so the other values of a chosen one stay listed."""
 
     species: list[FacetCount]
     category: list[FacetCount]
-    brand: list[FacetCount] = Field(description="The most frequent brands, at most 10.")
-    counted: int = Field(description="How many matching products were counted.")
-    approximate: bool = Field(description="More matches follow that were not counted: the counts are lower bounds.")
+    brand: list[FacetCount] = Field(description="Every brand of the result (at most 200), the most frequent first.")
+    price: list[PriceBand] = Field(description="Fixed price bands, cheapest first.")
+    counted: int = Field(description="How many products the search found in all (every filter applied).")
 
 
 class ProductPage(ShopModel):

@@ -137,16 +137,24 @@ def document(server_url: str | None = None) -> dict[str, Any]:
                     "summary": "Search and browse products",
                     "description": (
                         "Words are matched in name, brand, category, species and description, case- and "
-                        "accent-insensitive, plural or singular; the last word is matched as a prefix unless "
-                        "the query ends with a space. Several words must all match. When they find nothing, "
-                        "the query is understood more loosely, and `query` says how: a word the catalog does "
-                        "not know is corrected (1 typo from 5 letters, 2 from 9) or ignored, filler words "
-                        "are ignored, synonyms are searched for, and then the last words are dropped until "
-                        "something is found. Every page of a search keeps the first page's understanding. "
+                        "accent-insensitive, plural or singular; the last word is matched as a prefix while it "
+                        "is typed, that is unless the query ends with a space. Every word must match. Search "
+                        "forgives, and `query` says how: a word the catalog does not know is corrected from the "
+                        "catalog's own words (1 typo from 5 letters, 2 from 9), split or joined as the catalog "
+                        "writes it, or ignored; filler words are ignored; synonyms are searched too, ranked "
+                        "below the words as typed; and if the words find nothing together, the least "
+                        "informative are left out until the rest find something. `exact=true` turns "
+                        "corrections, compounds, filler words, synonyms and leaving words out off. The whole "
+                        "result is ranked by relevance (BM25; a word counts most in the name and as typed) or "
+                        "sorted. `facets` are exact counts over the whole result, each attribute counted with "
+                        "every filter but its own, with fixed price bands and `counted`, the size of the result. "
                         "Each item's `matches` gives the offsets of the matched words in its name and "
-                        "description; `facets` counts the matching products read, per species, category "
-                        "and brand. Pages may be shorter than `limit` when filters are very selective; "
-                        "follow `next_cursor` until it is null."
+                        "description. Prices and stock are read from the catalog as they are now; which products "
+                        "match comes from the search index, which follows the catalog within seconds, not in "
+                        "the same transaction. A page before the last holds fewer than `limit` products only "
+                        "when one of them left the filters (or the catalog) since the index last saw it; follow "
+                        "`next_cursor` until it is null. While the stage has no search index yet, the answer "
+                        "is a 503 with code index_not_ready and `Retry-After`."
                     ),
                     "operationId": "searchProducts",
                     "parameters": _query_parameters(SearchParams),

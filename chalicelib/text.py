@@ -8,9 +8,9 @@ meet on the same terms:
 - common English stop words are dropped;
 - words are stemmed with the Snowball English stemmer (toys -> toy,
   puppies/puppy -> puppi), which covers plural and singular;
-- every word and stem is an index *term*; terms are grouped in lists by their
-  first three letters and sorted by term inside a list, so the word the user
-  is still typing is matched as a prefix of the terms;
+- the search index (chalicelib/search/index.py) holds every word as typed
+  and as stemmed; the word the user is still typing is also matched as the
+  beginning of the catalog's words;
 - the word being typed is kept even when it is a stop word or a single
   letter: "for" is on its way to "formula".
 """
@@ -31,10 +31,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Final
 
-PREFIX_LEN: Final = 3
 MIN_WORD_LEN: Final = 2
-# Longer words are cut to this on both sides (index and query): an index
-# term is part of a sort key, which DynamoDB caps at 1,024 bytes.
+# Longer words are cut to this on both sides (index and query): nobody types
+# them, and a bounded term keeps the index and its vocabulary small.
 MAX_WORD_LEN: Final = 40
 STOPWORDS: Final = frozenset(
     [
@@ -117,11 +116,6 @@ def stem(word: str) -> str:
     return str(_stemmer.stemWord(word))
 
 
-def prefix_of(word: str) -> str:
-    """The index list a word belongs to: its first three letters."""
-    return word[:PREFIX_LEN]
-
-
 def slug(value: str) -> str:
     """Canonical form of an attribute value such as a brand ("Barkwell & Co")."""
     return "-".join(fold(value).split())
@@ -134,32 +128,6 @@ def name_key(name: str) -> str:
 
 
 @dataclass(frozen=True)
-class IndexedText:
-    """What the search index stores for one product's text."""
-
-    term_scores: dict[str, int]  # word or stem -> best field weight
-    text: str  # " word stem word2 ... " used by the filter of a query
-    stems: frozenset[str]  # the terms a whole word of a query is looked up by
-
-
-def index_text(fields: list[tuple[str, int]]) -> IndexedText:
-    """Index a product's text fields, each given with its weight.
-
-    ``text`` holds every word and its stem between spaces, so a query can test
-    ``contains(text, " dog ")`` (whole word) or ``contains(text, " pupp")``
-    (prefix) in a DynamoDB filter expression.
-    """
-    scores: dict[str, int] = {}
-    stems: set[str] = set()
-    for value, weight in fields:
-        for word in words(value):
-            stems.add(stem(word))
-            for term in {word, stem(word)}:
-                scores[term] = max(scores.get(term, 0), weight)
-    return IndexedText(term_scores=scores, text=" " + " ".join(sorted(scores)) + " ", stems=frozenset(stems))
-
-
-@dataclass(frozen=True)
 class Term:
     """One word of a query."""
 
@@ -167,45 +135,12 @@ class Term:
     stemmed: str
     is_prefix: bool  # the last word, possibly still being typed
 
-    @property
-    def index_prefix(self) -> str | None:
-        """The index list that holds every match of this term, if any.
-
-        It is the list of ``key_prefix``: a whole word is looked up by its stem,
-        which may start differently ("dry" -> "dri", "aging" -> "age"). A
-        prefix shorter than a list's three letters ("do", "f") has no list of
-        its own, so it can only be tested by the filter.
-        """
-        if self.is_prefix and len(self.key_prefix) < PREFIX_LEN:
-            return None
-        return prefix_of(self.key_prefix)
-
-    @property
-    def key_prefix(self) -> str:
-        """What the index terms of every match start with.
-
-        A whole word is its stem exactly; a word being typed is matched by any
-        term starting with what it shares with its stem ("puppies" -> "puppi",
-        which starts both "puppies" and the stem of "puppy"), unless they
-        share less than a list's three letters ("dry" -> "dri"): then by the
-        terms starting with the word as typed.
-        """
-        if not self.is_prefix:
-            return self.stemmed
-        shared = os.path.commonprefix([self.word, self.stemmed])  # noqa: RUF071 (characters wanted)
-        return shared if len(shared) >= min(PREFIX_LEN, len(self.word)) else self.word
-
-    def patterns(self) -> list[str]:
-        """Substrings of ``IndexedText.text``, any of which means a match.
-
-        Each of them starts with ``key_prefix``: the term's index list holds
-        every product they match, so a query gives the same answer whichever
-        of its terms drives it.
-        """
-        if not self.is_prefix:
-            return [" " + self.stemmed + " "]
-        forms = {self.word, self.stemmed} if self.stemmed.startswith(self.key_prefix) else {self.word}
-        return sorted(" " + form for form in forms)
+    def matches(self, word: str) -> bool:
+        """Whether a folded word of a product matches, as the index matches it:
+        as typed or by its stem; a word being typed also as a beginning."""
+        if word == self.word or stem(word) == self.stemmed:
+            return True
+        return self.is_prefix and word.startswith(self.word)
 
 
 def parse_query(q: str) -> list[Term]:
@@ -287,19 +222,6 @@ def _prefix_distance(typed: str, term: str) -> tuple[int, str]:
     return min(options, key=lambda o: (o[0], -len(o[1])))
 
 
-def known(term: Term, vocabulary: Iterable[str]) -> bool:
-    """Whether some word of the catalog matches ``term`` as the index does."""
-    if not term.is_prefix:
-        return any(stem(v) == term.stemmed for v in vocabulary)
-    return any(v.startswith(term.key_prefix) or stem(v).startswith(term.key_prefix) for v in vocabulary)
-
-
-def correction(term: Term, vocabulary: Iterable[str]) -> str | None:
-    """The nearest word of the catalog to a word it does not know, if near enough."""
-    nearest = corrections(term, vocabulary)
-    return nearest[0] if nearest else None
-
-
 def corrections(term: Term, vocabulary: Iterable[str], most: int = 3) -> list[str]:
     """The nearest words of the catalog to a word it does not know, if near enough.
 
@@ -354,12 +276,7 @@ _WORD_SPAN = re.compile(r"[^\W_]+")
 
 def matches_term(term: Term, word: str) -> bool:
     """Whether a folded word of a product's text matches ``term`` as the index does."""
-    if not _searchable(word):
-        return False
-    forms = [p.strip() for p in term.patterns()]
-    if not term.is_prefix:
-        return stem(word) in forms or word in forms
-    return any(word.startswith(f) or stem(word).startswith(f) for f in forms)
+    return _searchable(word) and term.matches(word)
 
 
 def highlights(text: str, terms: list[tuple[str, Term]]) -> list[tuple[str, int, int]]:

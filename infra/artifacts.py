@@ -1,8 +1,10 @@
-"""The artifacts bucket: where a stage's zip and template go before CloudFormation reads them.
+"""The artifacts bucket: where a stage's zips and template go before CloudFormation reads them.
 
 One bucket per account and region, made on first use (encrypted, private).
 Keys are content-addressed (sha256), so an unchanged zip is not uploaded again
-and an unchanged template gives CloudFormation nothing to change.
+and an unchanged template gives CloudFormation nothing to change. The local
+files a packaged template names are the functions' ``CodeUri`` (the deployment
+zip) and the layers' ``ContentUri`` (the search engine layer).
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from botocore.exceptions import ClientError
 
 from .stack import Out, StackError
 
-FUNCTION_TYPES = ("AWS::Serverless::Function",)
+# The property of each SAM type that may name a local file (a zip next to the template).
+LOCAL_ARTIFACTS = {"AWS::Serverless::Function": "CodeUri", "AWS::Serverless::LayerVersion": "ContentUri"}
 MISSING = ("404", "NoSuchBucket", "NotFound")
 
 
@@ -74,26 +77,31 @@ def content_key(prefix: str, body: bytes, suffix: str) -> str:
     return f"{prefix}/{hashlib.sha256(body).hexdigest()}{suffix}"
 
 
-def local_code_uris(template: dict[str, Any]) -> list[dict[str, Any]]:
-    """The property blocks whose CodeUri is a file next to the template."""
-    blocks = [r.get("Properties", {}) for r in template.get("Resources", {}).values() if r["Type"] in FUNCTION_TYPES]
-    blocks.append(template.get("Globals", {}).get("Function", {}))
-    return [b for b in blocks if isinstance(b.get("CodeUri"), str) and not b["CodeUri"].startswith("s3://")]
+def local_artifacts(template: dict[str, Any]) -> list[tuple[dict[str, Any], str]]:
+    """(property block, property) of each CodeUri/ContentUri that is a file next to the template."""
+    blocks = [
+        (r.get("Properties", {}), LOCAL_ARTIFACTS[r["Type"]])
+        for r in template.get("Resources", {}).values()
+        if r["Type"] in LOCAL_ARTIFACTS
+    ]
+    blocks.append((template.get("Globals", {}).get("Function", {}), "CodeUri"))
+    return [(b, key) for b, key in blocks if isinstance(b.get(key), str) and not b[key].startswith("s3://")]
 
 
 def with_uploaded_code(
     template: dict[str, Any], build_dir: Path, put: Callable[[Path], dict[str, str]]
 ) -> dict[str, Any]:
-    """A copy of the template whose local CodeUris point at the uploaded objects."""
+    """A copy of the template whose local CodeUris and ContentUris point at the uploaded objects."""
     rewritten = copy.deepcopy(template)
-    uploaded: dict[Path, dict[str, str]] = {}
-    for properties in local_code_uris(rewritten):
-        path = (build_dir / properties["CodeUri"]).resolve()
+    local = [(block, key, (build_dir / block[key]).resolve()) for block, key in local_artifacts(rewritten)]
+    for _, key, path in local:  # all there before anything is uploaded
         if not path.is_file():
-            raise StackError(f"{path} (a CodeUri of {build_dir / 'template.json'}) is missing: package the stage again")
+            raise StackError(f"{path} (a {key} of {build_dir / 'template.json'}) is missing: package the stage again")
+    uploaded: dict[Path, dict[str, str]] = {}
+    for properties, key, path in local:
         if path not in uploaded:
             uploaded[path] = put(path)
-        properties["CodeUri"] = dict(uploaded[path])
+        properties[key] = dict(uploaded[path])
     return rewritten
 
 

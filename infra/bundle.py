@@ -15,6 +15,11 @@ module it imports. ``bundle()`` rewrites chalice's zip:
 - the result must stay under ``MAX_ZIP_BYTES``: the package is downloaded on
   every cold start.
 
+``bundle_layer()`` makes a Lambda layer the same way from wheels: their files
+under ``python/`` (where Lambda's Python finds a layer's packages, in
+``/opt/python``, read-only too), compiled, trimmed, reproducible and bounded
+by the same budget. The search engine layer (tantivy) is one.
+
     python -m infra.bundle build/dev/chalice.zip build/dev/deployment.zip
 """
 
@@ -40,6 +45,7 @@ FIRST_PARTY: Final = ("app.py", "chalicelib/")
 # In every Lambda Python runtime: a vendored copy would only shadow it.
 RUNTIME_PROVIDED: Final = ("boto3", "botocore", "s3transfer")
 UNIX: Final = 3  # ZipInfo.create_system: permissions in external_attr are Unix modes
+LAYER_ROOT: Final = "python"  # a layer's packages: Lambda unpacks it in /opt, puts /opt/python on sys.path
 
 
 class BundleError(Exception):
@@ -64,6 +70,9 @@ class BundleReport:
 def drop_reason(name: str) -> str | None:
     """Why Lambda never needs the entry ``name``, or None to keep it."""
     path = PurePosixPath(name)
+    if path.parts[0] == LAYER_ROOT and len(path.parts) > 1:  # a layer's package: judged as in the zip
+        path = PurePosixPath(*path.parts[1:])
+        name = str(path)
     top = path.parts[0]
     if len(path.parts) > 1 and top.split("-")[0] in RUNTIME_PROVIDED:  # the package or its .dist-info
         return "provided by the Lambda runtime"
@@ -197,8 +206,17 @@ def write_zip(entries: dict[str, tuple[bytes, int]]) -> bytes:
 def largest_packages(entries: dict[str, tuple[bytes, int]], count: int = 3) -> str:
     sizes: Counter[str] = Counter()
     for name, (content, _) in entries.items():
-        sizes[name.split("/")[0]] += len(content)
+        parts = name.split("/")
+        sizes[parts[1] if parts[0] == LAYER_ROOT and len(parts) > 1 else parts[0]] += len(content)
     return ", ".join(f"{top} {size / 1e6:.1f} MB" for top, size in sizes.most_common(count))
+
+
+def checked_size(data: bytes, out_zip: Path, entries: dict[str, tuple[bytes, int]], max_bytes: int) -> None:
+    if len(data) > max_bytes:
+        raise BundleError(
+            f"{out_zip.name} would be {len(data) / 1e6:.2f} MB, over the {max_bytes / 1e6:.2f} MB budget"
+            f" (every cold start downloads it); largest uncompressed: {largest_packages(entries)}"
+        )
 
 
 def bundle(chalice_zip: Path, out_zip: Path, *, runtime: str = RUNTIME, max_bytes: int = MAX_ZIP_BYTES) -> BundleReport:
@@ -212,11 +230,55 @@ def bundle(chalice_zip: Path, out_zip: Path, *, runtime: str = RUNTIME, max_byte
     compiled, not_compiled = compile_entries(kept)
     entries = {**kept, **compiled}
     data = write_zip(entries)
-    if len(data) > max_bytes:
-        raise BundleError(
-            f"{out_zip.name} would be {len(data) / 1e6:.2f} MB, over the {max_bytes / 1e6:.2f} MB budget"
-            f" (every cold start downloads it); largest uncompressed: {largest_packages(entries)}"
-        )
+    checked_size(data, out_zip, entries, max_bytes)
+    out_zip.write_bytes(data)
+    return BundleReport(
+        size_bytes=len(data), compiled=len(compiled), dropped=tuple(dropped), not_compiled=tuple(not_compiled)
+    )
+
+
+def read_wheels(wheels: list[Path]) -> tuple[dict[str, tuple[bytes, int]], list[tuple[str, str]]]:
+    """The wheels' files as a layer's entries (under ``python/``), and the dropped ones."""
+    kept: dict[str, tuple[bytes, int]] = {}
+    dropped: list[tuple[str, str]] = []
+    for wheel in sorted(wheels):
+        with zipfile.ZipFile(wheel) as source:
+            for info in source.infolist():
+                if info.is_dir():
+                    continue
+                if info.filename.startswith("/") or ".." in PurePosixPath(info.filename).parts:
+                    raise BundleError(f"{wheel.name} holds an entry outside the package: {info.filename}")
+                name = f"{LAYER_ROOT}/{info.filename}"
+                if name in kept:
+                    raise BundleError(f"{name} is in two wheels ({wheel.name} and another)")
+                why = drop_reason(name)
+                if why:
+                    dropped.append((name, why))
+                    continue
+                mode = info.external_attr >> 16
+                if name.endswith(".so"):
+                    mode |= 0o755  # a native extension, loaded by the dynamic linker
+                kept[name] = (source.read(info), mode)
+    return kept, sorted(dropped)
+
+
+def bundle_layer(
+    wheels: list[Path], out_zip: Path, *, runtime: str = RUNTIME, max_bytes: int = MAX_ZIP_BYTES
+) -> BundleReport:
+    """Write ``out_zip``, a Lambda layer of the ``wheels``' files under ``python/``, compiled for ``runtime``.
+
+    The wheels must be built for the functions' platform (pip download
+    --platform ...). Nothing is written when the layer would be over
+    ``max_bytes``.
+    """
+    check_runtime(runtime)
+    if not wheels:
+        raise BundleError(f"{out_zip.name}: no wheel to put in the layer")
+    kept, dropped = read_wheels(wheels)
+    compiled, not_compiled = compile_entries(kept)
+    entries = {**kept, **compiled}
+    data = write_zip(entries)
+    checked_size(data, out_zip, entries, max_bytes)
     out_zip.write_bytes(data)
     return BundleReport(
         size_bytes=len(data), compiled=len(compiled), dropped=tuple(dropped), not_compiled=tuple(not_compiled)

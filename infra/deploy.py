@@ -1,17 +1,21 @@
-"""Create or update a stage's stack and publish its shop; remove it; make its first admin.
+"""Create or update a stage's stack and publish its shop; remove it; make its first admin; rebuild its index.
 
     python -m infra.deploy deploy --stage dev [--alarm-email A] [--notify-from S] [--parameter NAME=VALUE]
                                               [--seed | --force-seed]
     python -m infra.deploy destroy --stage dev [--purge [--confirm prod]]
     python -m infra.deploy admin --stage dev --email you@example.com
+    python -m infra.deploy reindex --stage dev
 
-`make deploy`, `make destroy` and `make admin` run these (docs/deploy.md).
-The stack is built offline by `make package STAGE=<stage>` into build/<stage>/.
+`make deploy`, `make destroy`, `make admin` and `make reindex` run these
+(docs/deploy.md). The stack is built offline by `make package STAGE=<stage>`
+into build/<stage>/. A deploy that leaves the stage without a search index
+(a new stage, or one upgraded from the index in the table) builds it once.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import sys
 from collections.abc import Mapping
@@ -20,11 +24,12 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from scripts.import_catalog import CatalogFileError, load, read_catalog
 
 from . import artifacts, publish_spa
+from .functions import by_key
 from .session import Aws, connect
 from .stack import (
     READY_FOR_CREATE,
@@ -49,7 +54,19 @@ BUILD = ROOT / "build"
 SEED_FILE = ROOT / "data" / "products.json"
 # Stages whose data a purge deletes only with --confirm <stage>.
 CONFIRMED_PURGE = {"prod"}
-NEEDED_OUTPUTS = ("ApiUrl", "SiteUrl", "SiteBucketName", "TableName", "UserPoolId", "UserPoolClientId")
+NEEDED_OUTPUTS = (
+    "ApiUrl",
+    "SiteUrl",
+    "SiteBucketName",
+    "TableName",
+    "UserPoolId",
+    "UserPoolClientId",
+    "SearchIndexBucketName",
+)
+# The search index's current version (chalicelib's index store writes it);
+# a stage without it has no index yet.
+INDEX_POINTER = "search-index/current.json"
+REBUILD_EVENT = {"rebuild": True}  # the indexer scans the table and publishes a new version
 UNSETTLED = {
     "UPDATE_ROLLBACK_FAILED": "run `aws cloudformation continue-update-rollback --stack-name {name}`, then deploy",
     "ROLLBACK_FAILED": "run `make destroy STAGE={stage}`, then deploy again",
@@ -139,6 +156,7 @@ def deploy(aws: Aws, options: DeployOptions, watch: Watch, out: Out) -> dict[str
     publish_site(aws, stage, outs, env, out)
     if options.seed or options.force_seed:
         seed_catalog(aws.dynamodb.Table(outs["TableName"]), options.seed_file, options.force_seed, out)
+    ensure_index(aws, stage, outs["SearchIndexBucketName"], out)
     for line in next_steps(stage, stack, env, aws.region, seeded=options.seed or options.force_seed):
         out(line)
     return outs
@@ -201,6 +219,87 @@ def seed_catalog(table: Any, seed_file: Path, force: bool, out: Out) -> None:
     out(f"Seeded {table.name} with {written} products from {name} ({why}).")
 
 
+def has_index(s3: Any, bucket: str) -> bool:
+    """Whether the stage's index bucket holds a current version."""
+    try:
+        s3.head_object(Bucket=bucket, Key=INDEX_POINTER)
+    except ClientError as exc:
+        if str(exc.response.get("Error", {}).get("Code")) in ("404", "NoSuchKey", "NotFound"):
+            return False
+        raise
+    return True
+
+
+def ensure_index(aws: Aws, stage: str, bucket: str, out: Out) -> None:
+    """Build the stage's search index once if it has none (a new stage, or one upgraded from the table's index)."""
+    if has_index(aws.s3, bucket):
+        return
+    out(f"The stage has no search index yet (no s3://{bucket}/{INDEX_POINTER}): building it from the table, once.")
+    try:
+        rebuild_index(aws, stage, out)
+    except StackError as exc:
+        raise StackError(
+            f"{stack_name(stage)} is deployed, but its search index could not be built: {exc}\n"
+            f"Search answers nothing until it is: once fixed, run `make reindex STAGE={stage}`"
+        ) from exc
+
+
+def indexer_name(stage: str) -> str:
+    return f"{stack_name(stage)}-{by_key('indexer').key}"
+
+
+def rebuild_index(aws: Aws, stage: str, out: Out) -> Any:
+    """Have the stage's indexer rebuild the search index from the table; returns its answer."""
+    name = indexer_name(stage)
+    out(f"Rebuilding the search index of {stack_name(stage)} from its table ({name})...")
+    try:
+        answer = aws.lambda_.invoke(
+            FunctionName=name,
+            InvocationType="RequestResponse",
+            LogType="Tail",
+            Payload=json.dumps(REBUILD_EVENT).encode(),
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+            raise StackError(f"there is no function {name}: run `make deploy STAGE={stage}` first") from exc
+        raise
+    except BotoCoreError as exc:  # no answer in time: the rebuild may still be running
+        raise StackError(f"{name} did not answer ({exc}); its log group /aws/lambda/{name} says how it went") from exc
+    body = answer["Payload"].read()
+    try:
+        result = json.loads(body) if body else None
+    except ValueError:
+        result = body.decode("utf-8", "replace")
+    if answer.get("FunctionError"):
+        raise StackError(f"the rebuild failed in {name}: {function_error(result)}{log_tail(answer)}")
+    out(f"Rebuilt the search index: {json.dumps(result)}")
+    return result
+
+
+def function_error(result: Any) -> str:
+    """What a failed invocation's payload says: Lambda's {errorType, errorMessage}."""
+    if isinstance(result, dict) and "errorMessage" in result:
+        kind = result.get("errorType")
+        return f"{kind}: {result['errorMessage']}" if kind else str(result["errorMessage"])
+    return json.dumps(result)
+
+
+def log_tail(answer: Mapping[str, Any], lines: int = 10) -> str:
+    """The last lines of the invocation's log (LogType=Tail), to show beside the error."""
+    encoded = answer.get("LogResult")
+    if not encoded:
+        return ""
+    text = base64.b64decode(encoded).decode("utf-8", "replace").rstrip().splitlines()[-lines:]
+    return "\nIts log ends with:\n" + "\n".join(f"  {line}" for line in text)
+
+
+def reindex(aws: Aws, stage: str, out: Out) -> Any:
+    """`make reindex`: rebuild the stage's search index from its table."""
+    result = rebuild_index(aws, stage, out)
+    out("Search answers from the new version within seconds (each search function checks for one every few).")
+    return result
+
+
 def next_steps(stage: str, stack: Mapping[str, Any], env: Mapping[str, str], region: str, seeded: bool) -> list[str]:
     outs, params = outputs(stack), parameters(stack)
     lines = ["", f"The shop: {outs['SiteUrl']}", f"The API:  {site_api_url(outs)} (also {outs['ApiUrl']})", "", "Next:"]
@@ -254,8 +353,9 @@ def destroy(aws: Aws, stage: str, purge: bool, confirm: str | None, watch: Watch
     if is_busy(stack["StackStatus"]):
         raise StackError(f"{name} is busy ({stack['StackStatus']}): wait until it has settled, then destroy it")
     outs = outputs(stack)
-    if "SiteBucketName" in outs:
-        empty_bucket(aws.s3, outs["SiteBucketName"], out)
+    for bucket in ("SiteBucketName", "SearchIndexBucketName"):  # the stack's own buckets
+        if bucket in outs:
+            empty_bucket(aws.s3, outs[bucket], out)
     out(f"Deleting {name}; its events as they come:")
     delete(aws.cloudformation, stack, watch, out)
     out(f"{name} is deleted.")
@@ -386,6 +486,8 @@ def parser() -> argparse.ArgumentParser:
     admin = commands.add_parser("admin", help="add an account of the shop to the admin group")
     admin.add_argument("--stage", required=True)
     admin.add_argument("--email", required=True)
+    rebuild = commands.add_parser("reindex", help="rebuild the stage's search index from its table")
+    rebuild.add_argument("--stage", required=True)
     return cli
 
 
@@ -406,6 +508,8 @@ def run(args: argparse.Namespace, aws: Aws | None, watch: Watch) -> None:
         deploy(aws or connect(boto3.session.Session()), options, watch, print)
     elif args.command == "destroy":
         destroy(aws or connect(boto3.session.Session()), args.stage, args.purge, args.confirm, watch, print)
+    elif args.command == "reindex":
+        reindex(aws or connect(boto3.session.Session()), args.stage, print)
     else:
         make_admin(aws or connect(boto3.session.Session()), args.stage, args.email, print)
 

@@ -5,8 +5,11 @@ what the function's code calls, and nothing else: the role in the template is
 built from it, and tests/functional/test_function_permissions.py runs every
 route and event of each function against moto, records the AWS calls it
 really makes and proves the two are equal. ``platform`` is what Lambda itself
-does with the function's role: send traces to X-Ray, and for the order events
-function read the stream and send to the on-failure queue.
+does with the function's role: send traces to X-Ray, and for the stream
+functions (order events, indexer) read the stream and send to the on-failure
+queue. ``search_engine`` functions carry the search engine (tantivy) as a
+Lambda layer, built by ``make package`` from requirements-search.txt; the
+others, and the deployment zip, do not.
 """
 
 from __future__ import annotations
@@ -34,13 +37,16 @@ class Function:
     platform: tuple[Grant, ...] = ()
     blueprint: str | None = None  # API functions: the module whose routes it serves
     reserved_concurrency: bool = False  # a stack parameter may reserve concurrency for it
+    search_engine: bool = False  # the search engine layer (tantivy) is attached to it
 
 
 # What grants may name, as CloudFormation values of the stage's template.
 RESOURCES: Final[dict[str, object]] = {
     "table": {"Fn::GetAtt": ["ShopTable", "Arn"]},
-    "table-indexes": {"Fn::Sub": "${ShopTable.Arn}/index/*"},
     "table-stream": {"Fn::GetAtt": ["ShopTable", "StreamArn"]},
+    # The search index's files, manifests and pointer (the bucket holds nothing else).
+    "search-index-objects": {"Fn::Sub": "${SearchIndexBucket.Arn}/search-index/*"},
+    "search-index-bucket": {"Fn::GetAtt": ["SearchIndexBucket", "Arn"]},
     "low-stock-topic": {"Ref": "LowStockTopic"},
     "failed-records-queue": {"Fn::GetAtt": ["FailedRecordsQueue", "Arn"]},
     # SES authorises SendEmail on the sender's (and, in the sandbox, the
@@ -56,9 +62,24 @@ TRACING: Final = Grant(("xray:PutTelemetryRecords", "xray:PutTraceSegments"), ("
 # with the shopper's access token, for GET /me's email).
 TOKEN_AUTHORISED: Final = frozenset({"cognito-idp:GetUser"})
 
-READ_CATALOG: Final = (
-    Grant(("dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query"), ("table",)),
-    Grant(("dynamodb:Query",), ("table-indexes",)),  # price and name order: the LSIs
+# A product is one item: a page of results is one BatchGetItem, a product one GetItem.
+READ_CATALOG: Final = (Grant(("dynamodb:BatchGetItem", "dynamodb:GetItem"), ("table",)),)
+
+# S3 answers a GetObject of a missing key with 404 only to a caller that may
+# list the bucket, and with 403 AccessDenied to any other. The code reads "no
+# index yet" from that 404 (the pointer, search-index/current.json, and a
+# pruned version: chalicelib/search/store.py), so the functions that read the
+# index may list its bucket, which holds nothing but the index.
+SEE_MISSING_INDEX_OBJECTS: Final = Grant(("s3:ListBucket",), ("search-index-bucket",))
+
+# What Lambda does to run a function on the table's stream: read it, and send
+# a batch it gave up on to the on-failure queue.
+STREAM_TRIGGER: Final = (
+    Grant(
+        ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"),
+        ("table-stream",),
+    ),
+    Grant(("sqs:SendMessage",), ("failed-records-queue",)),
 )
 
 FUNCTIONS: Final[tuple[Function, ...]] = (
@@ -69,9 +90,10 @@ FUNCTIONS: Final[tuple[Function, ...]] = (
         blueprint="chalicelib.api.search",
         memory_mb=512,
         timeout_s=10,
-        code=READ_CATALOG,
+        code=(*READ_CATALOG, Grant(("s3:GetObject",), ("search-index-objects",)), SEE_MISSING_INDEX_OBJECTS),
         platform=(TRACING,),
         reserved_concurrency=True,
+        search_engine=True,
     ),
     Function(
         key="purchase",
@@ -131,19 +153,21 @@ FUNCTIONS: Final[tuple[Function, ...]] = (
             Grant(("sns:Publish",), ("low-stock-topic",)),
             Grant(("sqs:SendMessage",), ("failed-records-queue",)),
         ),
-        platform=(
-            TRACING,
-            Grant(
-                (
-                    "dynamodb:DescribeStream",
-                    "dynamodb:GetRecords",
-                    "dynamodb:GetShardIterator",
-                    "dynamodb:ListStreams",
-                ),
-                ("table-stream",),
-            ),
-            Grant(("sqs:SendMessage",), ("failed-records-queue",)),
+        platform=(TRACING, *STREAM_TRIGGER),
+    ),
+    Function(
+        key="indexer",
+        logical_id="IndexTableStream",  # Chalice's name for index_table_stream
+        handler="chalicelib.api.indexer.index_table_stream",
+        memory_mb=1024,
+        timeout_s=60,  # a rebuild ({"rebuild": true}, `make reindex`) scans the table
+        code=(
+            Grant(("dynamodb:Scan",), ("table",)),  # a rebuild
+            Grant(("s3:DeleteObject", "s3:GetObject", "s3:PutObject"), ("search-index-objects",)),
+            SEE_MISSING_INDEX_OBJECTS,
         ),
+        platform=(TRACING, *STREAM_TRIGGER),
+        search_engine=True,
     ),
 )
 

@@ -73,7 +73,7 @@ def function_alarms(function: Function) -> dict[str, Any]:
 
 
 def stage_alarms() -> dict[str, Any]:
-    """The API, the shop's own failures, the stream and the table."""
+    """The API, the shop's own failures, the stream's two readers and the table."""
     api = {"ApiName": {"Ref": "AWS::StackName"}, "Stage": API_STAGE}
     shop = {"Stage": {"Ref": "Stage"}}
     return {
@@ -103,6 +103,12 @@ def stage_alarms() -> dict[str, Any]:
         "StreamIteratorAgeAlarm": _alarm(
             "Order events lag more than a minute behind the table",
             _metric("AWS/Lambda", "IteratorAge", {"FunctionName": {"Ref": "HandleTableStream"}}, Statistic="Maximum"),
+            60_000,
+        ),
+        # Search matches from the index: while the indexer lags, it matches older data.
+        "SearchIndexIteratorAgeAlarm": _alarm(
+            "The search index lags more than a minute behind the table",
+            _metric("AWS/Lambda", "IteratorAge", {"FunctionName": {"Ref": "IndexTableStream"}}, Statistic="Maximum"),
             60_000,
         ),
         "TableReadThrottlesAlarm": _alarm(
@@ -192,6 +198,13 @@ def dashboard() -> dict[str, Any]:
             [["AWS/DynamoDB", m, "TableName", "${ShopTable}"] for m in ("ReadThrottleEvents", "WriteThrottleEvents")],
             0,
             30,
+        ),
+        _widget(
+            "Search index (lag behind the table, ms)",
+            [["AWS/Lambda", "IteratorAge", "FunctionName", "${IndexTableStream}", {"stat": "Maximum"}]],
+            12,
+            30,
+            stat="Maximum",
         ),
     ]
     return {

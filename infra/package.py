@@ -1,4 +1,4 @@
-"""Build one stage, offline, into build/<stage>/: ONE template and the zip.
+"""Build one stage, offline, into build/<stage>/: ONE template, the zip and the search layer.
 
     make package STAGE=dev      # python -m infra.package --stage dev
 
@@ -10,36 +10,49 @@ lists replaced whole); this module writes that document from
 infra/template.yaml and infra/functions.py, so that the result holds:
 
 - the stage's resources (table, user pool and client, admin group, topics,
-  failed-records queue, SPA bucket and CloudFront, alarm topic);
-- five functions, one per blueprint of chalicelib/api/: Chalice's API function
+  failed-records queue, search index bucket, SPA bucket and CloudFront, alarm
+  topic);
+- six functions, one per blueprint of chalicelib/api/: Chalice's API function
   serves the search routes, and two more functions take over the purchase and
-  admin routes (their integrations in the API definition point at them);
+  admin routes (their integrations in the API definition point at them); the
+  order events and indexer functions read the table's stream;
 - a role per function with exactly the grants of infra/functions.py, on the
   stage's resources by reference; a log group with retention; alarms on its
   errors, throttles and p99 duration, bound to it by reference;
-- the stream handler's event source mapping on the table's stream (by
+- the stream handlers' event source mappings on the table's stream (by
   reference), with bisection, bounded retries and an on-failure queue;
+- the search engine (tantivy, requirements-search.txt) as a Lambda layer,
+  ``SearchEngineLayer``, attached to the functions that search or index
+  (``search_engine`` in infra/functions.py) and to no other: the deployment
+  zip does not carry it;
 - API Gateway's own 4XX/5XX with CORS headers (infra/gateway-responses.json)
   inside the API definition, so every deployment of the API carries them;
 - every environment variable a ``Ref``/``GetAtt``/``Sub``: nothing is copied
   by hand.
 
-The zip is then rewritten with compiled bytecode (infra/bundle.py).
+The zip is then rewritten with compiled bytecode, and the layer built from the
+locked wheel (pip download for Lambda's platform, cached in build/.cache/ so a
+second build is offline), both by infra/bundle.py and bounded in size.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
-from chalicelib.events import STREAM_POLICY
+from chalicelib.events import STREAM_POLICY, StreamPolicy
 from scripts.gateway import gateway_responses
 from scripts.resources import ROOT, template
 
@@ -53,7 +66,17 @@ LOG_RETENTION_DAYS = {"dev": 30, "prod": 90}
 PUSH_TO_LOGS = "service-role/AmazonAPIGatewayPushToCloudWatchLogs"
 API_THROTTLE = {"dev": (20, 40), "prod": (200, 400)}  # requests per second, burst (docs/operations.md)
 API_FUNCTION = "APIHandler"  # Chalice's name for the function behind the API
-STREAM_EVENT = "HandleTableStreamDynamodbEventSource"  # Chalice's name for the stream mapping
+# Chalice's names for the stream handlers' mappings (on_dynamodb_record).
+STREAM_EVENTS = {
+    "HandleTableStream": "HandleTableStreamDynamodbEventSource",
+    "IndexTableStream": "IndexTableStreamDynamodbEventSource",
+}
+CHALICE_FUNCTIONS = (API_FUNCTION, "JwtAuth", *STREAM_EVENTS)  # the functions Chalice's template has
+SEARCH_LAYER = "SearchEngineLayer"
+SEARCH_LAYER_ZIP = "search-layer.zip"
+SEARCH_REQUIREMENTS = ROOT / "requirements-search.txt"
+WHEEL_PLATFORM = "manylinux2014_x86_64"  # the functions' architecture, x86_64
+CACHE = BUILD / ".cache"
 # The shop calls its API on its own origin (CloudFront's /api/*), so it needs
 # no CORS. Dev also lets any origin call it (a SPA on a laptop: bearer tokens,
 # not cookies, carry the session); prod answers no other origin at all.
@@ -157,6 +180,7 @@ def environment(stage: str, stage_env: dict[str, str]) -> dict[str, Any]:
         "TABLE_STREAM_ARN": {"Fn::GetAtt": ["ShopTable", "StreamArn"]},
         "LOW_STOCK_TOPIC_ARN": {"Ref": "LowStockTopic"},
         "FAILED_RECORDS_QUEUE_URL": {"Ref": "FailedRecordsQueue"},
+        "SEARCH_INDEX_BUCKET": {"Ref": "SearchIndexBucket"},
         "NOTIFY_FROM": {"Ref": "NotifyFrom"},
         "CORS_ALLOW_ORIGIN": CORS_ORIGIN[stage],
     }
@@ -179,6 +203,8 @@ def function_properties(function: Function, stage: str, stage_env: dict[str, str
         "Environment": {"Variables": environment(stage, stage_env)},
         "Tracing": "Active",
     }
+    if function.search_engine:
+        properties["Layers"] = [{"Ref": SEARCH_LAYER}]
     # None reserved unless a parameter asks: a default account's quota refuses
     # reservations that leave under 100 unreserved.
     properties["ReservedConcurrentExecutions"] = {"Ref": "AWS::NoValue"}
@@ -432,20 +458,47 @@ def _waf_visibility(name: str) -> dict[str, Any]:
     return {"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True, "MetricName": {"Fn::Sub": name}}
 
 
-def stream_event() -> dict[str, Any]:
-    """The event source mapping: by reference, and unable to jam (docs/order-events.md)."""
-    policy = STREAM_POLICY
+# Beyond the policy: the indexer publishes one index version per batch, so it
+# waits a second for fuller batches, one at a time per shard.
+INDEXER_BATCHING: Final = {"MaximumBatchingWindowInSeconds": 1, "ParallelizationFactor": 1}
+
+
+def stream_policies() -> dict[str, tuple[StreamPolicy, dict[str, int]]]:
+    """Each stream handler's delivery policy (the app's, which the local pump follows too) and extras."""
+    from chalicelib.search.indexer import INDEX_STREAM_POLICY  # imports tantivy: only when building
+
+    return {"HandleTableStream": (STREAM_POLICY, {}), "IndexTableStream": (INDEX_STREAM_POLICY, INDEXER_BATCHING)}
+
+
+def stream_event(policy: StreamPolicy = STREAM_POLICY, extra: dict[str, int] | None = None) -> dict[str, Any]:
+    """An event source mapping: by reference, and unable to jam (docs/order-events.md)."""
+    properties: dict[str, Any] = {
+        "Stream": {"Fn::GetAtt": ["ShopTable", "StreamArn"]},
+        "StartingPosition": "TRIM_HORIZON",
+        "BatchSize": policy.batch_size,
+        "BisectBatchOnFunctionError": policy.bisect_batch_on_function_error,
+        "MaximumRetryAttempts": policy.maximum_retry_attempts,
+        "MaximumRecordAgeInSeconds": policy.maximum_record_age_s,
+        "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": ["FailedRecordsQueue", "Arn"]}}},
+        **(extra or {}),
+    }
+    if policy.report_batch_item_failures:
+        properties["FunctionResponseTypes"] = ["ReportBatchItemFailures"]
+    return {"Type": "DynamoDB", "Properties": properties}
+
+
+def search_layer() -> dict[str, Any]:
+    """The search engine (tantivy), for the functions that search or index."""
     return {
-        "Type": "DynamoDB",
+        "Type": "AWS::Serverless::LayerVersion",
         "Properties": {
-            "Stream": {"Fn::GetAtt": ["ShopTable", "StreamArn"]},
-            "StartingPosition": "TRIM_HORIZON",
-            "BatchSize": policy.batch_size,
-            "BisectBatchOnFunctionError": policy.bisect_batch_on_function_error,
-            "MaximumRetryAttempts": policy.maximum_retry_attempts,
-            "MaximumRecordAgeInSeconds": policy.maximum_record_age_s,
-            "FunctionResponseTypes": ["ReportBatchItemFailures"] if policy.report_batch_item_failures else [],
-            "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": ["FailedRecordsQueue", "Arn"]}}},
+            "LayerName": {"Fn::Sub": "${AWS::StackName}-search-engine"},
+            "Description": "tantivy (requirements-search.txt), for the search and indexer functions",
+            "ContentUri": f"./{SEARCH_LAYER_ZIP}",
+            "CompatibleRuntimes": [RUNTIME],
+            "CompatibleArchitectures": ["x86_64"],
+            "LicenseInfo": "MIT",
+            "RetentionPolicy": "Delete",
         },
     }
 
@@ -508,7 +561,7 @@ def merge_document(stage: str, stage_env: dict[str, str]) -> dict[str, Any]:
         properties = function_properties(function, stage, stage_env)
         resources[role_id(function)] = role(function)
         resources[f"{function.logical_id}LogGroup"] = log_group(function, stage)
-        if function.logical_id in (API_FUNCTION, "JwtAuth", "HandleTableStream"):
+        if function.logical_id in CHALICE_FUNCTIONS:
             resources[function.logical_id] = {
                 "DependsOn": [f"{function.logical_id}LogGroup"],
                 "Properties": properties,
@@ -516,7 +569,10 @@ def merge_document(stage: str, stage_env: dict[str, str]) -> dict[str, Any]:
         else:
             resources[function.logical_id] = new_function(function, properties)
             resources[f"{function.logical_id}InvokePermission"] = invoke_permission(function)
-    resources["HandleTableStream"]["Properties"]["Events"] = {STREAM_EVENT: stream_event()}
+    policies = stream_policies()
+    for logical_id, event in STREAM_EVENTS.items():
+        resources[logical_id]["Properties"]["Events"] = {event: stream_event(*policies[logical_id])}
+    resources[SEARCH_LAYER] = search_layer()
     resources["RestAPI"] = rest_api(stage)
     resources.update(api_logging(stage))
     resources.update(monitoring.resources())
@@ -526,6 +582,10 @@ def merge_document(stage: str, stage_env: dict[str, str]) -> dict[str, Any]:
         "Description": "The API's base URL (the SPA's api_url)",
         "Value": {"Fn::Sub": "https://${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api"},
     }
+    outputs["SearchEngineLayerArn"] = {
+        "Description": "The search engine layer's version (make chalice-config gives it to `chalice deploy`)",
+        "Value": {"Ref": SEARCH_LAYER},
+    }
     return {
         "Description": infra["Description"],
         "Parameters": parameters,
@@ -533,6 +593,121 @@ def merge_document(stage: str, stage_env: dict[str, str]) -> dict[str, Any]:
         "Resources": resources,
         "Outputs": outputs,
     }
+
+
+# -- the search engine layer ----------------------------------------------------
+@dataclass(frozen=True)
+class Pin:
+    """One requirement of a hashed lock: name==version and the hashes of its files."""
+
+    name: str
+    version: str
+    hashes: frozenset[str]
+
+
+def locked(requirements: Path) -> list[Pin]:
+    """The pins of a lock written by pip-compile --generate-hashes (``make lock``)."""
+    pins = []
+    for block in re.split(r"\n(?=\S)", requirements.read_text()):  # a pin and its indented hashes
+        if pin := re.match(r"([A-Za-z0-9][A-Za-z0-9_.-]*)==([^\s;\\]+)", block):
+            pins.append(Pin(pin[1], pin[2], frozenset(re.findall(r"--hash=sha256:([0-9a-f]{64})", block))))
+    unhashed = [p.name for p in pins if not p.hashes]
+    if unhashed:
+        raise SystemExit(f"{requirements.name} pins {', '.join(unhashed)} without hashes: run `make lock`")
+    return pins
+
+
+def _normalised(name: str) -> str:
+    return re.sub(r"[-_.]+", "_", name).lower()
+
+
+def _wheel_of(filename: str) -> tuple[str, str]:
+    """(distribution, version) of a wheel's file name: name-version[-build]-python-abi-platform.whl."""
+    name, version, *_ = [*filename.split("-"), "", ""]
+    return _normalised(name), version
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def cached_wheels(cache: Path, pins: list[Pin]) -> list[Path] | None:
+    """A wheel of every pin, with a hash the lock names, from ``cache``; None if one is missing."""
+    found = []
+    for pin in pins:
+        wheels = [w for w in sorted(cache.glob("*.whl")) if _wheel_of(w.name) == (_normalised(pin.name), pin.version)]
+        matching = [w for w in wheels if _sha256(w) in pin.hashes]
+        if not matching:
+            return None
+        found.append(matching[0])
+    return found
+
+
+def pip_download(requirements: Path, into: Path) -> None:
+    """The locked wheels for the functions' platform (Lambda's Linux, x86_64, this runtime)."""
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--only-binary=:all:",
+        "--platform",
+        WHEEL_PLATFORM,
+        "--implementation",
+        "cp",
+        "--python-version",
+        RUNTIME.removeprefix("python"),
+        "--require-hashes",
+        "--no-deps",
+        "-r",
+        str(requirements),
+        "-d",
+        str(into),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603 (our own pip)
+    if result.returncode:
+        raise SystemExit(
+            f"could not download the search engine's wheels ({requirements.name}) for {WHEEL_PLATFORM}: "
+            f"{(result.stderr or result.stdout).strip()}\n(a first build needs the package index; "
+            f"later builds use {CACHE.relative_to(ROOT) if CACHE.is_relative_to(ROOT) else CACHE}/)"
+        )
+
+
+def search_engine_wheels(
+    requirements: Path = SEARCH_REQUIREMENTS,
+    cache: Path | None = None,
+    download: Callable[[Path, Path], None] = pip_download,
+) -> list[Path]:
+    """The locked search engine wheels, from the cache, downloaded into it the first time."""
+    cache = cache or CACHE / "search-layer" / f"{WHEEL_PLATFORM}-{RUNTIME}"
+    pins = locked(requirements)
+    if not pins:
+        raise SystemExit(f"{requirements.name} pins nothing: run `make lock`")
+    wheels = cached_wheels(cache, pins)
+    if wheels is None:
+        cache.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=cache.parent) as tmp:
+            download(requirements, Path(tmp))
+            for wheel in Path(tmp).glob("*.whl"):
+                os.replace(wheel, cache / wheel.name)
+        wheels = cached_wheels(cache, pins)
+        if wheels is None:
+            raise SystemExit(f"pip downloaded no wheel of {requirements.name} with a hash it names")
+    return wheels
+
+
+def build_search_layer(out: Path, requirements: Path = SEARCH_REQUIREMENTS) -> str:
+    """Write build/<stage>/search-layer.zip; returns the line that reports it."""
+    from .bundle import bundle_layer
+
+    wheels = search_engine_wheels(requirements)
+    report = bundle_layer(wheels, out / SEARCH_LAYER_ZIP, runtime=RUNTIME)
+    carried = ", ".join(f"{p.name} {p.version}" for p in locked(requirements))
+    where = out.relative_to(ROOT) if out.is_relative_to(ROOT) else out
+    size_mb = report.size_bytes / 1e6
+    return f"{where}/{SEARCH_LAYER_ZIP}: {size_mb:.1f} MB ({carried}), {report.compiled} modules compiled"
 
 
 # -- the build -------------------------------------------------------------------
@@ -554,7 +729,7 @@ def run_chalice_package(stage: str, merge_file: Path, out: Path) -> None:
 
 
 def build(stage: str, out: Path | None = None) -> Path:
-    """Write build/<stage>/template.json and deployment.zip; returns the folder."""
+    """Write build/<stage>/template.json, deployment.zip and search-layer.zip; returns the folder."""
     from .bundle import bundle
 
     out = out or BUILD / stage
@@ -569,6 +744,7 @@ def build(stage: str, out: Path | None = None) -> Path:
     print(f"{out.relative_to(ROOT)}/template.json: {len(built['Resources'])} resources")
     size_mb = report.size_bytes / 1e6
     print(f"{out.relative_to(ROOT)}/deployment.zip: {size_mb:.1f} MB, {report.compiled} modules compiled")
+    print(build_search_layer(out), flush=True)
     return out
 
 
@@ -588,7 +764,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Build a stage's template and zip offline into build/<stage>/.")
     parser.add_argument("--stage", required=True, choices=STAGES)
     args = parser.parse_args(argv)
-    build(args.stage)
+    from .bundle import BundleError
+
+    try:
+        build(args.stage)
+    except BundleError as exc:
+        raise SystemExit(f"package: {exc}") from exc
 
 
 if __name__ == "__main__":

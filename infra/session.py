@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .stack import StackError
@@ -16,6 +17,9 @@ CREDENTIALS_HELP = (
     "no AWS credentials: run `aws configure` (access keys), or `aws configure sso` then "
     "`aws sso login --profile NAME` and export AWS_PROFILE=NAME"
 )
+# Invoking the indexer waits for it (a rebuild takes up to its 60 s timeout),
+# and is never repeated by botocore: one rebuild per request.
+INVOKE_CONFIG = Config(read_timeout=90, connect_timeout=10, retries={"total_max_attempts": 1})
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,7 @@ class Aws:
     cognito: Any
     account: str
     region: str
+    lambda_: Any  # invokes the indexer (make reindex, a deploy's first index)
 
 
 def checked_session(session: Any) -> Any:
@@ -54,4 +59,5 @@ def connect(session: Any) -> Aws:
         cognito=session.client("cognito-idp"),
         account=account,
         region=str(session.region_name),
+        lambda_=session.client("lambda", config=INVOKE_CONFIG),
     )

@@ -1,10 +1,12 @@
-"""Fill a stage's environment in .chalice/config.json from its stack, for `chalice deploy`.
+"""Fill a stage's environment (and search layer) in .chalice/config.json from its stack, for `chalice deploy`.
 
     python -m infra.stage_config --stage dev        (make chalice-config STAGE=dev)
 
 `make deploy` needs none of this; it is the developer's path: `chalice deploy
---stage dev` then runs one API function against the stack's table and pool.
-Only the stack's values are written; every other key stays as it is.
+--stage dev` then runs one API function against the stack's table, pool and
+search index bucket, with the stack's search engine layer (tantivy is not in
+requirements.txt) on the functions that search or index. Only the stack's
+values are written; every other key stays as it is.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from .functions import FUNCTIONS
+from .functions import FUNCTIONS, Function
 from .session import checked_session
 from .stack import StackError, describe, outputs, parameters, stack_name
 
@@ -31,10 +33,23 @@ FROM_OUTPUTS = {
     "TABLE_STREAM_ARN": "TableStreamArn",
     "LOW_STOCK_TOPIC_ARN": "LowStockTopicArn",
     "FAILED_RECORDS_QUEUE_URL": "FailedRecordsQueueUrl",
+    "SEARCH_INDEX_BUCKET": "SearchIndexBucketName",
 }
+LAYER_OUTPUT = "SearchEngineLayerArn"
 COGNITO_FROM_OUTPUTS = {"COGNITO_USER_POOL_ID": "UserPoolId", "COGNITO_CLIENT_ID": "UserPoolClientId"}
 # Stages whose API answers only the shop's own origin (the others keep "*", for a local SPA).
 PINNED_ORIGIN = {"prod"}
+
+
+def chalice_function_name(function: Function) -> str:
+    """What `chalice deploy` calls a function: api_handler for the API, else its handler's name."""
+    return "api_handler" if function.logical_id == "APIHandler" else function.handler.rsplit(".", 1)[-1]
+
+
+def search_layers(stack: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The stack's search engine layer, for each Chalice function that searches or indexes."""
+    layer = outputs(stack)[LAYER_OUTPUT]
+    return {chalice_function_name(f): [layer] for f in FUNCTIONS if f.search_engine}
 
 
 def stack_environment(stage: str, stack: Mapping[str, Any], auth_provider: str) -> dict[str, str]:
@@ -43,7 +58,7 @@ def stack_environment(stage: str, stack: Mapping[str, Any], auth_provider: str) 
     wanted = {**FROM_OUTPUTS, **(COGNITO_FROM_OUTPUTS if auth_provider == "cognito" else {})}
     if stage in PINNED_ORIGIN:
         wanted["CORS_ALLOW_ORIGIN"] = "SiteUrl"
-    missing = sorted(output for output in wanted.values() if output not in outs)
+    missing = sorted(output for output in (*wanted.values(), LAYER_OUTPUT) if output not in outs)
     if missing:
         raise StackError(f"{stack['StackName']} has no output {', '.join(missing)}: deploy the stage again")
     env = {variable: outs[output] for variable, output in wanted.items()}
@@ -51,14 +66,21 @@ def stack_environment(stage: str, stack: Mapping[str, Any], auth_provider: str) 
     return env
 
 
-def fill(config_file: Path, stage: str, values: Mapping[str, str]) -> dict[str, str]:
-    """Write the values into the stage's environment; returns those that changed."""
+def fill(
+    config_file: Path, stage: str, values: Mapping[str, str], layers: Mapping[str, list[str]] | None = None
+) -> dict[str, str]:
+    """Write the values into the stage's environment, and each named function's layers; returns what changed."""
     config = json.loads(config_file.read_text())
     if stage not in config.get("stages", {}):
         raise StackError(f"no stage {stage!r} in {config_file}")
     env = config["stages"][stage].setdefault("environment_variables", {})
     changed = {name: value for name, value in values.items() if env.get(name) != value}
     env.update(values)
+    for name, arns in (layers or {}).items():
+        function = config["stages"][stage].setdefault("lambda_functions", {}).setdefault(name, {})
+        if function.get("layers") != arns:
+            changed[f"layers of {name}"] = ", ".join(arns)
+        function["layers"] = list(arns)
     config_file.write_text(json.dumps(config, indent=2) + "\n")
     return changed
 
@@ -73,10 +95,11 @@ def configure(cfn: Any, stage: str, config_file: Path = CONFIG) -> dict[str, str
     stack = describe(cfn, stack_name(stage))
     if stack is None:
         raise StackError(f"there is no stack {stack_name(stage)}: run `make deploy STAGE={stage}` first")
-    changed = fill(config_file, stage, stack_environment(stage, stack, auth_provider(config_file, stage)))
+    env = stack_environment(stage, stack, auth_provider(config_file, stage))
+    changed = fill(config_file, stage, env, search_layers(stack))
     for name, value in changed.items():
         print(f"  {name} = {value}")
-    print(f"{len(changed)} variable(s) of stage {stage!r} updated in {config_file.name}.")
+    print(f"{len(changed)} setting(s) of stage {stage!r} updated in {config_file.name}.")
     return changed
 
 
@@ -85,8 +108,10 @@ def configure(cfn: Any, stage: str, config_file: Path = CONFIG) -> dict[str, str
 # resources, whose names CloudFormation generates as <stack>-<logical id>-<suffix>.
 CHALICE_RESOURCES = {
     "table": "arn:aws:dynamodb:*:*:table/{stack}-ShopTable-*",
-    "table-indexes": "arn:aws:dynamodb:*:*:table/{stack}-ShopTable-*/index/*",
     "table-stream": "arn:aws:dynamodb:*:*:table/{stack}-ShopTable-*/stream/*",
+    # Generated bucket names are lower case: <stack>-searchindexbucket-<suffix>.
+    "search-index-objects": "arn:aws:s3:::{stack}-searchindexbucket-*/search-index/*",
+    "search-index-bucket": "arn:aws:s3:::{stack}-searchindexbucket-*",
     "low-stock-topic": "arn:aws:sns:*:*:{stack}-LowStockTopic-*",
     "failed-records-queue": "arn:aws:sqs:*:*:{stack}-FailedRecordsQueue-*",
     "ses-identities": "arn:aws:ses:*:*:identity/*",

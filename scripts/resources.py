@@ -66,6 +66,36 @@ def create_table(dynamodb: Any, table_name: str) -> None:
             dynamodb.update_time_to_live(TableName=table_name, TimeToLiveSpecification=ttl)
 
 
+def create_search_index_bucket(s3: Any, bucket: str) -> None:
+    """The bucket of the search index's versions (SearchIndexBucket in the template)."""
+    if bucket not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
+        s3.create_bucket(Bucket=bucket)
+
+
+def rebuild_search_index(table_name: str, bucket: str) -> int:
+    """Build the search index from the table and publish it (what the
+    indexer does when a stage has none); returns its version."""
+    import tempfile
+
+    import boto3
+
+    from chalicelib.search.indexer import Indexer
+    from chalicelib.search.store import IndexStore
+
+    workdir = Path(tempfile.mkdtemp(prefix="petstore-rebuild-"))
+    store = IndexStore(boto3.client("s3"), bucket, workdir)
+    report = Indexer(store, boto3.resource("dynamodb").Table(table_name)).rebuild()
+    return int(report.version or 0)
+
+
+def local_stage_environment() -> dict[str, str]:
+    """The local stage's variables of .chalice/config.json."""
+    import json
+
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    return dict(config["stages"]["local"]["environment_variables"])
+
+
 def _properties(logical_id: str) -> dict[str, Any]:
     return dict(template()["Resources"][logical_id]["Properties"])
 

@@ -53,10 +53,13 @@ from .resources import (
     ROOT,
     create_demo_users,
     create_notifications,
+    create_search_index_bucket,
     create_table,
     create_user_pool,
     fake_aws_environment,
     local_auth_environment,
+    local_stage_environment,
+    rebuild_search_index,
     start_embedded_aws,
 )
 from .streams import StreamPump
@@ -178,6 +181,12 @@ class LocalStack:
         client = boto3.client("dynamodb")
         create_table(client, self.table_name)
         self.restore_or_seed()
+        # The index is derived: built from the table at each start, then kept
+        # current from the stream (the bucket is not part of the snapshot).
+        self._use(local_stage_environment())  # STAGE, TABLE_NAME, SEARCH_INDEX_BUCKET... for the consumers
+        bucket = os.environ["SEARCH_INDEX_BUCKET"]
+        create_search_index_bucket(boto3.client("s3"), bucket)
+        self.index_version = rebuild_search_index(self.table_name, bucket)
         cognito = boto3.client("cognito-idp")
         self.pool = create_user_pool(cognito, f"petstore-{STAGE}")
         create_demo_users(cognito, self.pool["user_pool_id"])
@@ -206,11 +215,21 @@ class LocalStack:
         os.environ.update(environment)
 
     def _start_stream_delivery(self) -> None:
-        """Lambda's event source mapping, played locally: stream -> handler."""
+        """Lambda's event source mappings, played locally: stream -> each consumer."""
+        from chalicelib.api.indexer import index_table_stream
         from chalicelib.api.order_events import handle_table_stream
+        from chalicelib.search.indexer import INDEX_STREAM_POLICY
 
-        queue = os.environ["FAILED_RECORDS_QUEUE_URL"]  # the mapping's on-failure destination
-        self._servers.append(StreamPump(self.table_name, handle_table_stream, failed_records_queue_url=queue).start())
+        queue = os.environ["FAILED_RECORDS_QUEUE_URL"]  # the mappings' on-failure destination
+        self.order_events = StreamPump(self.table_name, handle_table_stream, failed_records_queue_url=queue).start()
+        self.index_pump = StreamPump(
+            self.table_name,
+            index_table_stream,
+            policy=INDEX_STREAM_POLICY,
+            failed_records_queue_url=queue,
+            function_name="index_table_stream",
+        ).start()
+        self._servers += [self.order_events, self.index_pump]
 
     def _start_api(self) -> None:
         from chalice.cli import create_local_server

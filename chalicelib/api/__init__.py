@@ -7,6 +7,7 @@
 | ``admin`` | catalog admin | POST/PUT/DELETE /products, POST /products/{id}/stock |
 | ``authorizer`` | authorizer | the JWT authorizer of the signed-in routes |
 | ``order_events`` | order events | the table's stream |
+| ``indexer`` | indexer | the table's stream (and ``{"rebuild": true}``) |
 
 ``app.py`` registers them all: that is the app ``chalice local``, ``chalice
 deploy`` and the tests run. In a packaged stage (``make package``) each API

@@ -7,10 +7,10 @@ from typing import Any
 from chalice import Blueprint
 
 from .. import catalog, openapi
-from ..bootstrap import get_metrics, get_table
+from ..bootstrap import get_metrics, get_search_index, get_table
 from ..errors import api_errors
 from ..models import SearchParams
-from ..search import result_page, search_products
+from ..search.service import result_page, search_products
 from .http import dump, query_params
 
 bp = Blueprint(__name__)
@@ -25,7 +25,8 @@ def health() -> dict[str, str]:
 @api_errors
 def list_products() -> dict[str, Any]:
     params = query_params(bp.current_request, SearchParams)
-    return dump(result_page(search_products(get_table(), params, metrics=get_metrics()), params))
+    found = search_products(get_table(), get_search_index(), params, metrics=get_metrics())
+    return dump(result_page(found, params))
 
 
 @bp.route("/products/{product_id}")

@@ -127,21 +127,23 @@ function explain(box, found, params) {
   );
 }
 
-// Each species and category option says how many results it has (at least, when approximate).
+// Each species and category option says how many results it has: exact counts
+// over the whole result, each counted with the other filters applied.
 function showCounts(form, facets) {
   for (const name of ["species", "category"]) {
     const counts = new Map((facets?.[name] ?? []).map((f) => [f.value, f.count]));
     for (const option of form.elements[name].options) {
       if (!option.value) continue;
       const count = counts.get(option.value);
-      option.textContent = label(option.value) + (count ? ` (${count}${facets.approximate ? "+" : ""})` : "");
+      option.textContent = label(option.value) + (count ? ` (${count})` : "");
     }
   }
 }
 
-// A very selective search may read its whole budget without a match: the API
-// then answers an empty page with a cursor. Keep reading (a few times per
-// click), so an empty page is never shown while results may still follow.
+// A page may come back short, even empty, with a cursor: its products' price or
+// stock left the filters since the search index last heard of them (seconds).
+// Keep reading (a few times per click), so an empty page is never shown while
+// results may still follow.
 const EMPTY_READS = 8;
 
 async function loadPage(params, cursor) {

@@ -7,7 +7,8 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -197,9 +198,12 @@ class ShopApi:
         return dict(response.json())
 
     def create(self, **fields: Any) -> dict[str, Any]:
+        """A new product, once search finds it (the index follows the table by seconds)."""
         response = requests.post(f"{self.url}/products", json=fields, headers=self.admin, timeout=10)
         assert response.status_code == 201, response.text
-        return dict(response.json())
+        product = dict(response.json())
+        searched(self.url, {"q": product["name"] + " "}, lambda ids: product["id"] in ids)
+        return product
 
     def delete(self, product_id: str) -> None:
         requests.delete(f"{self.url}/products/{product_id}", headers=self.admin, timeout=10)
@@ -215,6 +219,18 @@ class ShopApi:
             cursor = page.get("next_cursor")
             if not cursor:
                 return orders
+
+
+def searched(api: str, params: dict[str, Any], check: Callable[[list[str]], bool], timeout_s: float = 20) -> list[str]:
+    """The ids GET /products answers to ``params``, once ``check`` holds of them:
+    the search index follows the table by seconds, so tests wait for it."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        ids = [p["id"] for p in requests.get(f"{api}/products", params=params, timeout=30).json()["items"]]
+        if check(ids) or time.monotonic() > deadline:
+            assert check(ids), f"after {timeout_s} s, {params} still finds {ids}"
+            return ids
+        time.sleep(0.1)
 
 
 @pytest.fixture(scope="session")

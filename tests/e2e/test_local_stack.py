@@ -10,7 +10,7 @@ from pathlib import Path
 import requests
 
 from scripts.resources import ROOT
-from tests.e2e.conftest import RunningStack, bearer_of, start_stack
+from tests.e2e.conftest import RunningStack, bearer_of, searched, start_stack
 
 
 def test_make_run_serves_the_api_the_spa_and_its_config(stack: RunningStack) -> None:
@@ -94,8 +94,7 @@ def test_demo_users_sign_in_and_the_api_verifies_their_tokens(stack: RunningStac
     assert requests.post(f"{stack.api}/products", json=product, headers=shopper, timeout=10).status_code == 403
     created = requests.post(f"{stack.api}/products", json=product, headers=admin, timeout=10)
     assert created.status_code == 201, created.text
-    found = requests.get(f"{stack.api}/products", params={"q": "stack test perch"}, timeout=10).json()
-    assert [p["id"] for p in found["items"]] == [created.json()["id"]]
+    searched(stack.api, {"q": "stack test perch"}, lambda ids: ids == [created.json()["id"]])
 
 
 def test_a_purchase_over_http_is_confirmed_by_the_order_events(stack: RunningStack) -> None:

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlparse
 
 from playwright.sync_api import Page, Route, expect
 
-from tests.e2e.conftest import DEMO_ADMIN, DEMO_SHOPPER, RunningStack, ShopApi, screenshot, sign_in
+from tests.e2e.conftest import DEMO_ADMIN, DEMO_SHOPPER, RunningStack, ShopApi, screenshot, searched, sign_in
 
 
 def test_a_shopper_never_sees_the_admin_pages(page: Page) -> None:
@@ -63,6 +63,9 @@ def test_the_admin_creates_edits_restocks_and_deletes_a_product_and_search_follo
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("status")).to_have_text(f"Saved {renamed} Salt Lick.")
     screenshot(page, "admin-edit")
+    # The search index follows the table by seconds: wait for it, as a shopper would not notice.
+    searched(shop_api.url, {"q": f"{renamed} "}, lambda ids: ids == [product_id])
+    searched(shop_api.url, {"q": f"{word} "}, lambda ids: ids == [])
     page.goto(f"/#/?q={renamed}")
     expect(page.get_by_test_id("product-card")).to_have_count(1)
     expect(page.get_by_test_id("product-card")).to_contain_text(f"{renamed} Salt Lick")
@@ -91,6 +94,7 @@ def test_the_admin_creates_edits_restocks_and_deletes_a_product_and_search_follo
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Delete product").click()
     expect(page.get_by_role("status")).to_have_text(f"Deleted {renamed} Salt Lick.")
+    searched(shop_api.url, {"q": f"{renamed} "}, lambda ids: ids == [])
     page.goto(f"/#/?q={renamed}")
     expect(page.get_by_role("status")).to_have_text("No products match. Try fewer words or filters.")
 

@@ -4,7 +4,9 @@ against moto's server (real DynamoDB calls through boto3)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import os
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,16 +15,22 @@ import pytest
 from chalice.test import Client
 
 from chalicelib import bootstrap
+from chalicelib.api.indexer import index_table_stream
+from chalicelib.search.indexer import INDEX_STREAM_POLICY
 from scripts import gateway
 from scripts.import_catalog import load, read_catalog, stage_table_name
 from scripts.resources import (
     DEMO_USERS,
     ROOT,
     create_demo_users,
+    create_search_index_bucket,
     create_table,
     create_user_pool,
     local_auth_environment,
+    local_stage_environment,
+    rebuild_search_index,
 )
+from scripts.streams import StreamPump
 
 SEED = ROOT / "data" / "products.json"
 
@@ -33,13 +41,35 @@ def seed_products() -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="session")
-def table(aws: str) -> Any:
-    """The local stage's table, created from infra/template.yaml and seeded."""
+def table(aws: str) -> Iterator[Any]:
+    """The local stage's table, created from infra/template.yaml and seeded,
+    with its search index built and kept current from the stream by the
+    indexer (as `make run` does)."""
+    patch = pytest.MonkeyPatch()
+    for name, value in {**local_stage_environment(), "SEARCH_REFRESH_S": "0"}.items():
+        patch.setenv(name, value)
     name = stage_table_name("local")
     create_table(boto3.client("dynamodb"), name)
+    create_search_index_bucket(boto3.client("s3"), os.environ["SEARCH_INDEX_BUCKET"])
     table = boto3.resource("dynamodb").Table(name)
     load(table, read_catalog(SEED), show_progress=False)
-    return table
+    rebuild_search_index(name, os.environ["SEARCH_INDEX_BUCKET"])
+    pump = StreamPump(name, index_table_stream, policy=INDEX_STREAM_POLICY, interval_s=0.05).start()
+    yield table
+    pump.stop()
+    patch.undo()
+
+
+def eventually(check: Callable[[], Any], timeout_s: float = 20.0) -> Any:
+    """``check()``'s first truthy answer, asked every 50 ms: the search index
+    follows the table by seconds, so a test waits for it instead of sleeping."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = check()
+        if found or time.monotonic() > deadline:
+            assert found, f"still not so after {timeout_s} s"
+            return found
+        time.sleep(0.05)
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ from openapi_spec_validator import validate
 from chalicelib.api import shop_app
 from chalicelib.api.responses import CATALOG_CACHE
 from chalicelib.text import MAX_WORD_LEN
-from tests.functional.conftest import bearer
+from tests.functional.conftest import bearer, eventually
 
 PRODUCT = {
     "name": "Contract Test Feeder",
@@ -140,7 +140,8 @@ def test_a_body_over_the_limit_is_a_413(client: Client, admin: dict[str, str]) -
 def test_a_thousand_letter_word_is_indexed_and_found(client: Client, admin: dict[str, str], created: list[str]) -> None:
     word = "zq" * 500
     product = create(client, admin, created, description=f"Made with {word} inside.").json_body
-    found = client.http.get(f"/products?q={word[:150]}%20").json_body["items"]  # q: at most 200
+    search = f"/products?q={word[:150]}%20"  # q: at most 200
+    found = eventually(lambda: client.http.get(search).json_body["items"])  # once the index has it
     assert [p["id"] for p in found] == [product["id"]]
     assert len(word) > MAX_WORD_LEN
 
@@ -149,8 +150,8 @@ def test_a_name_without_latin_letters_is_sorted_with_the_others(
     client: Client, admin: dict[str, str], created: list[str]
 ) -> None:
     product = create(client, admin, created, name="[¢|").json_body
-    response = client.http.get("/products?sort=name&brand=Testbrand&limit=100")
-    assert product["id"] in [p["id"] for p in response.json_body["items"]]
+    listed = "/products?sort=name&brand=Testbrand&limit=100"
+    eventually(lambda: product["id"] in [p["id"] for p in client.http.get(listed).json_body["items"]])
 
 
 def edited(token: str, **position: Any) -> str:
@@ -161,8 +162,8 @@ def edited(token: str, **position: Any) -> str:
 
 @pytest.mark.parametrize(
     "position",
-    [{"SK": "zzz"}, {"SK": ""}, {"SK": 5}, {"PK": "IDX#ALL"}, {"SK": "salmon#" + "9" * 2000}],
-    ids=["outside the list", "empty", "a number", "another list", "too long"],
+    [{"o": 0}, {"o": -3}, {"o": "5"}, {"o": 10**13}, {"o": True}, {"SK": "salmon#"}],
+    ids=["zero", "negative", "a string", "too far", "a boolean", "another key"],
 )
 def test_a_hand_edited_search_cursor_is_a_400(client: Client, position: dict[str, Any]) -> None:
     cursor = client.http.get("/products?q=salmon%20&limit=1").json_body["next_cursor"]

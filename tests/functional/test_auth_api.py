@@ -24,7 +24,7 @@ from chalicelib import bootstrap, keys
 from chalicelib.auth import InvalidToken, TokenVerifier
 from chalicelib.config import auth_settings_from_env
 from tests.conftest import free_port
-from tests.functional.conftest import bearer
+from tests.functional.conftest import bearer, eventually
 from tests.keys import SigningKey, claims, hs256_with_public_key, jwks, tamper, unsigned
 
 NEW_PRODUCT = {
@@ -208,19 +208,19 @@ def test_admin_creates_updates_and_deletes_a_product_and_search_follows(
     product = response.json_body
     created.append(product["id"])
     assert response.headers["Location"] == f"/products/{product['id']}"
-    assert search_ids(client, "zanzibar") == [product["id"]]
+    eventually(lambda: search_ids(client, "zanzibar") == [product["id"]])
 
     renamed = {**NEW_PRODUCT, "name": "Quokka Test Feeder", "price_cents": 999}
     response = client.http.put(f"/products/{product['id']}", headers=headers, body=json.dumps(renamed))
     assert response.status_code == 200 and response.json_body["price_cents"] == 999
-    assert search_ids(client, "zanzibar ") == []
-    assert search_ids(client, "quokka") == [product["id"]]
+    eventually(lambda: search_ids(client, "zanzibar ") == [])
+    eventually(lambda: search_ids(client, "quokka") == [product["id"]])
     by_price = client.http.get("/products?q=quokka&sort=price_asc&max_price=1000").json_body["items"]
     assert [p["id"] for p in by_price] == [product["id"]]
 
     assert client.http.delete(f"/products/{product['id']}", headers=headers).status_code == 204
     assert client.http.get(f"/products/{product['id']}").status_code == 404
-    assert search_ids(client, "quokka") == []
+    eventually(lambda: search_ids(client, "quokka") == [])
     assert client.http.delete(f"/products/{product['id']}", headers=headers).status_code == 404
 
 

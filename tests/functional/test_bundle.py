@@ -1,4 +1,4 @@
-"""infra/bundle.py on a small package made here: compiled, trimmed, reproducible, bounded."""
+"""infra/bundle.py on a small package and wheels made here: compiled, trimmed, reproducible, bounded."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.bundle import BundleError, bundle
+from infra.bundle import BundleError, bundle, bundle_layer
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = {
@@ -157,3 +157,76 @@ def test_another_runtime_than_this_python_is_refused(chalice_zip: Path, tmp_path
     with pytest.raises(BundleError, match=r"the stage runs python3\.99 but this is python3\.\d+"):
         bundle(chalice_zip, tmp_path / "deployment.zip", runtime="python3.99")
     assert not (tmp_path / "deployment.zip").exists()
+
+
+# -- a layer from wheels ------------------------------------------------------------
+
+WHEEL = {
+    "petengine/__init__.py": "from .core import search\n",
+    "petengine/core.py": "def search(q: str) -> list[str]:\n    return [q]\n",
+    "petengine/core.pyi": "def search(q: str) -> list[str]: ...\n",
+    "petengine/native.abi3.so": "\x7fELF pretend",
+    "petengine-2.0.dist-info/METADATA": "Name: petengine\nVersion: 2.0\n",
+    "petengine-2.0.dist-info/RECORD": "petengine/__init__.py,,\n",
+    "petengine-2.0.dist-info/licenses/LICENSE": "MIT\n",
+}
+
+
+@pytest.fixture()
+def wheel(tmp_path: Path) -> Path:
+    return make_zip(tmp_path / "petengine-2.0-cp311-abi3-manylinux2014_x86_64.whl", WHEEL)
+
+
+def test_a_layer_holds_the_wheels_files_under_python_compiled_and_trimmed(wheel: Path, tmp_path: Path) -> None:
+    report = bundle_layer([wheel], tmp_path / "layer.zip")
+    with zipfile.ZipFile(tmp_path / "layer.zip") as archive:
+        names = set(archive.namelist())
+        modes = {info.filename: info.external_attr >> 16 for info in archive.infolist()}
+    tag = sys.implementation.cache_tag
+    assert names == {
+        "python/petengine/__init__.py",
+        "python/petengine/core.py",
+        f"python/petengine/__pycache__/__init__.{tag}.pyc",
+        f"python/petengine/__pycache__/core.{tag}.pyc",
+        "python/petengine/native.abi3.so",
+        "python/petengine-2.0.dist-info/METADATA",
+        "python/petengine-2.0.dist-info/licenses/LICENSE",
+    }
+    assert dict(report.dropped) == {
+        "python/petengine-2.0.dist-info/RECORD": "installer's file list (pip only; wrong once .pyc are added)",
+        "python/petengine/core.pyi": "type stubs (read by type checkers only)",
+    }
+    assert report.compiled == 2 and report.size_bytes == (tmp_path / "layer.zip").stat().st_size
+    assert modes["python/petengine/native.abi3.so"] & 0o111  # the dynamic linker loads it
+    # Lambda unpacks a layer in /opt and imports from /opt/python: from the bytecode, writing none.
+    opt = unpack(tmp_path / "layer.zip", tmp_path / "opt")
+    before = sorted(opt.rglob("*"))
+    (opt / "python" / "petengine" / "core.py").write_text("def search(q):\n    return ['source']\n")
+    assert run_from(opt / "python", "import petengine; print(petengine.search('salmon'))") == "['salmon']"
+    assert sorted(opt.rglob("*")) == before
+
+
+def test_a_layer_is_the_same_bytes_from_the_same_wheels(wheel: Path, tmp_path: Path) -> None:
+    later = make_zip(tmp_path / "later.whl", dict(reversed(WHEEL.items())), date_time=(2027, 6, 7, 8, 9, 10))
+    bundle_layer([wheel], tmp_path / "first.zip")
+    bundle_layer([later], tmp_path / "second.zip")
+    assert (tmp_path / "first.zip").read_bytes() == (tmp_path / "second.zip").read_bytes()
+
+
+def test_a_layer_over_the_budget_is_refused_and_not_written(wheel: Path, tmp_path: Path) -> None:
+    size = bundle_layer([wheel], tmp_path / "fits.zip").size_bytes
+    with pytest.raises(BundleError, match=r"search-layer\.zip would be .* over the 0\.00 MB budget.*petengine"):
+        bundle_layer([wheel], tmp_path / "search-layer.zip", max_bytes=size - 1)
+    assert not (tmp_path / "search-layer.zip").exists()
+
+
+def test_a_layer_refuses_no_wheels_overlapping_wheels_and_entries_outside(wheel: Path, tmp_path: Path) -> None:
+    with pytest.raises(BundleError, match="no wheel"):
+        bundle_layer([], tmp_path / "layer.zip")
+    twin = make_zip(tmp_path / "twin.whl", {"petengine/__init__.py": ""})
+    with pytest.raises(BundleError, match=r"python/petengine/__init__\.py is in two wheels"):
+        bundle_layer([wheel, twin], tmp_path / "layer.zip")
+    evil = make_zip(tmp_path / "evil.whl", {"../outside.py": ""})
+    with pytest.raises(BundleError, match="outside the package"):
+        bundle_layer([evil], tmp_path / "layer.zip")
+    assert not (tmp_path / "layer.zip").exists()

@@ -1,11 +1,13 @@
-"""`make deploy`, `make destroy` and `make admin` (infra/deploy.py), offline.
+"""`make deploy`, `make destroy`, `make admin` and `make reindex` (infra/deploy.py), offline.
 
 S3, STS, DynamoDB and Cognito are moto's server; CloudFormation is stubbed
-(tests/functional/cloudformation.py) and its waits never sleep.
+(tests/functional/cloudformation.py) and its waits never sleep; so is Lambda
+(botocore's Stubber), which a deploy invokes only to build a missing index.
 """
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import hashlib
 import io
@@ -19,6 +21,8 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.response import StreamingBody
+from botocore.stub import Stubber
 
 from chalicelib.keys import product_key
 from infra import deploy
@@ -45,25 +49,35 @@ CONCURRENCY_REASON = (
 
 def packaged_template() -> dict[str, Any]:
     function = {"Type": "AWS::Serverless::Function", "Properties": {"CodeUri": "./deployment.zip", "Handler": "x"}}
+    layer = {"Type": "AWS::Serverless::LayerVersion", "Properties": {"ContentUri": "./search-layer.zip"}}
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Transform": "AWS::Serverless-2016-10-31",
         "Parameters": PARAMETERS,
-        "Resources": {"SearchFunction": function, "PurchaseFunction": json.loads(json.dumps(function))},
+        "Resources": {
+            "SearchFunction": function,
+            "PurchaseFunction": json.loads(json.dumps(function)),
+            "SearchEngineLayer": layer,
+        },
     }
+
+
+def a_zip(name: str, text: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(name, text)
+    return buffer.getvalue()
 
 
 @pytest.fixture()
 def build_dir(tmp_path: Path) -> Path:
-    """build/ as `make package STAGE=dev` and `STAGE=prod` leave it: a template and a zip per stage."""
+    """build/ as `make package STAGE=dev` and `STAGE=prod` leave it: a template, a zip and a layer per stage."""
     for stage in ("dev", "prod"):
         stage_dir = tmp_path / "build" / stage
         stage_dir.mkdir(parents=True)
         (stage_dir / "template.json").write_text(json.dumps(packaged_template()))
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w") as archive:
-            archive.writestr("app.py", f"# {stage} {uuid.uuid4()}\n")
-        (stage_dir / "deployment.zip").write_bytes(buffer.getvalue())
+        (stage_dir / "deployment.zip").write_bytes(a_zip("app.py", f"# {stage} {uuid.uuid4()}\n"))
+        (stage_dir / "search-layer.zip").write_bytes(a_zip("python/tantivy/__init__.py", f"# {uuid.uuid4()}\n"))
     return tmp_path / "build"
 
 
@@ -78,11 +92,19 @@ def s3(aws: str) -> Any:
     return client
 
 
+def index_bucket_of(site_bucket: str) -> str:
+    """The stack's search index bucket (the site bucket's twin here)."""
+    return site_bucket.replace("-sitebucket-", "-searchindexbucket-")
+
+
 @pytest.fixture()
 def site_bucket(s3: Any) -> str:
+    """The stack's site bucket, and its search index bucket holding an index (deploys build none)."""
     name = f"petstore-dev-sitebucket-{uuid.uuid4().hex[:8]}"
     s3.create_bucket(Bucket=name)
     s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    s3.create_bucket(Bucket=index_bucket_of(name))
+    s3.put_object(Bucket=index_bucket_of(name), Key=deploy.INDEX_POINTER, Body=b'{"version": 1}')
     return name
 
 
@@ -100,14 +122,17 @@ def stack_outputs(site_bucket: str, pool: dict[str, str], table: str = "petstore
         "UserPoolId": pool["user_pool_id"],
         "UserPoolClientId": pool["client_id"],
         "AlarmTopicArn": "arn:aws:sns:us-east-1:123456789012:petstore-dev-AlarmTopic-1",
+        "SearchIndexBucketName": index_bucket_of(site_bucket),
     }
 
 
 class Deployer:
     """Runs the command line against moto and a stubbed CloudFormation; records what it printed."""
 
-    def __init__(self, aws_clients: Aws, cfn: FakeCloudFormation, build_dir: Path, capsys: Any) -> None:
-        self.aws, self.cfn, self.build_dir, self.capsys = aws_clients, cfn, build_dir, capsys
+    def __init__(
+        self, aws_clients: Aws, cfn: FakeCloudFormation, lambda_: Stubber, build_dir: Path, capsys: Any
+    ) -> None:
+        self.aws, self.cfn, self.lambda_, self.build_dir, self.capsys = aws_clients, cfn, lambda_, build_dir, capsys
         self.sleeps: list[float] = []
         self.template_urls: list[str] = []
         events = aws_clients.cloudformation.meta.events
@@ -139,9 +164,39 @@ def cfn(aws: str, stage: str) -> Iterator[FakeCloudFormation]:
 
 
 @pytest.fixture()
-def run(s3: Any, cfn: FakeCloudFormation, build_dir: Path, capsys: Any) -> Deployer:
-    clients = dataclasses.replace(connect(boto3.session.Session()), cloudformation=cfn.stubber.client)
-    return Deployer(clients, cfn, build_dir, capsys)
+def lambda_(aws: str) -> Iterator[Stubber]:
+    """Lambda, stubbed: a call no test queued an answer for fails the test."""
+    stubber = Stubber(boto3.client("lambda"))
+    with stubber:
+        yield stubber
+    stubber.assert_no_pending_responses()
+
+
+@pytest.fixture()
+def run(s3: Any, cfn: FakeCloudFormation, lambda_: Stubber, build_dir: Path, capsys: Any) -> Deployer:
+    clients = dataclasses.replace(
+        connect(boto3.session.Session()), cloudformation=cfn.stubber.client, lambda_=lambda_.client
+    )
+    return Deployer(clients, cfn, lambda_, build_dir, capsys)
+
+
+REBUILD = {
+    "FunctionName": "petstore-dev-indexer",
+    "InvocationType": "RequestResponse",
+    "LogType": "Tail",
+    "Payload": b'{"rebuild": true}',
+}
+
+
+def invoked(stubber: Stubber, payload: Any, error: str | None = None, log: str = "") -> None:
+    """The indexer answers a rebuild with ``payload`` (and ``error``: Lambda's FunctionError)."""
+    body = json.dumps(payload).encode()
+    answer: dict[str, Any] = {"StatusCode": 200, "Payload": StreamingBody(io.BytesIO(body), len(body))}
+    if error:
+        answer["FunctionError"] = error
+    if log:
+        answer["LogResult"] = base64.b64encode(log.encode()).decode()
+    stubber.add_response("invoke", answer, REBUILD)
 
 
 def read_json(s3: Any, bucket: str, key: str) -> Any:
@@ -193,13 +248,18 @@ def test_a_first_deploy_uploads_the_stage_creates_the_stack_and_publishes_the_sh
     zip_body = (build_dir / "dev" / "deployment.zip").read_bytes()
     zip_key = f"petstore-dev/{hashlib.sha256(zip_body).hexdigest()}.zip"
     assert s3.get_object(Bucket=ARTIFACTS, Key=zip_key)["Body"].read() == zip_body
+    layer_body = (build_dir / "dev" / "search-layer.zip").read_bytes()
+    layer_key = f"petstore-dev/{hashlib.sha256(layer_body).hexdigest()}.zip"
+    assert s3.get_object(Bucket=ARTIFACTS, Key=layer_key)["Body"].read() == layer_body
     [url] = run.template_urls
     prefix = f"https://{ARTIFACTS}.s3.{REGION}.amazonaws.com/"
     assert url.startswith(prefix) and url.endswith(".template.json")
     template = read_json(s3, ARTIFACTS, url.removeprefix(prefix))
     expected = packaged_template()
     for resource in expected["Resources"].values():
-        resource["Properties"]["CodeUri"] = {"Bucket": ARTIFACTS, "Key": zip_key}
+        if resource["Type"] == "AWS::Serverless::Function":
+            resource["Properties"]["CodeUri"] = {"Bucket": ARTIFACTS, "Key": zip_key}
+    expected["Resources"]["SearchEngineLayer"]["Properties"]["ContentUri"] = {"Bucket": ARTIFACTS, "Key": layer_key}
     assert template == expected
     # Progress, then where the shop is and what to do next.
     assert "ShopTable (AWS::DynamoDB::Table)" in out and "petstore-dev is CREATE_COMPLETE" in out
@@ -252,8 +312,8 @@ def test_the_uploads_are_content_addressed_so_an_unchanged_stage_uploads_nothing
     second = artifacts.upload_stage(s3, ARTIFACTS, REGION, build_dir / "dev", "petstore-dev", lines.append)
 
     assert first == second
-    assert len(lines) == 2 and all(line.endswith("is already uploaded") for line in lines)
-    assert len(s3.list_objects_v2(Bucket=ARTIFACTS)["Contents"]) == 2
+    assert len(lines) == 3 and all(line.endswith("is already uploaded") for line in lines)
+    assert len(s3.list_objects_v2(Bucket=ARTIFACTS)["Contents"]) == 3  # the zip, the layer, the template
 
 
 def test_an_update_passes_the_given_parameters_and_keeps_the_others(
@@ -443,6 +503,103 @@ def test_an_auth0_stage_publishes_its_tenant_to_the_spa(
     assert "- Give your admins the admin role in Auth0 (docs/auth.md)." in lines
 
 
+def test_a_missing_layer_zip_is_refused_before_anything_is_uploaded(s3: Any, build_dir: Path) -> None:
+    from infra import artifacts
+
+    (build_dir / "dev" / "search-layer.zip").unlink()
+    with pytest.raises(deploy.StackError, match=r"search-layer\.zip \(a ContentUri of .*\) is missing: package"):
+        artifacts.upload_stage(s3, ARTIFACTS, REGION, build_dir / "dev", "petstore-dev", print)
+
+
+# --- the search index ------------------------------------------------------------------------
+
+
+def unchanged(run: Deployer, outputs: dict[str, str]) -> None:
+    """An update that finds nothing to change (the stack is as the template says)."""
+    run.cfn.has_stack(stack("dev", "UPDATE_COMPLETE", outputs, dict.fromkeys(PARAMETERS, "")))
+    run.cfn.change_set("UPDATE", KEEP_ALL, status="FAILED", reason=NO_CHANGES)
+
+
+def test_a_deploy_builds_the_index_of_a_stage_that_has_none_once(
+    run: Deployer, s3: Any, site_bucket: str, pool: dict[str, str]
+) -> None:
+    outputs = stack_outputs(site_bucket, pool)
+    s3.delete_object(Bucket=outputs["SearchIndexBucketName"], Key=deploy.INDEX_POINTER)  # an upgraded stage
+    unchanged(run, outputs)
+    invoked(run.lambda_, {"version": 1, "changes": 310, "rebuilt": True})
+
+    code, out, err = run("deploy", "--stage", "dev")
+
+    assert code == 0, err
+    bucket = outputs["SearchIndexBucketName"]
+    assert f"The stage has no search index yet (no s3://{bucket}/search-index/current.json)" in out
+    assert "Rebuilding the search index of petstore-dev from its table (petstore-dev-indexer)..." in out
+    assert 'Rebuilt the search index: {"version": 1, "changes": 310, "rebuilt": true}' in out
+    assert out.index("Rebuilt the search index") < out.index("The shop:")
+    # The next deploy finds the index the rebuild published, and builds none (no invoke is queued).
+    s3.put_object(Bucket=bucket, Key=deploy.INDEX_POINTER, Body=b'{"version": 1}')
+    unchanged(run, outputs)
+    code, out, err = run("deploy", "--stage", "dev")
+    assert code == 0, err
+    assert "Rebuilding" not in out
+
+
+def test_a_deploy_whose_index_cannot_be_built_says_the_stage_is_deployed_and_what_to_run(
+    run: Deployer, s3: Any, site_bucket: str, pool: dict[str, str]
+) -> None:
+    outputs = stack_outputs(site_bucket, pool)
+    s3.delete_object(Bucket=outputs["SearchIndexBucketName"], Key=deploy.INDEX_POINTER)
+    unchanged(run, outputs)
+    error = {"errorType": "Raced", "errorMessage": "another writer published version 2 first"}
+    invoked(run.lambda_, error, error="Unhandled")
+
+    code, out, err = run("deploy", "--stage", "dev")
+
+    assert code == 1
+    assert "petstore-dev is deployed, but its search index could not be built" in err
+    assert "Raced: another writer published version 2 first" in err
+    assert "run `make reindex STAGE=dev`" in err
+    assert "files published" in out  # the shop was published before
+
+
+def test_reindex_rebuilds_the_index_from_the_table_and_prints_the_answer(run: Deployer) -> None:
+    invoked(run.lambda_, {"version": 7, "changes": 1200, "rebuilt": True, "seconds": 2.5})
+
+    code, out, err = run("reindex", "--stage", "dev")
+
+    assert code == 0, err
+    assert 'Rebuilt the search index: {"version": 7, "changes": 1200, "rebuilt": true, "seconds": 2.5}' in out
+
+
+def test_a_failed_rebuild_exits_non_zero_with_the_error_and_the_end_of_its_log(run: Deployer) -> None:
+    log = "\n".join(f"line {n}" for n in range(30)) + "\nTraceback: boom\n"
+    invoked(run.lambda_, {"errorType": "ClientError", "errorMessage": "AccessDenied on Scan"}, "Unhandled", log)
+
+    code, out, err = run("reindex", "--stage", "dev")
+
+    assert code == 1
+    assert "the rebuild failed in petstore-dev-indexer: ClientError: AccessDenied on Scan" in err
+    tail = err.split("Its log ends with:\n")[1].splitlines()
+    assert tail[-1] == "  Traceback: boom" and len(tail) == 10
+    assert "Rebuilt" not in out
+
+
+def test_reindex_of_a_stage_without_its_indexer_says_to_deploy_it(run: Deployer) -> None:
+    run.lambda_.add_client_error(
+        "invoke", "ResourceNotFoundException", "Function not found: petstore-dev-indexer", 404, expected_params=REBUILD
+    )
+
+    code, _, err = run("reindex", "--stage", "dev")
+
+    assert code == 1
+    assert "there is no function petstore-dev-indexer: run `make deploy STAGE=dev` first" in err
+
+
+def test_reindex_is_a_make_target_of_the_stage() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    assert "reindex: $(STAMP)\n\t$(PY) -m infra.deploy reindex --stage $(STAGE)\n" in makefile
+
+
 # --- failing fast ------------------------------------------------------------------------------
 
 
@@ -500,6 +657,8 @@ def test_destroy_empties_the_versioned_site_bucket_deletes_the_stack_and_names_w
     s3.put_object(Bucket=site_bucket, Key="config.json", Body=b"{}")
     s3.delete_object(Bucket=site_bucket, Key="config.json")  # a delete marker
     outputs = stack_outputs(site_bucket, pool)
+    index_bucket = outputs["SearchIndexBucketName"]
+    s3.put_object(Bucket=index_bucket, Key="search-index/files/0123abcd", Body=b"segment")
     run.cfn.has_stack(stack("dev", "UPDATE_COMPLETE", outputs))
     run.cfn.history.append(event("dev", 0, "petstore-dev", "UPDATE_COMPLETE"))
     run.cfn.delete()
@@ -513,22 +672,25 @@ def test_destroy_empties_the_versioned_site_bucket_deletes_the_stack_and_names_w
     versions_when_deleted: list[int] = []
 
     def count_versions(**_: Any) -> None:
-        listed = s3.list_object_versions(Bucket=site_bucket)
-        versions_when_deleted.append(len(listed.get("Versions", []) + listed.get("DeleteMarkers", [])))
+        for bucket in (site_bucket, index_bucket):
+            listed = s3.list_object_versions(Bucket=bucket)
+            versions_when_deleted.append(len(listed.get("Versions", []) + listed.get("DeleteMarkers", [])))
 
     run.aws.cloudformation.meta.events.register("provide-client-params.cloudformation.DeleteStack", count_versions)
 
     code, out, err = run("destroy", "--stage", "dev")
 
     assert code == 0, err
-    assert versions_when_deleted == [0]
+    assert versions_when_deleted == [0, 0]  # CloudFormation deletes only empty buckets
     assert f"Emptied s3://{site_bucket} (5 object versions and delete markers)." in out
+    assert f"Emptied s3://{index_bucket} (2 object versions and delete markers)." in out
     assert ("DELETE_SKIPPED", "ShopTable") in printed_events(out) and "petstore-dev is deleted." in out
     retained = out.split("Retained (not deleted):\n")[1]
     assert "- the table petstore-dev-ShopTable-1X2Y" in retained
     assert f"- the user pool {pool['user_pool_id']}" in retained
     assert f"- the artifacts bucket s3://{ARTIFACTS}" in retained
     assert "log group" not in retained  # the stack owns them: they go with it
+    assert "search" not in retained  # the index is derived: it goes with the stack
     assert "make destroy STAGE=dev PURGE=1" in retained
     boto3.client("cognito-idp").describe_user_pool(UserPoolId=pool["user_pool_id"])  # still there
 

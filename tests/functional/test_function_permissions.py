@@ -12,6 +12,8 @@ fail in AWS, a grant no code uses is privilege to remove.
 from __future__ import annotations
 
 import json
+import os
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -36,6 +38,7 @@ TRANSACTION_ACTIONS = {
     "Delete": "DeleteItem",
     "ConditionCheck": "ConditionCheckItem",
 }
+S3_ACTIONS = {"HeadObject": "GetObject"}  # IAM authorises a HEAD as a GET
 ADDRESS = {"name": "Ada", "line1": "1 Lane", "city": "Town", "postal_code": "1234", "country": "US"}
 
 
@@ -46,15 +49,17 @@ class CallRecorder:
         self.env = env
         self.needs: set[Need] = set()
         self.watching = False
+        self.thread = 0
 
     def __call__(self, model: Any, params: dict[str, Any], **_: Any) -> None:
-        if self.watching:
+        # Only the function's own calls: the session's indexer pump runs in a thread of its own.
+        if self.watching and threading.get_ident() == self.thread:
             self.needs |= self.iam_needs(model.service_model.signing_name, model.name, params)
 
     @contextmanager
     def watch(self) -> Iterator[None]:
         """Record the calls made inside (the function's), not the test's own setup."""
-        self.watching = True
+        self.watching, self.thread = True, threading.get_ident()
         try:
             yield
         finally:
@@ -73,6 +78,13 @@ class CallRecorder:
         if service == "sns":
             assert params["TopicArn"] == self.env["LOW_STOCK_TOPIC_ARN"]
             return {(f"sns:{operation}", "low-stock-topic")}
+        if service == "s3":
+            assert params["Bucket"] == os.environ["SEARCH_INDEX_BUCKET"] and params["Key"].startswith("search-index/")
+            needs = {(f"s3:{S3_ACTIONS.get(operation, operation)}", "search-index-objects")}
+            if operation in S3_ACTIONS or operation == "GetObject":
+                # A missing key is a 404 only with ListBucket (else S3 answers 403): "no index yet".
+                needs.add(("s3:ListBucket", "search-index-bucket"))
+            return needs
         if service == "sqs":
             assert params["QueueUrl"] == self.env["FAILED_RECORDS_QUEUE_URL"]
             return {(f"sqs:{operation}", "failed-records-queue")}
@@ -202,12 +214,26 @@ def run_order_events(client: Client, tokens: Any, table: Any, make_product: Any,
     assert answer == {"batchItemFailures": []}
 
 
+def run_indexer(client: Client, tokens: Any, table: Any, make_product: Any, watch: Watch) -> None:
+    from chalicelib.search.store import KEEP
+
+    product = make_product()
+    item = wire_item(table, keys.product_key(product.id))
+    repriced = record("MODIFY", {**item, "price_cents": {"N": "999"}}, item)
+    with watch():
+        applied = client.lambda_.invoke("index_table_stream", {"Records": [repriced]}).payload
+        for _ in range(KEEP + 1):  # enough versions that old ones are pruned
+            rebuilt = client.lambda_.invoke("index_table_stream", {"rebuild": True}).payload
+    assert applied["changes"] == 1 and rebuilt["rebuilt"] and rebuilt["version"] > KEEP
+
+
 SCENARIOS: dict[str, Callable[[Client, Any, Any, Any, Watch], None]] = {
     "search": run_search,
     "purchase": run_purchase,
     "admin": run_admin,
     "authorizer": run_authorizer,
     "order-events": run_order_events,
+    "indexer": run_indexer,
 }
 
 

@@ -1,4 +1,4 @@
-"""`make chalice-config` (infra/stage_config.py): a Chalice stage's environment from its stack."""
+"""`make chalice-config` (infra/stage_config.py): a Chalice stage's environment and search layer from its stack."""
 
 from __future__ import annotations
 
@@ -31,12 +31,15 @@ OUTPUTS = {
     "LowStockTopicArn": "arn:aws:sns:eu-west-1:123456789012:petstore-dev-LowStockTopic-1",
     "AlarmTopicArn": "arn:aws:sns:eu-west-1:123456789012:petstore-dev-AlarmTopic-1",
     "FailedRecordsQueueUrl": "https://sqs.eu-west-1.amazonaws.com/123456789012/petstore-dev-FailedRecords-1",
+    "SearchIndexBucketName": "petstore-dev-searchindexbucket-1a2b3c",
+    "SearchEngineLayerArn": "arn:aws:lambda:eu-west-1:123456789012:layer:petstore-dev-search-engine:3",
 }
 FROM_STACK = {
     "TABLE_NAME": OUTPUTS["TableName"],
     "TABLE_STREAM_ARN": OUTPUTS["TableStreamArn"],
     "LOW_STOCK_TOPIC_ARN": OUTPUTS["LowStockTopicArn"],
     "FAILED_RECORDS_QUEUE_URL": OUTPUTS["FailedRecordsQueueUrl"],
+    "SEARCH_INDEX_BUCKET": OUTPUTS["SearchIndexBucketName"],
     "COGNITO_USER_POOL_ID": OUTPUTS["UserPoolId"],
     "COGNITO_CLIENT_ID": OUTPUTS["UserPoolClientId"],
     "NOTIFY_FROM": "orders@shop.example",
@@ -85,6 +88,12 @@ def test_the_stage_gets_the_stacks_values_and_every_other_key_stays(
         **before["stages"]["dev"]["environment_variables"],
         **FROM_STACK,
     }
+    # tantivy is in no function's zip: the functions that search or index get the stack's layer.
+    layer = [OUTPUTS["SearchEngineLayerArn"]]
+    assert after["stages"]["dev"].pop("lambda_functions") == {
+        "api_handler": {"layers": layer},
+        "index_table_stream": {"layers": layer},
+    }
     after["stages"]["dev"]["environment_variables"] = before["stages"]["dev"]["environment_variables"]
     assert after == before  # the other stages, the top level and the dev stage's other keys
     # 2-space JSON as before: the file only gains the stage's new lines.
@@ -93,8 +102,11 @@ def test_the_stage_gets_the_stacks_values_and_every_other_key_stays(
     diff = list(difflib.ndiff(before_text.splitlines(), text.splitlines()))
     removed = [line[2:] for line in diff if line.startswith("- ")]
     assert all(line + "," in text.splitlines() for line in removed)  # the last key before the new ones
-    assert len([line for line in diff if line.startswith("+ ")]) == len(FROM_STACK) + len(removed)
-    assert "7 variable(s) of stage 'dev' updated" in capsys.readouterr().out
+    layer_lines = 2 + 2 * 5  # "lambda_functions": { and its }; per function: its name, "layers": [, the ARN, ], }
+    assert len([line for line in diff if line.startswith("+ ")]) == len(FROM_STACK) + layer_lines + len(removed)
+    printed = capsys.readouterr().out
+    assert "10 setting(s) of stage 'dev' updated" in printed  # 8 variables, 2 functions' layers
+    assert f"  layers of index_table_stream = {layer[0]}" in printed
 
 
 @pytest.mark.parametrize("stage", ["prod"])
@@ -117,7 +129,7 @@ def test_running_it_again_changes_nothing(cfn: FakeCloudFormation, config_file: 
     assert configure(cfn, config_file) == 0
 
     assert config_file.read_text() == first
-    assert "0 variable(s) of stage 'dev' updated" in capsys.readouterr().out
+    assert "0 setting(s) of stage 'dev' updated" in capsys.readouterr().out
 
 
 def test_without_a_stack_it_says_to_deploy_first(cfn: FakeCloudFormation, config_file: Path, capsys: Any) -> None:

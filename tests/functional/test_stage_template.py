@@ -2,23 +2,39 @@
 
 What no local run can show is asserted on the template CloudFormation would
 get: one function per blueprint, each with its own role, every value wired by
-reference, a stream that cannot jam, alarms bound to what they watch, and a
-prod stage that is safe by default. cfn-lint checks the schema in `make test`.
+reference, a stream that cannot jam, alarms bound to what they watch, the
+search index's private bucket, the search engine layer on the functions that
+search or index only, and a prod stage that is safe by default. cfn-lint
+checks the schema in `make test`.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import zipfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from chalicelib.events import STREAM_POLICY
+from infra.bundle import MAX_ZIP_BYTES
 from infra.functions import FUNCTIONS, RESOURCES, Function
-from infra.package import role_id, routes
+from infra.package import BUILD, INDEXER_BATCHING, role_id, routes
 
-WRITES = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
+WRITES = {
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+    "s3:PutObject",
+    "s3:DeleteObject",
+}
+STREAM_FUNCTIONS = ("order-events", "indexer")
 
 
 @pytest.fixture(scope="module", params=["dev", "prod"])
@@ -106,6 +122,7 @@ def test_environment_values_come_from_the_stack_by_reference(stage: Any) -> None
         assert env["COGNITO_CLIENT_ID"] == {"Ref": "SpaClient"}
         assert env["LOW_STOCK_TOPIC_ARN"] == {"Ref": "LowStockTopic"}
         assert env["FAILED_RECORDS_QUEUE_URL"] == {"Ref": "FailedRecordsQueue"}
+        assert env["SEARCH_INDEX_BUCKET"] == {"Ref": "SearchIndexBucket"}
         assert env["NOTIFY_FROM"] == {"Ref": "NotifyFrom"}
 
 
@@ -158,22 +175,46 @@ def test_roles_grant_only_the_stages_own_resources(stage: Any) -> None:
                 assert resource in RESOURCES.values() or resource == own_logs[function.key], (function.key, resource)
 
 
-def test_the_stream_cannot_jam(stage: Any) -> None:
+def stream_mapping(template: dict[str, Any], function: Function) -> dict[str, Any]:
+    (mapping,) = template["Resources"][function.logical_id]["Properties"]["Events"].values()
+    assert mapping["Type"] == "DynamoDB"
+    return dict(mapping["Properties"])
+
+
+@pytest.mark.parametrize("key", STREAM_FUNCTIONS)
+def test_the_stream_cannot_jam(stage: Any, key: str) -> None:
     _, template = stage
-    event = template["Resources"]["HandleTableStream"]["Properties"]["Events"]
-    (mapping,) = event.values()
-    properties = mapping["Properties"]
+    properties = stream_mapping(template, by_key(key))
     assert properties["Stream"] == {"Fn::GetAtt": ["ShopTable", "StreamArn"]}
+    assert properties["StartingPosition"] == "TRIM_HORIZON"
     assert properties["BisectBatchOnFunctionError"] is True
     assert properties["MaximumRetryAttempts"] == STREAM_POLICY.maximum_retry_attempts <= 10
-    assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert properties["MaximumRecordAgeInSeconds"] == STREAM_POLICY.maximum_record_age_s
     assert properties["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["FailedRecordsQueue", "Arn"]}
     alarm = template["Resources"]["FailedRecordsAlarm"]["Properties"]
     assert alarm["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["FailedRecordsQueue", "QueueName"]}
-    # Lambda sends the on-failure record with the function's own role.
+    # Lambda reads the stream and sends the on-failure record with the function's own role.
     queue = {"Fn::GetAtt": ["FailedRecordsQueue", "Arn"]}
-    events_role = statements(template, by_key("order-events"))
-    assert any("sqs:SendMessage" in s["Action"] and queue in s["Resource"] for s in events_role)
+    role = statements(template, by_key(key))
+    assert any("sqs:SendMessage" in s["Action"] and queue in s["Resource"] for s in role)
+    stream = {"Fn::GetAtt": ["ShopTable", "StreamArn"]}
+    assert any("dynamodb:GetRecords" in s["Action"] and stream in s["Resource"] for s in role)
+
+
+def test_order_events_report_failed_records_and_the_indexer_takes_fuller_batches(stage: Any) -> None:
+    from chalicelib.search.indexer import INDEX_STREAM_POLICY
+
+    _, template = stage
+    events = stream_mapping(template, by_key("order-events"))
+    assert events["BatchSize"] == STREAM_POLICY.batch_size
+    assert events["FunctionResponseTypes"] == ["ReportBatchItemFailures"]  # handle_records reports, never raises
+    indexer = stream_mapping(template, by_key("indexer"))
+    assert indexer["BatchSize"] == INDEX_STREAM_POLICY.batch_size == 100
+    assert indexer["MaximumBatchingWindowInSeconds"] == 1 and indexer["ParallelizationFactor"] == 1
+    assert INDEXER_BATCHING == {"MaximumBatchingWindowInSeconds": 1, "ParallelizationFactor": 1}
+    # A batch is one index version, applied whole or retried whole: the indexer reports no single records.
+    reports = ["ReportBatchItemFailures"] if INDEX_STREAM_POLICY.report_batch_item_failures else None
+    assert indexer.get("FunctionResponseTypes") == reports
 
 
 def test_every_function_has_alarms_bound_to_it_and_a_log_group_with_retention(stage: Any) -> None:
@@ -186,7 +227,7 @@ def test_every_function_has_alarms_bound_to_it_and_a_log_group_with_retention(st
             if {"Name": "FunctionName", "Value": {"Ref": function.logical_id}} in a["Properties"].get("Dimensions", [])
         }
         expected = {"Throttles", "Duration"} | ({"Errors"} if function.key != "authorizer" else set())
-        expected |= {"IteratorAge"} if function.key == "order-events" else set()
+        expected |= {"IteratorAge"} if function.key in STREAM_FUNCTIONS else set()
         assert watching == expected, function.key
         group = template["Resources"][f"{function.logical_id}LogGroup"]["Properties"]
         assert group["LogGroupName"] == {"Fn::Sub": f"/aws/lambda/${{AWS::StackName}}-{function.key}"}
@@ -309,3 +350,149 @@ def test_dev_lets_a_local_spa_call_it(built_stage: Any) -> None:
         assert env["CORS_ALLOW_ORIGIN"] == "*"
     paths = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["paths"]
     assert all("options" in entry for entry in paths.values())
+
+
+# -- the search index and its engine ----------------------------------------------
+
+SEARCH_INDEX_OBJECTS = {"Fn::Sub": "${SearchIndexBucket.Arn}/search-index/*"}
+SEARCH_INDEX_BUCKET = {"Fn::GetAtt": ["SearchIndexBucket", "Arn"]}
+# S3 answers a missing key with 404 (no index yet) only to a role that may list the bucket; else 403.
+LISTS_INDEX_BUCKET = ("s3:ListBucket", json.dumps(SEARCH_INDEX_BUCKET))
+TABLE = {"Fn::GetAtt": ["ShopTable", "Arn"]}
+STREAM = {"Fn::GetAtt": ["ShopTable", "StreamArn"]}
+QUEUE = {"Fn::GetAtt": ["FailedRecordsQueue", "Arn"]}
+TRACES = {("xray:PutTelemetryRecords", "*"), ("xray:PutTraceSegments", "*")}
+STREAM_READS = ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams")
+READS_STREAM = {(action, json.dumps(STREAM)) for action in STREAM_READS}
+
+
+def grants(template: dict[str, Any], function: Function) -> set[tuple[str, str]]:
+    """(action, resource) of the function's role, its own logs aside."""
+    return {
+        (action, resource if isinstance(resource, str) else json.dumps(resource))
+        for statement in statements(template, function)
+        if statement["Sid"] != "OwnLogs"
+        for action in statement["Action"]
+        for resource in statement["Resource"]
+    }
+
+
+def test_the_search_index_bucket_is_private_encrypted_and_tls_only(stage: Any) -> None:
+    _, template = stage
+    resources = template["Resources"]
+    bucket = resources["SearchIndexBucket"]
+    assert bucket["Type"] == "AWS::S3::Bucket"
+    assert bucket["DeletionPolicy"] == "Delete"  # derived data: `make reindex` rebuilds it from the table
+    properties = bucket["Properties"]
+    assert properties["PublicAccessBlockConfiguration"] == dict.fromkeys(
+        ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"), True
+    )
+    (encryption,) = properties["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert encryption["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}
+    assert properties["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]  # no ACLs
+    (rule,) = properties["LifecycleConfiguration"]["Rules"]
+    assert rule["Status"] == "Enabled" and rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] >= 1
+    assert "WebsiteConfiguration" not in properties and "CorsConfiguration" not in properties
+    policy = resources["SearchIndexBucketPolicy"]["Properties"]
+    assert policy["Bucket"] == {"Ref": "SearchIndexBucket"}
+    (deny,) = policy["PolicyDocument"]["Statement"]
+    assert deny["Effect"] == "Deny" and deny["Principal"] == "*" and deny["Action"] == "s3:*"
+    assert deny["Resource"] == [{"Fn::GetAtt": ["SearchIndexBucket", "Arn"]}, {"Fn::Sub": "${SearchIndexBucket.Arn}/*"}]
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert template["Outputs"]["SearchIndexBucketName"]["Value"] == {"Ref": "SearchIndexBucket"}
+    # Only the functions that search or index reach it: its objects under search-index/, and listing it.
+    for function in FUNCTIONS:
+        reach = {(a, r) for a, r in grants(template, function) if a.startswith("s3:")}
+        objects = {r for a, r in reach if a != "s3:ListBucket"}
+        if function.key in ("search", "indexer"):
+            assert objects == {json.dumps(SEARCH_INDEX_OBJECTS)} and LISTS_INDEX_BUCKET in reach
+        else:
+            assert reach == set(), function.key
+
+
+def test_the_table_keeps_its_local_indexes_so_it_is_never_replaced(stage: Any) -> None:
+    _, template = stage
+    table = template["Resources"]["ShopTable"]
+    indexes = table["Properties"]["LocalSecondaryIndexes"]
+    assert [(i["IndexName"], i["KeySchema"][1]["AttributeName"]) for i in indexes] == [
+        ("by_price", "price"),
+        ("by_name", "name_key"),
+    ]
+    assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain"
+
+
+def test_the_search_function_reads_the_index_and_one_item_per_product(stage: Any) -> None:
+    _, template = stage
+    assert grants(template, by_key("search")) == TRACES | {
+        ("dynamodb:BatchGetItem", json.dumps(TABLE)),
+        ("dynamodb:GetItem", json.dumps(TABLE)),
+        ("s3:GetObject", json.dumps(SEARCH_INDEX_OBJECTS)),
+        LISTS_INDEX_BUCKET,
+    }
+
+
+def test_the_indexer_reads_the_stream_scans_the_table_and_writes_the_index_only(stage: Any) -> None:
+    _, template = stage
+    assert grants(template, by_key("indexer")) == TRACES | READS_STREAM | {
+        ("dynamodb:Scan", json.dumps(TABLE)),
+        ("s3:GetObject", json.dumps(SEARCH_INDEX_OBJECTS)),
+        ("s3:PutObject", json.dumps(SEARCH_INDEX_OBJECTS)),
+        ("s3:DeleteObject", json.dumps(SEARCH_INDEX_OBJECTS)),
+        LISTS_INDEX_BUCKET,
+        ("sqs:SendMessage", json.dumps(QUEUE)),
+    }
+    properties = template["Resources"]["IndexTableStream"]["Properties"]
+    assert properties["Handler"] == "chalicelib.api.indexer.index_table_stream"
+    assert properties["MemorySize"] == 1024 and properties["Timeout"] == 60
+    assert properties["FunctionName"] == {"Fn::Sub": "${AWS::StackName}-indexer"}  # what `make reindex` invokes
+
+
+def test_the_search_engine_layer_is_on_the_search_and_indexer_functions_only(stage: Any) -> None:
+    _, template = stage
+    resources = template["Resources"]
+    layer = resources["SearchEngineLayer"]
+    assert layer["Type"] == "AWS::Serverless::LayerVersion"
+    properties = layer["Properties"]
+    assert properties["ContentUri"] == "./search-layer.zip"
+    assert properties["CompatibleRuntimes"] == [f"python{sys.version_info.major}.{sys.version_info.minor}"]
+    assert properties["CompatibleArchitectures"] == ["x86_64"] and properties["RetentionPolicy"] == "Delete"
+    carrying = {
+        logical_id
+        for logical_id, resource in resources_of(template, "AWS::Serverless::Function").items()
+        if resource["Properties"].get("Layers")
+    }
+    assert carrying == {"APIHandler", "IndexTableStream"}
+    assert {f.logical_id for f in FUNCTIONS if f.search_engine} == carrying
+    for logical_id in carrying:
+        function = resources[logical_id]["Properties"]
+        assert function["Layers"] == [{"Ref": "SearchEngineLayer"}]
+        assert function["Runtime"] in properties["CompatibleRuntimes"]
+        assert function["Architectures"] == properties["CompatibleArchitectures"]
+    assert "Layers" not in template.get("Globals", {}).get("Function", {})
+
+
+def test_the_deployment_zip_has_no_search_engine_and_the_layer_has_it_within_budget(
+    built_stage: Any, tmp_path: Path
+) -> None:
+    built_stage("dev")
+    with zipfile.ZipFile(BUILD / "dev" / "deployment.zip") as archive:
+        assert not [n for n in archive.namelist() if n.lower().startswith("tantivy")]
+    layer = BUILD / "dev" / "search-layer.zip"
+    assert layer.stat().st_size <= MAX_ZIP_BYTES
+    with zipfile.ZipFile(layer) as archive:
+        names = set(archive.namelist())
+        assert {"python/tantivy/__init__.py", "python/tantivy/tantivy.abi3.so"} <= names
+        assert "python/tantivy-0.27.0.dist-info/METADATA" in names
+        assert all(name.startswith("python/") for name in names)  # Lambda puts /opt/python on sys.path
+        archive.extractall(tmp_path / "opt")
+    # The layer alone gives the engine, as in Lambda's /opt (this machine is Linux x86_64 too).
+    code = "import sys; sys.path.insert(0, sys.argv[1]); import tantivy; print(tantivy.__file__)"
+    found = subprocess.run(
+        [sys.executable, "-S", "-c", code, str(tmp_path / "opt" / "python")],
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.strip()
+    assert found == str(tmp_path / "opt" / "python" / "tantivy" / "__init__.py")

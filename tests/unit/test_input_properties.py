@@ -6,8 +6,7 @@
   ever raised. Clean text within bounds comes back exactly as its NFC form.
 - A cursor, whatever string it is, decodes to a position its rules accept or
   is refused with the shop's InvalidInput; a cursor the shop made round-trips.
-- For any product text, every key the index writes is within DynamoDB's
-  limits, and no product has more than MAX_INDEX_ENTRIES entries.
+- For any product text, its item's keys and size are within DynamoDB's limits.
 
 The oracle for "refused character" is written from Unicode categories here,
 independently of the regular expressions of chalicelib/input_text.py.
@@ -29,9 +28,9 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from chalicelib import cursor, keys
+from chalicelib import cursor
 from chalicelib.api.http import json_body
-from chalicelib.catalog import MAX_INDEX_ENTRIES, index_entries
+from chalicelib.catalog import product_item
 from chalicelib.errors import InvalidInput
 from chalicelib.models import (
     MAX_DESCRIPTION_LINES,
@@ -48,6 +47,7 @@ bounded = settings(max_examples=120, deadline=None, derandomize=True, database=N
 
 MAX_PARTITION_KEY_BYTES = 2048
 MAX_SORT_KEY_BYTES = 1024
+MAX_ITEM_BYTES = 400 * 1024
 BIDI_CONTROLS = frozenset(map(chr, [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]))
 REFUSED_CATEGORIES: tuple[Literal["Cc", "Cs", "Zl", "Zp"], ...] = ("Cc", "Cs", "Zl", "Zp")
 
@@ -343,12 +343,8 @@ def key_bytes(value: object) -> int:
 
 @bounded
 @given(product=products())
-def test_every_index_key_of_any_product_is_within_dynamodbs_limits(product: Product) -> None:
-    entries = index_entries(product)
-    assert len(entries) <= MAX_INDEX_ENTRIES
-    for entry in [keys.product_key(product.id), *entries]:
-        assert key_bytes(entry["PK"]) <= MAX_PARTITION_KEY_BYTES
-        assert key_bytes(entry["SK"]) <= MAX_SORT_KEY_BYTES
-    for entry in entries:  # the local secondary indexes' sort keys
-        assert key_bytes(entry[keys.INDEX_SORT_ATTRS[keys.BY_NAME]]) <= MAX_SORT_KEY_BYTES
-        assert isinstance(entry[keys.INDEX_SORT_ATTRS[keys.BY_PRICE]], int)
+def test_the_item_of_any_product_fits_dynamodbs_key_and_item_limits(product: Product) -> None:
+    item = product_item(product)
+    assert key_bytes(item["PK"]) <= MAX_PARTITION_KEY_BYTES
+    assert key_bytes(item["SK"]) <= MAX_SORT_KEY_BYTES
+    assert len(json.dumps(item).encode()) < MAX_ITEM_BYTES
