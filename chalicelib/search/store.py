@@ -166,13 +166,16 @@ class IndexStore:
                 raise Raced(f"version {version} was published by another writer") from exc
             raise
         for old in dropped:
-            self._prune(old, history[0] if history else key)
+            self._prune(old, [*history, key], set(files.values()))
         return Pointer(version, key, str(written["ETag"]), history)
 
-    def _prune(self, old: str, following: str) -> None:
-        """Forget manifest ``old`` and the files that left the index after it."""
+    def _prune(self, old: str, kept: list[str], current: set[str]) -> None:
+        """Forget manifest ``old`` and its files that no kept version holds
+        (the same bytes may come back in a later version: a rebuild)."""
         try:
-            gone = self._files_of(old) - self._files_of(following)
+            gone = self._files_of(old) - current
+            for key in kept[:-1]:
+                gone -= self._files_of(key)
         except ClientError as exc:
             if _code(exc) in _NOT_FOUND:
                 return  # pruned already
