@@ -161,6 +161,11 @@ def document(server_url: str | None = None) -> dict[str, Any]:
                     "responses": {
                         "200": _ok("A page of products", "ProductPage"),
                         **_errors("400", *PUBLIC),
+                        "503": _error(
+                            "The database is busy or unreachable (code service_unavailable), or the stage has no "
+                            "search index yet (code index_not_ready); retry after `Retry-After`",
+                            RETRY_AFTER,
+                        ),
                     },
                 },
                 "post": {
@@ -194,7 +199,6 @@ def document(server_url: str | None = None) -> dict[str, Any]:
                     "responses": {
                         "200": _ok("The product as saved", "Product"),
                         "404": _error("No such product"),
-                        "409": _error("The product (or, with `stock` left out, its stock) changed meanwhile; retry"),
                         **_errors(*WITH_BODY, *SIGNED_IN_ERRORS),
                     },
                 },

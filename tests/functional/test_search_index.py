@@ -382,6 +382,9 @@ def test_a_rebuild_from_the_table_holds_the_products_the_stream_kept_in_the_inde
     gone = Product.model_validate({**kept.model_dump(), "id": f"test-{uuid.uuid4().hex[:12]}"})
     save_product(table, gone, create=True)
     delete_product(table, gone.id)
+    marker = unique_word()  # the last write: once the stream has brought it, it has brought the others
+    edited = get_product(table, kept.id)
+    rename(table, edited, f"{edited.name} {marker}")
 
     # WHEN the index is rebuilt from the table
     assert Indexer(store_in("builder"), table).rebuild().rebuilt
@@ -390,9 +393,11 @@ def test_a_rebuild_from_the_table_holds_the_products_the_stream_kept_in_the_inde
     # THEN it holds the table's products, as the index kept by the stream does
     assert index_ids(rebuilt) == table_ids(table)
     assert kept.id in index_ids(rebuilt) and gone.id not in index_ids(rebuilt)
-    eventually(lambda: index_ids(bootstrap.get_search_index()) == index_ids(rebuilt))
-    incremental = bootstrap.get_search_index()
-    for params in ({}, {"q": "dog "}, {"q": "renamed "}, {"category": "toys", "in_stock": True}):
+    incremental = eventually(
+        lambda: (index := bootstrap.get_search_index()) and found_ids(table, index, marker + " ") == [kept.id] and index
+    )
+    assert index_ids(incremental) == index_ids(rebuilt)
+    for params in ({}, {"q": "dog "}, {"q": "renamed "}, {"q": "kept "}, {"category": "toys", "in_stock": True}):
         wanted = SearchParams(**params, limit=100)
         assert search_products(table, incremental, wanted).facets == search_products(table, rebuilt, wanted).facets
 
@@ -400,18 +405,21 @@ def test_a_rebuild_from_the_table_holds_the_products_the_stream_kept_in_the_inde
 def test_old_versions_are_pruned_and_the_current_one_always_loads(
     table: Table, make_product: Any, bucket: str, store_in: Any
 ) -> None:
-    # GIVEN a product whose price changes once per version
-    product = make_product(price_cents=1000)
+    # GIVEN a product renamed once per version, its name two words long then three, and again
+    # (so a segment file of one version has the same content as one of the version before last)
+    product = make_product(name="Probe Alpha")
     indexer = Indexer(store_in("writer"), table)
     assert indexer.rebuild().version == 1
-    last = KEEP + 3
+    last = KEEP + 4
     for version in range(2, last + 1):
+        word = unique_word()
+        name = f"Probe {word}" if version % 2 == 0 else f"Probe {word} Delta"
         # WHEN a new version is published
-        assert indexer.apply([reprice(table, product.id, 1000 + version)]).version == version
-        # THEN a container starting now loads it, and finds the product at its new price
+        assert indexer.apply([rename(table, product, name)]).version == version
+        # THEN a container starting now loads it, and finds the product by its new name
         index = current_version(store_in)
         assert index.version == version
-        assert product.id in found_ids(table, index, "chew ", min_price=1000 + version, max_price=1000 + version)
+        assert found_ids(table, index, word + " ") == [product.id], version
 
     # AND the pointer lists the KEEP versions before the current one: only their manifests are
     # left, with exactly the files they name
@@ -424,6 +432,24 @@ def test_old_versions_are_pruned_and_the_current_one_always_loads(
     assert sorted(body["version"] for body in bodies) == list(range(last - KEEP, last + 1))
     named = {f"search-index/files/{sha}" for body in bodies for sha in body["files"].values()}
     assert keys_under(bucket, "search-index/files/") == named
+
+
+def test_a_file_whose_content_comes_back_in_a_later_version_outlives_the_pruning_of_an_earlier_one(
+    store_in: Any, tmp_path: Path
+) -> None:
+    # GIVEN versions whose segment file holds one content, then another, then the first again
+    # (files are named by their content: two segments' files may be one object)
+    writer = store_in("writer")
+    pointer = None
+    for version in range(1, KEEP + 4):
+        folder = tmp_path / f"build-{version}"
+        folder.mkdir()
+        (folder / "meta.json").write_text(json.dumps({"version": version}))
+        (folder / f"segment-{version}.idx").write_text("one segment" if version % 2 else "another segment")
+        # WHEN each is published THEN a container starting now downloads every file of it
+        pointer = writer.publish(folder, pointer, {})
+        downloaded = store_in(f"reader-{version}").download(pointer)
+        assert (downloaded / f"segment-{version}.idx").exists(), version
 
 
 class StalePointerStore(IndexStore):
