@@ -32,7 +32,7 @@ test: $(STAMP)
 unit functional e2e: $(STAMP)
 	$(PY) -m pytest tests/$@
 
-## bench: search read cost and latency at 1k/10k/50k products vs a Scan baseline
+## bench: the search index at 1k/10k/50k/200k products: build, size, first search, p50/p99 vs a brute-force scan
 bench: $(STAMP)
 	$(PY) -m bench.search $(BENCH_ARGS)
 
@@ -128,3 +128,8 @@ bench-load: $(STAMP)
 ## bench-quality: known-item recall@10 and MRR per kind of query, beside a reference engine (tantivy, if installed)
 bench-quality: $(STAMP)
 	$(PY) -m bench.search_quality $(BENCH_ARGS)
+
+## bench-freshness: a fresh local stack: first start, edit -> searchable over HTTP, import throughput
+.PHONY: bench-freshness
+bench-freshness: $(STAMP)
+	$(PY) -m bench.freshness $(BENCH_ARGS)

@@ -43,7 +43,14 @@ import boto3
 
 from infra.bundle import bundle
 from scripts.import_catalog import load, read_catalog
-from scripts.resources import ROOT, create_table, fake_aws_environment, start_embedded_aws
+from scripts.resources import (
+    ROOT,
+    create_search_index_bucket,
+    create_table,
+    fake_aws_environment,
+    rebuild_search_index,
+    start_embedded_aws,
+)
 from tests.conftest import free_port
 
 TABLE = "petstore-bench-coldstart"
@@ -60,7 +67,10 @@ HANDLERS = {
     "admin": "chalicelib.functions.admin.app",
     "authorizer": "chalicelib.api.authorizer.jwt_auth",
     "order_events": "chalicelib.api.order_events.handle_table_stream",
+    "indexer": "chalicelib.api.indexer.index_table_stream",
 }
+# The functions that carry the search engine's layer, when there is no template to read them from.
+LAYERED = {HANDLERS["search"], HANDLERS["indexer"]}
 # Modules the Lambda Python runtime provides; here they come from the venv
 # (certifi: botocore's optional CA bundle, else it uses its own).
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3", "certifi")
@@ -72,6 +82,7 @@ ENVIRONMENT = {
     "AUTH_PROVIDER": "cognito",
     "COGNITO_USER_POOL_ID": "us-east-1_Bench",
     "COGNITO_CLIENT_ID": "bench-client",
+    "SEARCH_INDEX_BUCKET": "petstore-bench-coldstart-search",
     "PYTHONDONTWRITEBYTECODE": "1",
 }
 
@@ -80,7 +91,8 @@ SAMPLE = r"""
 import importlib, json, os, sys, time, types
 spec = json.loads(sys.argv[1])
 package, site_packages = spec["package"], spec["site_packages"]
-sys.path[:] = [package] + [p for p in sys.path if p] + [site_packages]
+layer = spec["layer"]  # the search engine's layer, as Lambda mounts it on /opt/python
+sys.path[:] = [package] + ([layer] if layer else []) + [p for p in sys.path if p] + [site_packages]
 started = time.perf_counter()
 module, _, name = spec["handler"].rpartition(".")
 handler = getattr(importlib.import_module(module), name)
@@ -104,6 +116,8 @@ for mod in list(sys.modules.values()):
         if path.endswith(".py"):  # not an extension module
             from_package += 1
             compiled += os.path.exists(mod.__cached__)
+    elif layer and path.startswith(layer + os.sep):
+        pass
     elif path.startswith(site_packages + os.sep):
         if mod.__name__.partition(".")[0] not in spec["runtime_provided"]:
             foreign.append(mod.__name__)
@@ -161,6 +175,18 @@ FIRST_REQUESTS: dict[str, tuple[dict[str, Any], str]] = {
         {"type": "TOKEN", "authorizationToken": "Bearer not-a-jwt", "methodArn": "arn:aws:execute-api:*"},
         "UnauthorizedError",
     ),
+    HANDLERS["indexer"]: (  # a batch the index does not reflect: nothing to publish
+        {
+            "Records": [
+                {
+                    "eventID": "bench-1",
+                    "eventName": "INSERT",
+                    "dynamodb": {"NewImage": {"PK": {"S": "PRODUCT#bench"}, "SK": {"S": "SALES"}}},
+                }
+            ]
+        },
+        "ok",
+    ),
     HANDLERS["order_events"]: (
         {
             "Records": [
@@ -188,6 +214,18 @@ def handlers_of(template: Path) -> dict[str, str]:
     }
 
 
+def layered_of(template: Path) -> set[str]:
+    """The handlers of the functions that carry a layer (the search engine's)."""
+    if not template.exists():
+        return set(LAYERED)
+    resources = json.loads(template.read_text())["Resources"]
+    return {
+        str(r["Properties"]["Handler"])
+        for r in resources.values()
+        if r["Type"] == "AWS::Serverless::Function" and r["Properties"].get("Layers")
+    }
+
+
 def targets(handlers: dict[str, str]) -> list[Target]:
     found = [Target(FLOOR, f"{FLOOR_MODULE}.dynamodb", None, None)]
     for function, handler in handlers.items():
@@ -212,9 +250,10 @@ def variants(zip_path: Path, workdir: Path) -> dict[str, Path]:
     return {"with .pyc": zip_path, "without .pyc": plain}
 
 
-def sample(target: Target, package: Path, env: dict[str, str]) -> dict[str, Any]:
+def sample(target: Target, package: Path, env: dict[str, str], layer: Path | None = None) -> dict[str, Any]:
     spec = {
         "package": str(package),
+        "layer": str(layer) if layer else "",
         "site_packages": sysconfig.get_paths()["purelib"],
         "stdlib": sysconfig.get_paths()["stdlib"],
         "handler": target.handler,
@@ -244,6 +283,9 @@ def seed_table(url: str) -> None:
     os.environ.update(fake_aws_environment(url))
     create_table(boto3.client("dynamodb"), TABLE)
     load(boto3.resource("dynamodb").Table(TABLE), read_catalog(SEED), show_progress=False)
+    bucket = ENVIRONMENT["SEARCH_INDEX_BUCKET"]
+    create_search_index_bucket(boto3.client("s3"), bucket)
+    rebuild_search_index(TABLE, bucket)
 
 
 def child_environment(url: str) -> dict[str, str]:
@@ -263,7 +305,9 @@ def add_floor(package: Path, compiled: bool) -> None:
         )
 
 
-def run(zip_path: Path, handlers: dict[str, str], runs: int) -> dict[str, Any]:
+def run(
+    zip_path: Path, handlers: dict[str, str], runs: int, layer_zip: Path | None = None, layered: set[str] = LAYERED
+) -> dict[str, Any]:
     port = free_port()
     server = start_embedded_aws(port)
     url = f"http://127.0.0.1:{port}"
@@ -277,12 +321,17 @@ def run(zip_path: Path, handlers: dict[str, str], runs: int) -> dict[str, Any]:
                 packages[label] = Path(tmp) / label.replace(" ", "-").replace(".", "")
                 zipfile.ZipFile(path).extractall(packages[label])
                 add_floor(packages[label], compiled=label == "with .pyc")
+            layer = None
+            if layer_zip is not None:
+                zipfile.ZipFile(layer_zip).extractall(Path(tmp) / "opt")
+                layer = Path(tmp) / "opt" / "python"
             plan = [("with .pyc", t) for t in targets(handlers)]
             plan += [("without .pyc", t) for t in targets(handlers) if t.function != FLOOR]
             samples: dict[tuple[str, str], list[dict[str, Any]]] = {(v, t.function): [] for v, t in plan}
             for _ in range(runs):  # round-robin: every target sees the same load on the machine
                 for label, target in plan:
-                    samples[label, target.function].append(sample(target, packages[label], env))
+                    with_layer = layer if target.handler in layered else None
+                    samples[label, target.function].append(sample(target, packages[label], env, with_layer))
             sizes = {label: path.stat().st_size for label, path in zips.items()}
     finally:
         server.stop()
@@ -354,7 +403,11 @@ def main(argv: list[str] | None = None) -> None:
     zip_path = args.zip or build / "deployment.zip"
     if not zip_path.exists():
         raise SystemExit(f"{zip_path} does not exist: run `make package STAGE={args.stage}` or pass --zip")
-    measured = run(zip_path, handlers_of(build / "template.json"), args.runs)
+    layer_zip = zip_path.parent / "search-layer.zip"
+    if not layer_zip.exists():
+        raise SystemExit(f"{layer_zip} does not exist: run `make package STAGE={args.stage}`")
+    template = build / "template.json"
+    measured = run(zip_path, handlers_of(template), args.runs, layer_zip, layered_of(template))
     rows = summarize(measured)
     print_table(rows, measured["sizes"], args.runs)
     args.out.parent.mkdir(parents=True, exist_ok=True)

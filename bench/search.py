@@ -2,13 +2,14 @@
 beside a baseline measured in the same run (a brute-force scan of the same
 products in Python: every product's words tested against every query word).
 
-    make bench                                  # 1k, 10k and 50k products
+    make bench                                  # 1k, 10k, 50k and 200k products
     make bench BENCH_ARGS="--sizes 1000 5000"   # quicker
 
 For each size, N generated products (scripts/generate_catalog.py) are indexed
 by the functions the indexer uses (chalicelib/search/index.py): build time,
-size on disk, the time to open it and read its vocabulary (what a search
-container pays once at cold start, S3 download aside), then a fixed mix of
+size on disk, the time to open it and answer a first, corrected search (what
+a search container pays once at cold start, S3 download aside; the download
+is in `make bench-coldstart`'s first request), then a fixed mix of
 queries through ``search_products`` (understanding, ranking over the whole
 result, exact facets; the page's products read from an in-memory table, so
 the figures are the engine's, not moto's): p50 and p99 per query, and the
@@ -83,11 +84,13 @@ def measure(size: int) -> dict[str, float]:
     build(str(folder), products)
     built_s = time.perf_counter() - started
     size_mb = sum(f.stat().st_size for f in folder.iterdir() if f.is_file()) / 1e6
+    table = MemoryTable({p.id: p for p in products})
     started = time.perf_counter()
     index = SearchIndex(tantivy.Index.open(str(folder)))
-    _ = index.stems, index.by_letter  # what the first corrected query reads
     open_ms = (time.perf_counter() - started) * 1000
-    table = MemoryTable({p.id: p for p in products})
+    # A cold container's first search: a corrected query reads the whole vocabulary once.
+    search_products(table, index, SearchParams(q="salmn treats"))
+    first_ms = (time.perf_counter() - started) * 1000
     latencies: list[float] = []
     for _ in range(ROUNDS):
         for params in QUERIES:
@@ -103,6 +106,7 @@ def measure(size: int) -> dict[str, float]:
         "build_s": built_s,
         "size_mb": size_mb,
         "open_ms": open_ms,
+        "first_ms": first_ms,
         "p50_ms": statistics.median(latencies),
         "p99_ms": percentile(latencies, 99),
         "baseline_ms": statistics.median(base),
@@ -111,15 +115,16 @@ def measure(size: int) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 50000])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 50000, 200000])
     args = parser.parse_args(argv)
     print(f"{len(QUERIES)} queries x {ROUNDS} rounds through search_products (facets included)")
-    print("| products | build | index size | open + vocabulary | p50 | p99 | brute-force scan (p50) | ratio |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| products | build | index size | open | open + first search | p50 | p99 | brute-force scan (p50) | ratio |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for size in args.sizes:
         m = measure(size)
         print(
-            f"| {size:,} | {m['build_s']:.2f} s | {m['size_mb']:.1f} MB | {m['open_ms']:.0f} ms | "
+            f"| {size:,} | {m['build_s']:.2f} s | {m['size_mb']:.1f} MB | {m['open_ms']:.1f} ms | "
+            f"{m['first_ms']:.0f} ms | "
             f"{m['p50_ms']:.1f} ms | {m['p99_ms']:.1f} ms | {m['baseline_ms']:.0f} ms | "
             f"{m['baseline_ms'] / m['p50_ms']:.0f}x |",
             flush=True,

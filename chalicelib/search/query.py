@@ -40,6 +40,9 @@ JOINED: Final = 0.9  # "cuttle bone" -> cuttlebone; "catfood" -> cat food
 CORRECTED: Final = 0.5
 SYNONYM: Final = 0.4
 COMPLETED: Final = 0.6  # the word being typed, completed ("pupp" -> puppy)
+# A stop word typed last ("dog for") narrows nothing, so it only orders the
+# result: strongly enough that what it starts ("formula") comes first.
+TYPED_LAST: Final = 4.0
 TIE_BREAKER: Final = 0.1  # a word matched in several fields counts a little more
 MAX_CORRECTIONS: Final = 3
 MIN_SPLIT_PART: Final = 3
@@ -113,7 +116,7 @@ def understand(q: str, index: SearchIndex, exact: bool = False) -> Understanding
         # still being typed may be the start of a word ("for": formula), so
         # it ranks what it starts, but it does not narrow the others down.
         last = kept.pop()
-        optional.append(Slot(last.word, (Option((last.word,), AS_TYPED, True),)))
+        optional.append(Slot(last.word, (Option((last.word,), TYPED_LAST, True),)))
     slots: list[Slot] = []
     corrected: dict[str, str] = {}
     with_synonyms = False

@@ -77,7 +77,8 @@ def search_products(
     if not params.exact and len(understanding.slots) > 1 and index.searcher.search(query, limit=1).count == 0:
         understanding = relax(understanding, index, required)
         query = text_query(understanding, index, required)
-    if understanding.ignored and not understanding.slots:
+    nothing = bool(understanding.ignored) and not understanding.slots
+    if nothing:
         query = tantivy.Query.empty_query()  # every word unknown: nothing, not the whole catalog
     found = _ranked(index, query, params, offset, understanding)
     total = int(found.count)
@@ -90,7 +91,7 @@ def search_products(
         next_cursor=cursor.encode({"o": following}, query_fingerprint(params)) if following < total else None,
         total=total,
         understanding=understanding,
-        facets=facets(index, understanding, constraints, total),
+        facets=facets(index, understanding, constraints, total, nothing=nothing),
         version=index.version,
         items_read=len(ids),
         requests=1 if ids else 0,
@@ -145,13 +146,19 @@ def _still_matches(product: Product, params: SearchParams) -> bool:
 
 
 def facets(
-    index: SearchIndex, understanding: Understanding, constraints: list[tuple[str, tantivy.Query]], total: int
+    index: SearchIndex,
+    understanding: Understanding,
+    constraints: list[tuple[str, tantivy.Query]],
+    total: int,
+    nothing: bool = False,
 ) -> Facets:
     """Exact counts over the whole result. Each attribute is counted with every
     filter but its own, so the other values of a chosen one stay listed with
     what choosing them would find."""
 
     def others(name: str) -> tantivy.Query:
+        if nothing:  # no word of the query is known: nothing to count either
+            return tantivy.Query.empty_query()
         return text_query(understanding, index, [q for n, q in constraints if n != name])
 
     counted = {name: _terms(index, others(name), f"{name}_value", MAX_BRANDS) for name in FACETS}

@@ -505,3 +505,27 @@ def test_matches_are_offsets_of_the_query_words_in_name_and_description(
             assert span.word in {"salmn", "treats"}
         for span in hit.matches.description:
             assert stem(fold(hit.description[span.start : span.end])) in {"salmon", "treat"}
+
+
+def test_a_stop_word_typed_last_ranks_the_words_it_starts_first_but_does_not_narrow(
+    table: InMemoryTable, index: SearchIndex
+) -> None:
+    # GIVEN "dog" alone, and "dog for" with "for" still being typed
+    alone = answer(table, index, q="dog ", limit=100)
+    typing = answer(table, index, q="dog for", limit=100)
+    # THEN "for" narrows nothing: the same products, as many
+    assert typing.facets.counted == alone.facets.counted
+    # AND of the products named "dog ...", those whose name has a word starting
+    # "for" (not "for" itself, a stop word) come before the others
+    named = [words(p.name) for p in typing.items if "dog" in words(p.name)]
+    starts = [any(w.startswith("for") and w != "for" for w in name) for name in named]
+    assert any(starts) and starts == sorted(starts, reverse=True)
+
+
+def test_a_query_of_unknown_words_only_finds_nothing_and_counts_nothing(
+    table: InMemoryTable, index: SearchIndex
+) -> None:
+    found = answer(table, index, q="qqqqzz zzyzxq ", species="dog")
+    assert found.items == [] and found.facets.counted == 0
+    assert found.facets.species == [] and found.facets.brand == []
+    assert all(band.count == 0 for band in found.facets.price)
