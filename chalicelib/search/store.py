@@ -137,6 +137,9 @@ class IndexStore:
             shutil.copyfile(cached, partial / name)
         shutil.rmtree(target, ignore_errors=True)
         partial.rename(target)
+        for cached in self.cache.iterdir():  # only this version's files stay in /tmp
+            if cached.name not in set(files.values()):
+                cached.unlink(missing_ok=True)
         return target
 
     # -- writing -----------------------------------------------------------------

@@ -562,3 +562,24 @@ def test_a_stage_with_no_index_yet_answers_503_index_not_ready_with_retry_after(
         assert answer.json_body["code"] == "index_not_ready"
         assert int(answer.headers["Retry-After"]) > 0
     assert client.http.get("/products?q=dog").status_code == 200  # the session's index is untouched
+
+
+def test_a_search_container_keeps_only_the_files_of_the_version_it_has_open(
+    table: Table, make_product: Any, store_in: Any
+) -> None:
+    # GIVEN a reader that loaded a version, then several newer ones
+    product = make_product()
+    indexer = Indexer(store_in("writer"), table)
+    indexer.rebuild()
+    store = store_in("reader")
+    reader = IndexReader(store, refresh_s=0)
+    reader.get()
+    for _ in range(3):
+        indexer.apply([rename(table, product, unique_word())])
+        current = reader.get()
+    # THEN its /tmp holds the files of the version it has open, and no others
+    pointer = store.pointer()
+    assert pointer is not None and current.version == pointer.version
+    wanted = set(store.manifest(pointer)["files"].values())
+    assert {f.name for f in store.cache.iterdir()} == wanted
+    assert sorted(p.name for p in store.workdir.iterdir() if p.name.startswith("v")) == [f"v{pointer.version}"]
