@@ -45,7 +45,9 @@ def _now() -> str:
 
 
 def to_product(item: Item) -> Product:
-    return Product.model_validate({k: int(v) if k in ("price_cents", "stock") else v for k, v in item.items()})
+    return Product.model_validate(
+        {k: int(v) if k in ("price_cents", "stock", "version") else v for k, v in item.items()}
+    )
 
 
 def get_product(table: Table, product_id: str) -> Product:
@@ -74,14 +76,19 @@ def _product_items(table: Table, product_ids: list[str], options: dict[str, Any]
     return found
 
 
-def save_product(table: Table, product: Product, *, create: bool, keep_stock: bool = False) -> Product:
+def save_product(
+    table: Table, product: Product, *, create: bool, keep_stock: bool = False, expected_version: int | None = None
+) -> Product:
     """Write a product: one item, one request.
 
     ``create`` puts a new item and refuses an existing id (409). Otherwise the
     product must exist (404) and only its own fields are set, in one
     UpdateItem: ``keep_stock`` leaves the stock out of it, so an edit never
-    undoes, nor conflicts with, a purchase made meanwhile. The search index
-    follows from the table's stream (chalicelib/search/indexer.py).
+    undoes, nor conflicts with, a purchase made meanwhile. ``expected_version``
+    (the client's If-Match) refuses an edit made on a stale copy: purchases
+    never bump the version, other edits do, so two admins editing the same
+    product conflict and buyers never do. The search index follows from the
+    table's stream (chalicelib/search/indexer.py).
     """
     if create:
         try:
@@ -91,7 +98,7 @@ def save_product(table: Table, product: Product, *, create: bool, keep_stock: bo
                 raise Conflict(f"a product with id {product.id!r} already exists", field="id") from exc
             raise
         return product
-    fields = product.model_dump(mode="json", exclude={"id", "stock"} if keep_stock else {"id"})
+    fields = product.model_dump(mode="json", exclude={"id", "version", *(["stock"] if keep_stock else [])})
     kept = {name: value for name, value in fields.items() if value is not None}
     # An optional field left out is removed (a PUT replaces the product), and
     # so is the list of index entries that items written by earlier versions
@@ -105,18 +112,27 @@ def save_product(table: Table, product: Product, *, create: bool, keep_stock: bo
         + " ADD #version :one REMOVE "
         + ", ".join(f"#{name}" for name in removed)
     )
+    condition = "attribute_exists(PK)"
+    if expected_version is not None:
+        condition += " AND #version = :seen"
+        values[":seen"] = expected_version
     try:
         item = table.update_item(
             Key=keys.product_key(product.id),
             UpdateExpression=expression,
-            ConditionExpression="attribute_exists(PK)",
+            ConditionExpression=condition,
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=values,
             ReturnValues="ALL_NEW",
         )["Attributes"]
     except ClientError as exc:
         if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            raise ProductNotFound(product.id) from exc
+            current = get_product(table, product.id)  # raises ProductNotFound
+            raise Conflict(
+                f"the product was edited meanwhile (version {current.version}, not {expected_version}); "
+                "reload it and edit again",
+                field="If-Match",
+            ) from exc
         raise
     return to_product(item)
 
@@ -128,14 +144,17 @@ def create_product(table: Table, incoming: ProductIn) -> Product:
     return save_product(table, product, create=True)
 
 
-def update_product(table: Table, product_id: str, fields: ProductUpdate) -> Product:
+def update_product(
+    table: Table, product_id: str, fields: ProductUpdate, expected_version: int | None = None
+) -> Product:
     """Replace an existing product's fields (and its index entries); no stock keeps the stored one."""
     keep_stock = fields.stock is None
     try:
-        product = Product.model_validate({**fields.model_dump(), "id": product_id, "stock": fields.stock or 0})
+        changed = fields.model_dump(exclude={"version"})
+        product = Product.model_validate({**changed, "id": product_id, "stock": fields.stock or 0})
     except ValidationError as exc:  # not even a possible id
         raise ProductNotFound(product_id) from exc
-    return save_product(table, product, create=False, keep_stock=keep_stock)
+    return save_product(table, product, create=False, keep_stock=keep_stock, expected_version=expected_version)
 
 
 def adjust_stock(table: Table, product_id: str, change: int) -> Product:

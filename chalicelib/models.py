@@ -90,6 +90,11 @@ class Product(ProductFields):
     model_config = ConfigDict(extra="ignore")
 
     id: ProductId
+    version: int = Field(
+        default=1,
+        description="Edits since the product was created or imported (purchases do not count). Send it back "
+        'as `If-Match: "<version>"` on PUT to refuse an edit made on a stale copy (409).',
+    )
 
 
 class ProductUpdate(ProductFields):
@@ -101,6 +106,14 @@ class ProductUpdate(ProductFields):
         le=MAX_STOCK,
         strict=True,
         description="Leave out to keep the stock as it is: a purchase made meanwhile is then never undone.",
+    )
+    version: int | None = Field(
+        default=None,
+        ge=1,
+        le=10**12,
+        strict=True,
+        description="The `version` the product was read at (as GET returns it), like `If-Match`: a product "
+        "edited since is a 409. Leave out: the last edit wins.",
     )
 
 

@@ -195,10 +195,22 @@ def document(server_url: str | None = None) -> dict[str, Any]:
                     "summary": "Replace a product's fields (admin); without `stock` the stock is kept",
                     "operationId": "updateProduct",
                     "security": SIGNED_IN,
+                    "parameters": [
+                        {
+                            "name": "If-Match",
+                            "in": "header",
+                            "required": False,
+                            "description": 'The product\'s `version` as read, in quotes ("3"): the edit is refused '
+                            "with a 409 if another edit came first (purchases do not count). Without it the last "
+                            "edit wins.",
+                            "schema": {"type": "string", "maxLength": 20},
+                        }
+                    ],
                     "requestBody": _body("ProductUpdate"),
                     "responses": {
                         "200": _ok("The product as saved", "Product"),
                         "404": _error("No such product"),
+                        "409": _error("With If-Match: the product was edited since that version (field If-Match)"),
                         **_errors(*WITH_BODY, *SIGNED_IN_ERRORS),
                     },
                 },

@@ -89,7 +89,16 @@ def place_order(
     fingerprint = request_hash(order_in)
     for _ in range(PRICE_RETRIES + 1):
         products = get_products(table, [line.product_id for line in order_in.items], consistent=True)
-        lines = _price(order_in, products)
+        try:
+            lines = _price(order_in, products)
+        except InvalidInput:
+            # A product of the cart is gone: if this is the retry of an order
+            # placed before it went, that order is the answer, not a 400.
+            replayed = _recorded(table, user_sub, idempotency_key, fingerprint)
+            if replayed is None:
+                raise
+            metrics.append(Metric(IDEMPOTENT_REPLAYS))
+            return replayed, True
         now = clock()
         order = Order(
             id=new_order_id(now),
@@ -208,8 +217,18 @@ def _short_lines(table: Table, order_in: OrderIn) -> list[dict[str, int | str]]:
 
 
 def _replay(table: Table, user_sub: str, idem_key: str, fingerprint: str) -> Order:
+    found = _recorded(table, user_sub, idem_key, fingerprint)
+    if found is None:
+        raise IdempotencyConflict()
+    return found
+
+
+def _recorded(table: Table, user_sub: str, idem_key: str, fingerprint: str) -> Order | None:
+    """The order this key placed; None if it placed none; a conflict if it was for another body."""
     record = table.get_item(Key=keys.idempotency_key(user_sub, idem_key), ConsistentRead=True).get("Item")
-    if record is None or record.get("request_hash") != fingerprint:
+    if record is None:
+        return None
+    if record.get("request_hash") != fingerprint:
         raise IdempotencyConflict()
     return get_order(table, user_sub, str(record["order_id"]))
 

@@ -424,7 +424,7 @@ def edge(site_distribution: dict[str, Any]) -> dict[str, Any]:
                     "Comment": "What the API reads besides the token: body type, idempotency key",
                     "HeadersConfig": {
                         "HeaderBehavior": "whitelist",
-                        "Headers": ["Accept", "Content-Type", "Idempotency-Key"],
+                        "Headers": ["Accept", "Content-Type", "Idempotency-Key", "If-Match"],
                     },
                     "QueryStringsConfig": {"QueryStringBehavior": "all"},
                     "CookiesConfig": {"CookieBehavior": "none"},

@@ -29,14 +29,26 @@ Gateway endpoint in front of the functions:
   the HTML page (501, 400) of Python's ``http.server``;
 - concurrent clients: a thread per connection and a backlog of
   ``REQUEST_QUEUE_SIZE`` pending connections (Python's default is 5: the
-  sixth client of a burst gets a connection reset).
+  sixth client of a burst gets a connection reset);
+- client input is bounded (``BoundedRequests``, which the SPA server shares):
+  a ``Content-Length`` that is not a number of bytes is a 400, one over API
+  Gateway's 10 MB a 413; a request's headers and body must arrive within
+  ``REQUEST_TIMEOUT_S`` (a body shorter than its ``Content-Length`` is a 400
+  then, and the connection is closed), an idle keep-alive connection is
+  closed after ``IDLE_TIMEOUT_S``; an HTTP/0.9 request (no version) is a 400
+  sent as HTTP/1.1, never an answer in HTTP/0.9; a client that goes away
+  logs no traceback (``QuietClientErrors``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
+import sys
+import time
 import uuid
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -49,6 +61,11 @@ from .resources import ROOT
 
 GATEWAY_RESPONSES = ROOT / "infra" / "gateway-responses.json"
 REQUEST_QUEUE_SIZE = 128  # pending connections the local API and SPA servers accept
+REQUEST_TIMEOUT_S = 5.0  # a request's headers, and its body, must arrive within this
+IDLE_TIMEOUT_S = 60.0  # a keep-alive connection that sends no new request is closed after this
+MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit: a longer Content-Length is a 413
+_CONTENT_LENGTH = re.compile(r"[0-9]{1,20}")
+_HTTP_VERSION = re.compile(r"HTTP/([0-9]{1,10})\.([0-9]{1,10})")
 # The methods API Gateway routes; a route defines some of them.
 API_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
@@ -136,8 +153,112 @@ class _RequestId:
         self.aws_request_id = str(uuid.uuid4())
 
 
-class ApiRequestHandler(local.ChaliceRequestHandler):
-    """Every method reaches the gateway, and http.server's own errors are JSON with CORS."""
+class ClientError(Exception):
+    """A request the server refuses before any part of it reaches the app."""
+
+    def __init__(self, status: int, response_type: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.response_type, self.message = status, response_type, message
+
+
+class BoundedRequests:
+    """For ``http.server`` handlers: every read from a client has a bound, HTTP/0.9 is refused.
+
+    Python's handler waits forever for a request line, headers or a body that
+    never come, and answers ``GET /path`` (no version) in HTTP/0.9, a bare body.
+    Here an idle connection is closed after ``IDLE_TIMEOUT_S``, quietly; once a
+    request line has come, its headers (and the body, ``read_body``) must
+    arrive within ``REQUEST_TIMEOUT_S``; a request without a version is a 400
+    sent with an HTTP/1.1 status line. Errors go through the handler's own
+    ``send_error``.
+    """
+
+    # What Python's handler needs of the class it is mixed into.
+    connection: Any
+    rfile: Any
+    raw_requestline: bytes
+    request_version: str
+    close_connection: bool
+    send_error: Callable[..., None]
+
+    timeout = IDLE_TIMEOUT_S  # StreamRequestHandler sets it on the socket
+    # Python's default, HTTP/0.9, answers a malformed request line without a status line.
+    default_request_version = "HTTP/1.0"
+    _idle = True
+
+    def handle_one_request(self) -> None:
+        self._idle = True  # until a request line comes
+        self.connection.settimeout(IDLE_TIMEOUT_S)
+        super().handle_one_request()  # type: ignore[misc]
+
+    def parse_request(self) -> bool:
+        self._idle = False
+        self.connection.settimeout(REQUEST_TIMEOUT_S)
+        words = str(self.raw_requestline, "iso-8859-1").split()
+        # "GET /path" is HTTP/0.9, which has no status line, headers or errors; and only
+        # HTTP/1.x is spoken here (Python answers HTTP/2 with a 505: client input, so a 400).
+        version = _HTTP_VERSION.fullmatch(words[2]) if len(words) == 3 else None
+        if len(words) == 2 or (version and int(version[1]) != 1):
+            self.request_version = self.default_request_version
+            self.close_connection = True
+            self.send_error(400, f"{'HTTP/0.9' if len(words) == 2 else words[2]} is not supported: use HTTP/1.1")
+            return False
+        return bool(super().parse_request())  # type: ignore[misc]
+
+    def read_body(self, length: int) -> bytes:
+        """``length`` bytes of body, all within ``REQUEST_TIMEOUT_S``, or a ``ClientError``."""
+        deadline = time.monotonic() + REQUEST_TIMEOUT_S
+        chunks: list[bytes] = []
+        remaining = length
+        try:
+            while remaining:
+                left_s = deadline - time.monotonic()
+                if left_s <= 0:
+                    raise TimeoutError
+                self.connection.settimeout(left_s)
+                chunk = self.rfile.read1(min(remaining, 65536))
+                if not chunk:  # the client closed its side
+                    break
+                chunks.append(chunk)
+                remaining -= len(chunk)
+        except TimeoutError:
+            pass
+        if remaining:
+            message = f"the body is shorter than its Content-Length ({length} bytes in {REQUEST_TIMEOUT_S:g} s)"
+            raise ClientError(400, "BAD_REQUEST_BODY", message)
+        return b"".join(chunks)
+
+    def log_error(self, format: str, *args: Any) -> None:  # noqa: A002 (http.server's name)
+        if not self._idle:  # an idle keep-alive connection closed is nothing to report
+            super().log_error(format, *args)  # type: ignore[misc]
+
+
+def content_length(headers: Any) -> int:
+    """The request's body length: a ``ClientError`` unless it is one number of bytes, at most 10 MB."""
+    values = {value.strip() for value in headers.get_all("Content-Length") or []}
+    if not values:
+        return 0
+    if len(values) > 1 or not _CONTENT_LENGTH.fullmatch(next(iter(values))):
+        raise ClientError(400, "BAD_REQUEST_BODY", "Content-Length must be one whole number of bytes")
+    length = int(values.pop())
+    if length > MAX_BODY_BYTES:
+        raise ClientError(413, "REQUEST_TOO_LARGE", f"HTTP content length exceeded {MAX_BODY_BYTES} bytes")
+    return length
+
+
+class QuietClientErrors:
+    """For ``socketserver`` servers: a client that goes away mid-request (a reset, a
+    broken pipe, a timeout) is not a server error and prints no traceback."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)  # type: ignore[misc]
+
+
+class ApiRequestHandler(BoundedRequests, local.ChaliceRequestHandler):
+    """Every method reaches the gateway, http.server's own errors are JSON with CORS,
+    and client input is bounded (``BoundedRequests``)."""
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("do_"):  # TRACE, CONNECT, anything: API Gateway answers them all
@@ -148,16 +269,30 @@ class ApiRequestHandler(local.ChaliceRequestHandler):
         if self.command not in API_METHODS:
             self._send_error_response(local.ForbiddenError(*_missing_token(_RequestId())))
             return
-        super()._generic_handle()
+        try:
+            super()._generic_handle()  # reads the body first (_parse_payload): no answer is started
+        except ClientError as refused:
+            self.send_error(refused.status, refused.message, response_type=refused.response_type)
 
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+    def _parse_payload(self) -> tuple[dict[str, str], bytes | None]:
+        length = content_length(self.headers)
+        return dict(self.headers), self.read_body(length) if length else None
+
+    def send_error(
+        self,
+        code: int,
+        message: str | None = None,
+        explain: str | None = None,
+        response_type: str | None = None,
+    ) -> None:
         reason = message or self.responses.get(code, ("Bad request",))[0]
-        headers, body = gateway_error(code, "DEFAULT_4XX" if code < 500 else "DEFAULT_5XX", reason, _RequestId())
+        response_type = response_type or ("DEFAULT_4XX" if code < 500 else "DEFAULT_5XX")
+        headers, body = gateway_error(code, response_type, reason, _RequestId())
         self.close_connection = True
         self._send_http_response(code, headers, body)
 
 
-class ApiServer(local.ThreadedHTTPServer):
+class ApiServer(QuietClientErrors, local.ThreadedHTTPServer):
     """``chalice local``'s threaded server, with room for a burst of clients."""
 
     request_queue_size = REQUEST_QUEUE_SIZE

@@ -44,7 +44,7 @@ def shop_app(*blueprints: Blueprint) -> Chalice:
     if origin:
         app.api.cors = CORSConfig(
             allow_origin=origin,
-            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-Match"],
             max_age=600,
         )
     for blueprint in blueprints:

@@ -11,7 +11,7 @@ from ..bootstrap import get_settings, get_table
 from ..errors import api_errors
 from ..models import ProductIn, ProductUpdate, StockChange
 from .authorizer import jwt_auth
-from .http import dump, json_body, require_role
+from .http import dump, if_match_version, json_body, require_role
 
 bp = Blueprint(__name__)
 
@@ -32,7 +32,9 @@ def create_product() -> Response:
 @api_errors
 def update_product(product_id: str) -> dict[str, Any]:
     require_admin()
-    return dump(catalog.update_product(get_table(), product_id, json_body(bp.current_request, ProductUpdate)))
+    fields = json_body(bp.current_request, ProductUpdate)
+    seen = if_match_version(bp.current_request.headers.get("if-match"), fields.version)
+    return dump(catalog.update_product(get_table(), product_id, fields, expected_version=seen))
 
 
 @bp.route("/products/{product_id}/stock", methods=["POST"], authorizer=jwt_auth)

@@ -42,6 +42,19 @@ def json_body(request: Request, model: type[M]) -> M:
         raise from_validation_error(exc) from exc
 
 
+def if_match_version(header: str | None, in_body: int | None = None) -> int | None:
+    """The version an edit was made on: ``If-Match: "<version>"``, or the body's
+    ``version`` (a product read, edited and sent back); None when neither is given."""
+    if header is None:
+        return in_body
+    raw = header.strip().removeprefix("W/").strip('"')
+    if not raw.isdigit() or len(raw) > 12:
+        raise InvalidInput('If-Match must be a product\'s version in quotes, e.g. "3"', field="If-Match")
+    if in_body is not None and in_body != int(raw):
+        raise InvalidInput("If-Match and the body's version disagree", field="If-Match")
+    return int(raw)
+
+
 def dump(model: BaseModel) -> dict[str, Any]:
     return model.model_dump(mode="json")
 

@@ -52,7 +52,15 @@ const loadProduct = (id) => api(`/products/${encodeURIComponent(id)}`);
 
 const createProduct = (fields) => adminCall("/products", { method: "POST", json: fields });
 
-const updateProduct = (id, fields) => adminCall(`/products/${encodeURIComponent(id)}`, { method: "PUT", json: fields });
+// If-Match: the version the form was loaded at, so a second admin's edit made
+// meanwhile is refused (409) instead of silently overwritten; purchases do not
+// change the version, so buyers never make an edit fail.
+const updateProduct = (id, fields, version) =>
+  adminCall(`/products/${encodeURIComponent(id)}`, {
+    method: "PUT",
+    json: fields,
+    headers: version ? { "If-Match": `"${version}"` } : {},
+  });
 
 const deleteProduct = (id) => adminCall(`/products/${encodeURIComponent(id)}`, { method: "DELETE" });
 
@@ -134,7 +142,7 @@ export function showEdit(id) {
 function save(fields) {
   if (!editing) return createProduct(fields);
   const { stock, ...rest } = fields;
-  return updateProduct(editing, { ...rest, image: loaded?.image ?? undefined });
+  return updateProduct(editing, { ...rest, image: loaded?.image ?? undefined }, loaded?.version);
 }
 
 onSubmit(

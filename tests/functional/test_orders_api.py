@@ -11,8 +11,8 @@ import boto3
 import pytest
 from chalice.test import Client
 
-from chalicelib.catalog import get_product, save_product
-from chalicelib.models import MAX_ORDER_LINES
+from chalicelib.catalog import delete_product, get_product, save_product
+from chalicelib.models import MAX_ORDER_LINES, Product
 from tests.functional.conftest import bearer
 
 ADDRESS = {
@@ -80,6 +80,49 @@ def test_the_same_key_and_body_return_the_same_order_once(
     assert again.json_body == first.json_body
     assert again.headers["Idempotent-Replayed"] == "true"
     assert stock(shop_table, chew.id) == 3
+
+
+def test_a_retry_after_the_product_was_deleted_returns_the_order_it_placed(
+    client: Client, tokens: dict[str, Any], shop_table: Any
+) -> None:
+    # GIVEN an order placed with a key, of a product then deleted from the catalog
+    product = Product.model_validate(
+        {
+            "id": f"gone-{uuid.uuid4().hex[:8]}",
+            "name": "Soon Gone Chew",
+            "description": "Deleted by a test.",
+            "species": "dog",
+            "category": "treats",
+            "brand": "Testbrand",
+            "price_cents": 650,
+            "stock": 4,
+        }
+    )
+    save_product(shop_table, product, create=True)
+    items, key = [{"product_id": product.id, "quantity": 1}], uuid.uuid4().hex
+    first = checkout(client, tokens["shopper"]["access"], items, key)
+    assert first.status_code == 201, first.body
+    delete_product(shop_table, product.id)
+    # WHEN the client retries with the same key and body (its answer was lost)
+    again = checkout(client, tokens["shopper"]["access"], items, key)
+    # THEN it gets the order it placed, not a 400
+    assert again.status_code == 201, again.body
+    assert again.json_body == first.json_body and again.headers["Idempotent-Replayed"] == "true"
+    # AND a new key for the same cart is the 400 naming the line
+    fresh = checkout(client, tokens["shopper"]["access"], items)
+    assert fresh.status_code == 400 and fresh.json_body["field"] == "items.0.product_id"
+
+
+def test_a_retry_after_the_product_was_repriced_returns_the_order_at_its_price(
+    client: Client, tokens: dict[str, Any], make_product: Any, shop_table: Any
+) -> None:
+    chew = make_product(stock=5, price_cents=1000)
+    items, key = [{"product_id": chew.id, "quantity": 1}], uuid.uuid4().hex
+    first = checkout(client, tokens["shopper"]["access"], items, key)
+    save_product(shop_table, chew.model_copy(update={"price_cents": 1500}), create=False, keep_stock=True)
+    again = checkout(client, tokens["shopper"]["access"], items, key)
+    assert again.status_code == 201 and again.json_body == first.json_body
+    assert again.json_body["total_cents"] == 1000 and stock(shop_table, chew.id) == 4
 
 
 def test_the_same_key_with_another_body_is_a_409(client: Client, tokens: dict[str, Any], make_product: Any) -> None:
