@@ -32,10 +32,13 @@ from scripts.resources import (
     DEMO_USERS,
     ROOT,
     create_demo_users,
+    create_search_index_bucket,
     create_table,
     create_user_pool,
     fake_aws_environment,
     local_auth_environment,
+    local_stage_environment,
+    rebuild_search_index,
     start_embedded_aws,
 )
 from tests.conftest import free_port
@@ -108,6 +111,10 @@ def run_routes(url: str, runs: int) -> dict[str, Any]:
     boto3.DEFAULT_SESSION.events.register("after-call.dynamodb", work.after)  # type: ignore[union-attr]
     create_table(boto3.client("dynamodb"), "petstore-local")
     load(boto3.resource("dynamodb").Table("petstore-local"), read_catalog(ROOT / "data" / "products.json"), False)
+    search_env = local_stage_environment()  # the search index, built from the table as the local stack does
+    os.environ.update({k: v for k, v in search_env.items() if k.startswith("SEARCH_")})
+    create_search_index_bucket(boto3.client("s3"), search_env["SEARCH_INDEX_BUCKET"])
+    rebuild_search_index("petstore-local", search_env["SEARCH_INDEX_BUCKET"])
     cognito = boto3.client("cognito-idp")
     pool = create_user_pool(cognito, "petstore-local")
     create_demo_users(cognito, pool["user_pool_id"])

@@ -13,7 +13,9 @@ stream pumps), then:
   search's refresh, end to end;
 - import: N generated products through the import command's own function
   (BatchWriteItem, 25 a request), products a second, then how long until the
-  index holds them all.
+  index holds them all;
+- latency: bench/search.py's query mix over HTTP on the grown catalog (p50,
+  p99): chalice local, the real app, the page read from moto.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from pathlib import Path
 import boto3
 import requests
 
+from bench.common import percentile
+from bench.search import QUERIES
 from chalicelib.catalog import import_products, update_product
 from chalicelib.models import ProductIn, ProductUpdate
 from scripts.generate_catalog import generate
@@ -45,10 +49,28 @@ def wait_for(api: str, q: str, wanted: str, timeout_s: float = 60) -> float:
     raise SystemExit(f"{wanted} was still not found by {q!r} after {timeout_s} s")
 
 
+def http_latency(api: str, rounds: int) -> None:
+    """bench/search.py's query mix over HTTP (chalice local, the real app, moto's BatchGetItem)."""
+    latencies: list[float] = []
+    session = requests.Session()
+    for _ in range(rounds):
+        for params in QUERIES:
+            started = time.perf_counter()
+            response = session.get(f"{api}/products", params=params, timeout=30)
+            latencies.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200, response.text
+    total = requests.get(f"{api}/products", params={"limit": 1}, timeout=30).json()["facets"]["counted"]
+    print(
+        f"GET /products over local HTTP, {total} products, {len(latencies)} requests: "
+        f"p50 {statistics.median(latencies):.0f} ms, p99 {percentile(latencies, 99):.0f} ms"
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--edits", type=int, default=10)
     parser.add_argument("--import-size", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=10, help="rounds of the query mix over HTTP")
     args = parser.parse_args(argv)
     data = Path(tempfile.mkdtemp(prefix="bench-freshness-"))
     started = time.perf_counter()
@@ -77,6 +99,7 @@ def main(argv: list[str] | None = None) -> None:
         assert last.id, "generated products carry their id"
         indexed = wait_for(stack.api_url, last.name + " ", last.id, timeout_s=300)
         print(f"... and all of them searchable {indexed:.1f} s after the import ended")
+        http_latency(stack.api_url, args.rounds)
     finally:
         stack.stop()
 

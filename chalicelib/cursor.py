@@ -1,15 +1,15 @@
 """Opaque paging cursors.
 
-A cursor is the position after the last item of a page (a DynamoDB
-``ExclusiveStartKey``) plus a fingerprint of the query it belongs to, as
-url-safe base64 JSON. Clients must treat it as opaque; a cursor that does not
-decode, or belongs to another query, is refused with a 400 naming ``cursor``.
+A cursor is the position after the last item of a page (a search's offset
+in its ranking, a DynamoDB ``ExclusiveStartKey`` for a user's orders) plus a
+fingerprint of the query it belongs to, as url-safe base64 JSON. Clients must
+treat it as opaque; a cursor that does not decode, or belongs to another
+query, is refused with a 400 naming ``cursor``.
 
 Cursors are not signed, so one may be edited by hand: every value of the
-position is checked against a rule of the query it is used with (its
-partition, the prefix its sort key must have, the price range, the sizes
-DynamoDB accepts in a key) before it reaches DynamoDB as an
-``ExclusiveStartKey``.
+position is checked against a rule of the query it is used with (a bounded
+whole number for an offset; for a key, its partition, the prefix its sort key
+must have and the sizes DynamoDB accepts) before it is used.
 """
 
 from __future__ import annotations
