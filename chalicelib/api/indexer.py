@@ -20,13 +20,15 @@ from chalice import Blueprint
 from chalice.app import DynamoDBEvent
 
 from ..bootstrap import get_indexer, get_telemetry
+from ..search.indexer import INDEX_STREAM_POLICY
 from .order_events import LOCAL_STREAM_ARN
 
 bp = Blueprint(__name__)
-BATCH_SIZE = 100  # chalicelib.search.indexer.INDEX_STREAM_POLICY.batch_size (not imported: tantivy at import)
 
 
-@bp.on_dynamodb_record(stream_arn=os.environ.get("TABLE_STREAM_ARN", LOCAL_STREAM_ARN), batch_size=BATCH_SIZE)
+@bp.on_dynamodb_record(
+    stream_arn=os.environ.get("TABLE_STREAM_ARN", LOCAL_STREAM_ARN), batch_size=INDEX_STREAM_POLICY.batch_size
+)
 def index_table_stream(event: DynamoDBEvent) -> dict[str, Any]:
     """Apply one batch to the index (or rebuild it); the log line says what it did."""
     request_id = getattr(event.context, "aws_request_id", None)

@@ -209,7 +209,7 @@ def test_order_events_report_failed_records_and_the_indexer_takes_fuller_batches
     assert events["BatchSize"] == STREAM_POLICY.batch_size
     assert events["FunctionResponseTypes"] == ["ReportBatchItemFailures"]  # handle_records reports, never raises
     indexer = stream_mapping(template, by_key("indexer"))
-    assert indexer["BatchSize"] == INDEX_STREAM_POLICY.batch_size == 100
+    assert indexer["BatchSize"] == INDEX_STREAM_POLICY.batch_size == 1000
     assert indexer["MaximumBatchingWindowInSeconds"] == 1 and indexer["ParallelizationFactor"] == 1
     assert INDEXER_BATCHING == {"MaximumBatchingWindowInSeconds": 1, "ParallelizationFactor": 1}
     # A batch is one index version, applied whole or retried whole: the indexer reports no single records.
