@@ -133,3 +133,8 @@ bench-quality: $(STAMP)
 .PHONY: bench-freshness
 bench-freshness: $(STAMP)
 	$(PY) -m bench.freshness $(BENCH_ARGS)
+
+## bench-hostile: a hostile client against a fresh local stack (loopback, bounded): cases tried and failures by kind
+.PHONY: bench-hostile
+bench-hostile: $(STAMP)
+	$(PY) -m bench.hostile $(BENCH_ARGS)
