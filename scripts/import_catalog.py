@@ -6,7 +6,8 @@
 The file is a JSON array of products (see data/products.json). Every product
 is validated first; a file with any invalid product is refused whole, with the
 position and field of each problem, and nothing is written. Products are
-upserts: an existing id is replaced together with its search index entries.
+upserts: an existing id is replaced (the search index follows from the
+table's stream); a product's ``version``, as the API returns it, is ignored.
 The local stage writes to the running `make run` stack (its AWS_PORT, or
 AWS_ENDPOINT_URL), with credentials only the embedded AWS accepts.
 """
@@ -44,6 +45,9 @@ def read_catalog(path: Path) -> list[ProductIn]:
     products: list[ProductIn] = []
     problems: list[str] = []
     for position, entry in enumerate(raw):
+        if isinstance(entry, dict):
+            # A file of products as the API returns them: their edit count is the shop's, not the file's.
+            entry = {k: v for k, v in entry.items() if k != "version"}
         try:
             products.append(ProductIn.model_validate(entry))
         except ValidationError as exc:
