@@ -101,6 +101,29 @@ def stage_from_env(environ: Mapping[str, str] | None = None) -> str:
     return _Env(environ).need("STAGE")
 
 
+AUTH_CACHE_TTL_DEFAULT_S = 300
+AUTH_CACHE_TTL_MAX_S = 300
+
+
+def auth_cache_ttl_from_env(environ: Mapping[str, str] | None = None) -> int:
+    """AUTH_CACHE_TTL_S: how long API Gateway keeps the authorizer's answer for a
+    token, in whole seconds from 0 (no cache: every call is verified) to 300
+    (the default). A revoked token keeps working until it expires, and up to
+    this long after (docs/auth.md, "Revocation").
+
+    Read when the app is imported, for the authorizer's ``ttl_seconds``:
+    `chalice package`/`deploy` import it with the stage's environment from
+    .chalice/config.json, so set it there.
+    """
+    value = _Env(environ).get("AUTH_CACHE_TTL_S", str(AUTH_CACHE_TTL_DEFAULT_S))
+    if not (value.isascii() and value.isdigit()) or int(value) > AUTH_CACHE_TTL_MAX_S:
+        raise ConfigError(
+            f"AUTH_CACHE_TTL_S must be a whole number of seconds from 0 to {AUTH_CACHE_TTL_MAX_S} "
+            f"(how long a revoked token may still be accepted), not {value!r}"
+        )
+    return int(value)
+
+
 def auth_settings_from_env(environ: Mapping[str, str] | None = None) -> AuthSettings:
     """The identity provider of the stage: AUTH_PROVIDER=cognito or auth0.
 

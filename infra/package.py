@@ -27,6 +27,8 @@ infra/template.yaml and infra/functions.py, so that the result holds:
   zip does not carry it;
 - API Gateway's own 4XX/5XX with CORS headers (infra/gateway-responses.json)
   inside the API definition, so every deployment of the API carries them;
+- the site's security headers as the stage's own CloudFront response headers
+  policy (``site_headers_policy``), on the site and on /api/*;
 - every environment variable a ``Ref``/``GetAtt``/``Sub``: nothing is copied
   by hand.
 
@@ -81,8 +83,11 @@ CACHE = BUILD / ".cache"
 # no CORS. Dev also lets any origin call it (a SPA on a laptop: bearer tokens,
 # not cookies, carry the session); prod answers no other origin at all.
 CORS_ORIGIN = {"dev": "*", "prod": ""}
-# Managed CloudFront policy: the security headers (HSTS, nosniff, frame options...).
-SECURITY_HEADERS_POLICY = "67f7725c-6f97-4210-82d7-5512b31e9d03"
+# The site's and the API's security headers at CloudFront: the stage's own
+# response headers policy (CloudFront's managed SecurityHeadersPolicy sends
+# X-Frame-Options SAMEORIGIN and the deprecated X-XSS-Protection).
+SITE_HEADERS_POLICY = "SiteHeadersPolicy"
+HSTS_MAX_AGE_S = 31_536_000  # a year, as the managed policy
 
 
 # -- the merge document --------------------------------------------------------
@@ -391,12 +396,14 @@ def edge(site_distribution: dict[str, Any]) -> dict[str, Any]:
             "Compress": True,
             "CachePolicyId": {"Ref": "ApiCachePolicy"},
             "OriginRequestPolicyId": {"Ref": "ApiOriginRequestPolicy"},
-            "ResponseHeadersPolicyId": SECURITY_HEADERS_POLICY,
+            "ResponseHeadersPolicyId": {"Ref": SITE_HEADERS_POLICY},
         }
     ]
+    config["DefaultCacheBehavior"]["ResponseHeadersPolicyId"] = {"Ref": SITE_HEADERS_POLICY}
     config["WebACLId"] = {"Fn::If": ["HasWaf", {"Fn::GetAtt": ["WebAcl", "Arn"]}, {"Ref": "AWS::NoValue"}]}
     return {
         "SiteDistribution": distribution,
+        SITE_HEADERS_POLICY: site_headers_policy(),
         "ApiCachePolicy": {
             "Type": "AWS::CloudFront::CachePolicy",
             "Properties": {
@@ -450,6 +457,35 @@ def edge(site_distribution: dict[str, Any]) -> dict[str, Any]:
                     }
                 ],
             },
+        },
+    }
+
+
+def site_headers_policy() -> dict[str, Any]:
+    """The security headers CloudFront adds to every answer, the site's and the API's.
+
+    HSTS, nosniff and the referrer policy as CloudFront's managed
+    SecurityHeadersPolicy sends them; ``X-Frame-Options: DENY`` (not
+    SAMEORIGIN) and a CSP header of ``frame-ancestors 'none'``, which the
+    page's meta tag cannot carry (its other directives are in the tag,
+    written at publish with the stage's origins: infra/publish_spa.py); no
+    ``X-XSS-Protection``, which browsers no longer honour. `make run`'s SPA
+    server sends the same (scripts/stack.py, ``site_headers``).
+    """
+    return {
+        "Type": "AWS::CloudFront::ResponseHeadersPolicy",
+        "Properties": {
+            "ResponseHeadersPolicyConfig": {
+                "Name": {"Fn::Sub": "${AWS::StackName}-security-headers"},
+                "Comment": "HSTS, nosniff, strict referrer, no framing (X-Frame-Options DENY, frame-ancestors)",
+                "SecurityHeadersConfig": {
+                    "StrictTransportSecurity": {"AccessControlMaxAgeSec": HSTS_MAX_AGE_S, "Override": True},
+                    "ContentTypeOptions": {"Override": True},
+                    "FrameOptions": {"FrameOption": "DENY", "Override": True},
+                    "ReferrerPolicy": {"ReferrerPolicy": "strict-origin-when-cross-origin", "Override": True},
+                    "ContentSecurityPolicy": {"ContentSecurityPolicy": "frame-ancestors 'none'", "Override": True},
+                },
+            }
         },
     }
 

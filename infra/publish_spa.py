@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import mimetypes
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -103,7 +104,8 @@ def site_config(stage: str, api_url: str, env: Mapping[str, str], region: str) -
     return {"api_url": api_url.rstrip("/"), "stage": stage, "auth": auth, "admin_role": env.get("ADMIN_ROLE", "admin")}
 
 
-LOCAL_CSP = "connect-src 'self' https: http://127.0.0.1:* http://localhost:*; frame-src https:;"
+_CSP_META = re.compile(r'(<meta\s+http-equiv="Content-Security-Policy"\s+content=")([^"]*)"', re.IGNORECASE)
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 
 
 def _origin(url: str) -> str:
@@ -111,24 +113,53 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def tightened_index(html: str, config: dict[str, Any]) -> str:
-    """index.html with its CSP narrowed to the stage's API and identity provider.
+def csp_sources(config: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Whom the page may connect to and frame, from its config.json: the API and
+    the identity provider only.
 
-    The file in the repo allows any HTTPS origin (and loopback, for `make run`);
-    a deployed site knows exactly whom it talks to. ``frame-ancestors`` is not
-    added: browsers ignore it in a meta tag, so the deployed site relies on
-    the X-Frame-Options (SAMEORIGIN) of CloudFront's managed security headers.
+    Cognito: its regional endpoint (or, locally, the embedded AWS that stands in
+    for it), framed by nothing. Auth0: the tenant's domain, which the SDK also
+    loads in a hidden frame to renew a session (``getTokenSilently``).
     """
-    if LOCAL_CSP not in html:
-        raise SystemExit("frontend/index.html's Content-Security-Policy changed: update LOCAL_CSP in publish_spa.py")
-    auth = config["auth"]
-    if auth["provider"] == "auth0":
+    connect: list[str] = []
+    frame: list[str] = []
+    if config.get("api_url"):
+        connect.append(_origin(str(config["api_url"])))
+    auth = config.get("auth") or {}
+    if auth.get("provider") == "auth0":
         provider = f"https://{auth['domain']}"
-        csp = f"connect-src 'self' {_origin(config['api_url'])} {provider}; frame-src {provider};"
-    else:
-        provider = f"https://cognito-idp.{auth['region']}.amazonaws.com"
-        csp = f"connect-src 'self' {_origin(config['api_url'])} {provider}; frame-src 'none';"
-    return html.replace(LOCAL_CSP, csp)
+        connect.append(provider)
+        frame.append(provider)
+    elif auth.get("provider") == "cognito":
+        endpoint = auth.get("endpoint")
+        connect.append(_origin(endpoint) if endpoint else f"https://cognito-idp.{auth['region']}.amazonaws.com")
+    for origin in connect:
+        if not _ORIGIN.fullmatch(origin):
+            raise SystemExit(f"{origin!r} is not an origin the page's Content-Security-Policy can name")
+    return {"connect-src": ["'self'", *dict.fromkeys(connect)], "frame-src": frame or ["'none'"]}
+
+
+def tightened_index(html: str, config: Mapping[str, Any]) -> str:
+    """index.html with its CSP naming the stage's API and identity provider.
+
+    The file in the repo lets the page connect to its own origin only and
+    frame nothing, so as it is it reaches no API and no identity provider:
+    this fills in ``connect-src`` and ``frame-src`` from the page's
+    config.json (``csp_sources``). The deployed
+    site gets it at publish; `make run`'s server (scripts/stack.py) serves it
+    the same way. ``frame-ancestors``, which browsers ignore in a meta tag,
+    comes as a header: CloudFront's response headers policy (SiteHeadersPolicy,
+    infra/package.py) and the local server send it.
+    """
+    found = _CSP_META.search(html)
+    if found is None:
+        raise SystemExit("frontend/index.html has no Content-Security-Policy meta tag")
+    policy = found.group(2)
+    for name, sources in csp_sources(config).items():
+        policy, count = re.subn(rf"(?<![\w-]){name}(?![\w-])[^;]*", f"{name} {' '.join(sources)}", policy)
+        if count != 1:
+            raise SystemExit(f"frontend/index.html's Content-Security-Policy must have one {name} directive")
+    return html[: found.start(2)] + policy + html[found.end(2) :]
 
 
 def site_files() -> list[Path]:

@@ -36,8 +36,8 @@ Gateway endpoint in front of the functions:
   ``REQUEST_TIMEOUT_S`` (a body shorter than its ``Content-Length`` is a 400
   then, and the connection is closed), an idle keep-alive connection is
   closed after ``IDLE_TIMEOUT_S``; an HTTP/0.9 request (no version) is a 400
-  sent as HTTP/1.1, never an answer in HTTP/0.9; a client that goes away
-  logs no traceback (``QuietClientErrors``).
+  with an HTTP/1.1 status line, never an answer in HTTP/0.9; a client that
+  goes away logs no traceback (``QuietClientErrors``).
 """
 
 from __future__ import annotations
@@ -168,20 +168,22 @@ class BoundedRequests:
     never come, and answers ``GET /path`` (no version) in HTTP/0.9, a bare body.
     Here an idle connection is closed after ``IDLE_TIMEOUT_S``, quietly; once a
     request line has come, its headers (and the body, ``read_body``) must
-    arrive within ``REQUEST_TIMEOUT_S``; a request without a version is a 400
-    sent with an HTTP/1.1 status line. Errors go through the handler's own
-    ``send_error``.
+    arrive within ``REQUEST_TIMEOUT_S``; a request without a version (or of
+    a version other than 1.x) is a 400 with a status line. Errors go through
+    the handler's own ``send_error``.
     """
 
     # What Python's handler needs of the class it is mixed into.
     connection: Any
     rfile: Any
     raw_requestline: bytes
+    requestline: str
+    command: str
     request_version: str
     close_connection: bool
     send_error: Callable[..., None]
 
-    timeout = IDLE_TIMEOUT_S  # StreamRequestHandler sets it on the socket
+    timeout: float | None = IDLE_TIMEOUT_S  # StreamRequestHandler sets it on the socket
     # Python's default, HTTP/0.9, answers a malformed request line without a status line.
     default_request_version = "HTTP/1.0"
     _idle = True
@@ -194,7 +196,8 @@ class BoundedRequests:
     def parse_request(self) -> bool:
         self._idle = False
         self.connection.settimeout(REQUEST_TIMEOUT_S)
-        words = str(self.raw_requestline, "iso-8859-1").split()
+        self.command, self.requestline = "", str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
+        words = self.requestline.split()
         # "GET /path" is HTTP/0.9, which has no status line, headers or errors; and only
         # HTTP/1.x is spoken here (Python answers HTTP/2 with a 505: client input, so a 400).
         version = _HTTP_VERSION.fullmatch(words[2]) if len(words) == 3 else None
@@ -224,6 +227,7 @@ class BoundedRequests:
         except TimeoutError:
             pass
         if remaining:
+            self.connection.settimeout(REQUEST_TIMEOUT_S)  # for the answer: none of the deadline may be left
             message = f"the body is shorter than its Content-Length ({length} bytes in {REQUEST_TIMEOUT_S:g} s)"
             raise ClientError(400, "BAD_REQUEST_BODY", message)
         return b"".join(chunks)
@@ -273,6 +277,9 @@ class ApiRequestHandler(BoundedRequests, local.ChaliceRequestHandler):
             super()._generic_handle()  # reads the body first (_parse_payload): no answer is started
         except ClientError as refused:
             self.send_error(refused.status, refused.message, response_type=refused.response_type)
+
+    # Chalice binds these to its own _generic_handle.
+    do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle  # noqa: N815
 
     def _parse_payload(self) -> tuple[dict[str, str], bytes | None]:
         length = content_length(self.headers)

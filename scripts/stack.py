@@ -10,7 +10,8 @@ Starts, in this one process and on loopback only:
 - the table's stream delivered to the app's handler as Lambda's event source
   mapping does (scripts/streams.py);
 - the catalog, seeded from data/products.json on the first start and restored
-  from the snapshot in .local/ afterwards (so local edits survive a restart);
+  from the snapshot in .local/ afterwards (so local edits survive a restart),
+  and the user pool's accounts, restored with their ids and passwords;
 - the real Chalice app, served as `chalice local --stage local` serves it, its
   JWT authorizer answering as API Gateway does (scripts/gateway.py);
 - a static server for frontend/, with /config.json telling the SPA where the
@@ -21,7 +22,9 @@ pool it made: `chalice local --stage local` started in another terminal reads
 it (chalicelib/config.py), and so does `python -m scripts.token`. `make aws`
 (``--aws-only``) starts everything but the API and SPA servers, for that use.
 
-Ctrl-C or SIGTERM saves the snapshot and stops everything.
+The snapshot is saved about every second while something changes (a crash
+loses at most that), and by Ctrl-C or SIGTERM, which then stop everything
+(docs/local.md).
 Ports: API_PORT (8000), WEB_PORT (8080), AWS_PORT (5100); data: LOCAL_DATA_DIR (.local).
 """
 
@@ -51,6 +54,7 @@ from .import_catalog import load, read_catalog, stage_table_name
 from .resources import (
     DEMO_USERS,
     ROOT,
+    STABLE_USER_POOL_IDS,
     create_demo_users,
     create_notifications,
     create_search_index_bucket,
@@ -60,7 +64,11 @@ from .resources import (
     local_auth_environment,
     local_stage_environment,
     rebuild_search_index,
+    restore_user_pool_state,
+    spa_origins,
     start_embedded_aws,
+    table_definition,
+    user_pool_state,
 )
 from .streams import StreamPump
 
@@ -68,7 +76,9 @@ HOST = "127.0.0.1"
 STAGE = "local"
 FRONTEND = ROOT / "frontend"
 SEED_FILE = ROOT / "data" / "products.json"
-SNAPSHOT_EVERY_S = 30
+SNAPSHOT_EVERY_S = 1.0  # while something changes; a SIGKILL loses at most about this
+SNAPSHOT_CHUNK = 500  # items serialised at a time, so that no other thread waits long for the GIL
+KEY_NAMES = [key["AttributeName"] for key in table_definition("-")["KeySchema"]]  # the table's, from the template
 logger = logging.getLogger(__name__)
 STOP_GRACE_S = 20
 
@@ -90,28 +100,43 @@ def page_csp(index_html: str) -> str:
 
 
 def site_headers(index_html: str) -> dict[str, str]:
-    """What CloudFront adds to every answer of the deployed site (the managed
-    SecurityHeadersPolicy of infra/template.yaml), plus the page's CSP.
+    """What CloudFront adds to every answer of the deployed site (its response
+    headers policy, SiteHeadersPolicy in infra/package.py), plus the page's CSP.
 
     Strict-Transport-Security is left out: the local site is plain http on
-    loopback, where browsers ignore it.
+    loopback, where browsers ignore it. ``X-Frame-Options: DENY`` says what
+    the CSP's ``frame-ancestors 'none'`` says, for a browser that knows only
+    the older header (SAMEORIGIN would contradict it); ``X-XSS-Protection``
+    is not sent: browsers have dropped the filter it configured, and its
+    blocking mode could be abused to disable a page's scripts.
     """
     return {
         "X-Content-Type-Options": "nosniff",
-        "X-Frame-Options": "SAMEORIGIN",
+        "X-Frame-Options": "DENY",
         "Referrer-Policy": "strict-origin-when-cross-origin",
-        "X-XSS-Protection": "1; mode=block",
         "Content-Security-Policy": page_csp(index_html),
     }
 
 
-class FrontendHandler(SimpleHTTPRequestHandler):
+class FrontendHandler(gateway.BoundedRequests, SimpleHTTPRequestHandler):
     """Serves frontend/ and the SPA's /config.json, with the deployed site's
-    headers, and lists no directory (a directory without index.html is a 404)."""
+    headers, and lists no directory (a directory without index.html is a 404).
+
+    index.html is served as infra/publish_spa.py publishes it: its CSP names
+    the API and the identity provider of ``site_config`` (here the local API
+    and the embedded AWS) instead of nothing, and the header carries the same
+    policy. A path that is not printable ASCII, or that decodes to invalid
+    UTF-8 or a control character (a NUL, say), is a 400; every error is one
+    line of plain text, never Python's HTML page; reads are bounded and
+    HTTP/0.9 is refused as on the API server (``gateway.BoundedRequests``).
+    """
 
     def __init__(self, *args: Any, site_config: dict[str, Any], headers: dict[str, str], **kwargs: Any) -> None:
+        from infra.publish_spa import tightened_index
+
         self.site_config = site_config
-        self.site_headers = headers
+        self.page = tightened_index((FRONTEND / "index.html").read_text(), site_config)
+        self.site_headers = {**headers, "Content-Security-Policy": page_csp(self.page)}
         super().__init__(*args, directory=str(FRONTEND), **kwargs)
 
     def end_headers(self) -> None:
@@ -121,6 +146,35 @@ class FrontendHandler(SimpleHTTPRequestHandler):
 
     def list_directory(self, path: str | os.PathLike[str]) -> None:
         self.send_error(404, "Not found")
+
+    @staticmethod
+    def clean_path(target: str) -> bool:
+        """Printable ASCII, and a path that decodes to UTF-8 without control characters."""
+        from urllib.parse import unquote
+
+        if not target or not all("!" <= char <= "~" for char in target):
+            return False
+        try:
+            path = unquote(target.split("?", 1)[0].split("#", 1)[0], errors="strict")
+        except UnicodeDecodeError:
+            return False
+        return not any(ord(char) < 0x20 or 0x7F <= ord(char) < 0xA0 for char in path)
+
+    def send_head(self) -> Any:
+        import io
+
+        if not self.clean_path(self.path):
+            self.send_error(400)
+            return None
+        if self.path.split("?", 1)[0] in ("/", "/index.html"):
+            page = self.page.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Cache-Control", "no-cache")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            return io.BytesIO(page)
+        return super().send_head()
 
     def do_GET(self) -> None:
         if self.path.split("?")[0] == "/config.json":
@@ -134,12 +188,30 @@ class FrontendHandler(SimpleHTTPRequestHandler):
             return
         super().do_GET()
 
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """One line of plain text: Python's page is HTML that quotes the request."""
+        if code == 501:  # a method other than GET and HEAD, the only ones CloudFront lets through
+            code = 405
+        body = f"{code} {self.responses.get(code, ('Error',))[0]}\n".encode()
+        self.close_connection = True
+        self.send_response(code)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("Connection", "close")
+        if code == 405:
+            self.send_header("Allow", "GET, HEAD")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         pass
 
 
-class FrontendServer(ThreadingHTTPServer):
-    """A thread per connection, and room for a burst of clients (the default backlog is 5)."""
+class FrontendServer(gateway.QuietClientErrors, ThreadingHTTPServer):
+    """A thread per connection, and room for a burst of clients (the default backlog is 5);
+    a client that goes away prints no traceback."""
 
     daemon_threads = True
     request_queue_size = gateway.REQUEST_QUEUE_SIZE
@@ -166,21 +238,42 @@ class LocalStack:
         self.web_url = f"http://{HOST}:{web_port}"
         self.table_name = stage_table_name(STAGE)
         self._servers: list[Any] = []
+        self._moto: Any = None
         self._stop_snapshots = threading.Event()
+        self._snapshots: threading.Thread | None = None
+        self._table_changes: moto_speedups.TableChanges | None = None  # restored and followed: safe to save
+        self._unsaved: list[dict[str, Any]] = []  # changes taken from the stream, not yet in the journal
+        self._users_restored = False  # the user pool holds the saved users: safe to save
+        self._password_hashes: dict[tuple[str, str], str] = {}
+        self._saved_users: str | None = None
+        self.restored_users = 0
         self.environment: dict[str, str] = {}  # what the app needs to use this stack
 
     @property
     def snapshot_file(self) -> Path | None:
         return self.data_dir / f"{self.table_name}.json" if self.data_dir else None
 
+    @property
+    def journal_file(self) -> Path | None:
+        """The table's changes since the snapshot was written: a JSON list per line, a second's worth each."""
+        return self.data_dir / f"{self.table_name}.journal" if self.data_dir else None
+
+    @property
+    def user_pools_file(self) -> Path | None:
+        return self.data_dir / "user-pools.json" if self.data_dir else None
+
     # -- lifecycle -------------------------------------------------------
     def start(self) -> LocalStack:
         self._use(fake_aws_environment(self.aws_url))
-        moto = start_embedded_aws(self.aws_port)
-        self._servers.append(moto)
+        self._moto = start_embedded_aws(self.aws_port, allowed_origins=spa_origins(self.web_port))
+        self._servers.append(self._moto)
         client = boto3.client("dynamodb")
         create_table(client, self.table_name)
         self.restore_or_seed()
+        if self.snapshot_file:
+            self._table_changes = moto_speedups.TableChanges(self.table_name, os.environ["AWS_REGION"])
+            if not self.snapshot_file.exists() or (self.journal_file and self.journal_file.exists()):
+                self._write_table_snapshot()  # the journal's changes, folded into the snapshot
         # The index is derived: built from the table at each start, then kept
         # current from the stream (the bucket is not part of the snapshot).
         self._use(local_stage_environment())  # STAGE, TABLE_NAME, SEARCH_INDEX_BUCKET... for the consumers
@@ -188,7 +281,9 @@ class LocalStack:
         create_search_index_bucket(boto3.client("s3"), bucket)
         self.index_version = rebuild_search_index(self.table_name, bucket)
         cognito = boto3.client("cognito-idp")
+        os.environ.update(STABLE_USER_POOL_IDS)  # moto's setting: the same pool and client ids at every start
         self.pool = create_user_pool(cognito, f"petstore-{STAGE}")
+        self.restore_users()
         create_demo_users(cognito, self.pool["user_pool_id"])
         self._use(local_auth_environment(self.aws_url, self.pool))
         self._use(create_notifications(f"petstore-{STAGE}"))
@@ -198,16 +293,23 @@ class LocalStack:
         if self.serve_web:
             self._start_web()
         if self.snapshot_file:
-            threading.Thread(target=self._snapshot_loop, daemon=True, name="snapshots").start()
+            self._snapshots = threading.Thread(target=self._snapshot_loop, daemon=True, name="snapshots")
+            self._snapshots.start()
         self._write_stack_file()
         return self
 
     def stop(self) -> None:
+        """Stop the servers and the stream's readers, save the data, then stop the embedded AWS."""
         self._stop_snapshots.set()
+        if self._snapshots is not None:
+            self._snapshots.join(timeout=STOP_GRACE_S / 2)
         self._remove_stack_file()
-        self.save_snapshot()
         for server in reversed(self._servers):
-            server.stop() if hasattr(server, "stop") else server.shutdown()
+            if server is not self._moto:
+                server.stop() if hasattr(server, "stop") else server.shutdown()
+        if self._moto is not None:
+            self.save_snapshot(exact=True)
+            self._moto.stop()
         self._servers.clear()
 
     def _use(self, environment: dict[str, str]) -> None:
@@ -294,10 +396,11 @@ class LocalStack:
 
     # -- data ------------------------------------------------------------
     def restore_or_seed(self) -> None:
+        """The table as it was saved (the snapshot, then the journal's changes), or the seed catalog."""
         snapshot = self.snapshot_file
         client = boto3.client("dynamodb")
         if snapshot and snapshot.exists():
-            items = json.loads(snapshot.read_text())
+            items = moto_speedups.apply_changes(json.loads(snapshot.read_text()), self._journaled(), KEY_NAMES)
             for start in range(0, len(items), 25):
                 requests = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
                 pending: dict[str, Any] = {self.table_name: requests}
@@ -309,28 +412,102 @@ class LocalStack:
             load(table, read_catalog(self.seed_file))
             self.restored = 0
 
-    def save_snapshot(self) -> None:
-        """Write every item of the table to .local/.
+    def _journaled(self) -> list[dict[str, Any]]:
+        """The changes in the journal, in order.
 
-        The embedded AWS runs in this process, so its memory is read directly
-        (``moto_speedups.table_items``, a consistent copy while clients keep
-        reading and writing).
+        A line cut short is left out whole: the last one, by a crash, or one
+        whose write failed (a full disk), which the next line repeats.
         """
-        snapshot = self.snapshot_file
-        if not snapshot or not self._servers:
-            return
-        items = moto_speedups.table_items(self.table_name, os.environ["AWS_REGION"])
-        snapshot.parent.mkdir(parents=True, exist_ok=True)
-        partial = snapshot.with_suffix(".tmp")
-        partial.write_text(json.dumps(items))
-        partial.replace(snapshot)
+        journal = self.journal_file
+        if not journal or not journal.exists():
+            return []
+        changes: list[dict[str, Any]] = []
+        for line in journal.read_text().splitlines():
+            try:
+                changes += json.loads(line) if line else []
+            except ValueError:
+                logger.warning("left out an unfinished line of %s", journal)
+        return changes
+
+    def restore_users(self) -> None:
+        """Put the saved accounts back into the new user pool (same `sub`, groups and password)."""
+        saved_file = self.user_pools_file
+        if saved_file and saved_file.exists():
+            saved = json.loads(saved_file.read_text()).get(f"petstore-{STAGE}", {})
+            self.restored_users = restore_user_pool_state(self.pool["user_pool_id"], saved)
+        self._users_restored = True
+
+    def save_snapshot(self, exact: bool = False) -> None:
+        """Save what changed since the last save: the table's changes, and the
+        user pool's accounts if they changed, to .local/.
+
+        The embedded AWS runs in this process, so its memory is read directly.
+        The table's changes are taken from its stream (``moto_speedups.TableChanges``,
+        which holds moto's lock only to slice the new records) and appended to
+        the journal: a save costs what changed, whatever the table's size.
+        ``exact`` writes the whole table instead, copied under the lock, and
+        empties the journal (at the stop, when no client waits).
+        """
+        if self._table_changes is not None:
+            if exact:
+                self._write_table_snapshot()
+            else:
+                self._unsaved += self._table_changes.take()
+                self._journal(self._unsaved)  # if it fails (a full disk), the changes wait for the next save
+                self._unsaved = []
+        if self._users_restored and self.user_pools_file:
+            state = user_pool_state(self.pool["user_pool_id"], self._password_hashes)
+            users = json.dumps({f"petstore-{STAGE}": state}, indent=1)
+            if users != self._saved_users:
+                _write_json(self.user_pools_file, users)
+                self._saved_users = users
+
+    def _journal(self, changes: list[dict[str, Any]]) -> None:
+        if changes and self.journal_file:
+            # One line, all of it or (cut short) none; it starts a line of its own after one cut short.
+            line = "\n" + json.dumps(changes, separators=(",", ":"))
+            with os.fdopen(os.open(self.journal_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "w") as out:
+                out.write(line)
+
+    def _write_table_snapshot(self) -> None:
+        """The whole table to the snapshot; then the journal, folded into it, goes.
+
+        The journal is completed and the table copied in one hold of the lock,
+        so the snapshot is exactly the journal's end: if a crash comes before
+        the journal is gone, applying it again to the snapshot changes nothing.
+        """
+        if self.snapshot_file and self._table_changes is not None:
+            with moto_speedups.table_lock():  # no client waits: at the start or the stop
+                self._journal(self._unsaved + self._table_changes.take())
+                self._unsaved = []
+                items = moto_speedups.table_items(self.table_name, os.environ["AWS_REGION"])
+            _write_json(self.snapshot_file, items)
+            if self.journal_file:
+                self.journal_file.unlink(missing_ok=True)
 
     def _snapshot_loop(self) -> None:
         while not self._stop_snapshots.wait(SNAPSHOT_EVERY_S):
             try:
                 self.save_snapshot()
-            except OSError:  # a full disk, say: keep serving, try again next time
-                logger.exception("could not save the local data to %s", self.snapshot_file)
+            except Exception:  # a full disk, say: keep serving, try again next time
+                logger.exception("could not save the local data to %s", self.data_dir)
+
+
+def _write_json(path: Path, data: list[dict[str, Any]] | str) -> None:
+    """Replace ``path`` with ``data`` (JSON text, or a list written a chunk at a
+    time) in one rename: a crash leaves the old file or the new one, never
+    half of one. Readable by its owner only (accounts, addresses)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".tmp")
+    with os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
+        if isinstance(data, str):
+            out.write(data)
+        else:
+            out.write("[")
+            for start in range(0, len(data), SNAPSHOT_CHUNK):
+                out.write(("," if start else "") + json.dumps(data[start : start + SNAPSHOT_CHUNK])[1:-1])
+            out.write("]")
+    partial.replace(path)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -379,7 +556,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def banner(stack: LocalStack, took_s: float) -> str:
     how = (
-        f"restored {stack.restored} items from {stack.snapshot_file}"
+        f"restored {stack.restored} items and {stack.restored_users} accounts from {stack.data_dir}"
         if stack.restored
         else "seeded from data/products.json"
     )

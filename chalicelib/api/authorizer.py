@@ -1,7 +1,8 @@
 """The authorizer function: verifies the caller's JWT (chalicelib/auth.py).
 
 It reads no data, so its role grants nothing but logs; the verifier and its
-JWKS cache are built on first use and kept across warm invocations.
+JWKS cache are built on first use and kept across warm invocations. How long
+API Gateway caches its answer is AUTH_CACHE_TTL_S (chalicelib/config.py).
 """
 
 from __future__ import annotations
@@ -9,10 +10,14 @@ from __future__ import annotations
 from chalice import AuthResponse, Blueprint, UnauthorizedError
 from chalice.app import AuthRequest
 
+from ..config import auth_cache_ttl_from_env
+
 bp = Blueprint(__name__)
 
 
-@bp.authorizer(ttl_seconds=300)
+# API Gateway caches the answer per token for AUTH_CACHE_TTL_S (0-300 s, default
+# 300): a revoked token works until it expires, and up to that long after.
+@bp.authorizer(ttl_seconds=auth_cache_ttl_from_env())
 def jwt_auth(auth_request: AuthRequest) -> AuthResponse:
     """Verify the caller's JWT.
 

@@ -122,3 +122,157 @@ def test_a_purchase_over_http_is_confirmed_by_the_order_events(stack: RunningSta
         raise AssertionError("no confirmation was sent for the order")
     mine = requests.get(f"{stack.api}/orders", headers=headers, timeout=10).json()["items"]
     assert [o["id"] for o in mine][:1] == [order_id]
+
+
+# -- the local stack remembers its accounts, and serves only the shop ----------------
+ADDRESS = {"name": "Ada", "line1": "1 Lane", "city": "Town", "postal_code": "1", "country": "US"}
+
+
+def cognito(stack: RunningStack, action: str, body: dict[str, object]) -> requests.Response:
+    """Cognito's JSON API on the embedded AWS, called as the SPA calls it (from its origin)."""
+    auth = requests.get(f"{stack.web}/config.json", timeout=10).json()["auth"]
+    return requests.post(
+        auth["endpoint"],
+        data=json.dumps({"ClientId": auth["client_id"], **body}),
+        headers={
+            "Content-Type": "application/x-amz-json-1.1",
+            "X-Amz-Target": f"AWSCognitoIdentityProviderService.{action}",
+            "Origin": stack.web,
+        },
+        timeout=30,
+    )
+
+
+def sign_up(stack: RunningStack, email: str, password: str) -> None:
+    made = cognito(
+        stack,
+        "SignUp",
+        {"Username": email, "Password": password, "UserAttributes": [{"Name": "email", "Value": email}]},
+    )
+    assert made.status_code == 200, made.text
+    confirmed = cognito(stack, "ConfirmSignUp", {"Username": email, "ConfirmationCode": "123456"})
+    assert confirmed.status_code == 200, confirmed.text
+
+
+def tokens_of(stack: RunningStack, flow: str, parameters: dict[str, str]) -> dict[str, str]:
+    answer = cognito(stack, "InitiateAuth", {"AuthFlow": flow, "AuthParameters": parameters})
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json()["AuthenticationResult"])
+
+
+def signed_in(stack: RunningStack, email: str, password: str) -> dict[str, str]:
+    tokens = tokens_of(stack, "USER_PASSWORD_AUTH", {"USERNAME": email, "PASSWORD": password})
+    return {"Authorization": "Bearer " + tokens["AccessToken"]}
+
+
+def buy_one(stack: RunningStack, headers: dict[str, str]) -> str:
+    import uuid
+
+    product = requests.get(f"{stack.api}/products", params={"in_stock": "true", "limit": 1}, timeout=10).json()
+    body = {"items": [{"product_id": product["items"][0]["id"], "quantity": 1}], "shipping_address": ADDRESS}
+    placed = requests.post(
+        f"{stack.api}/orders", json=body, headers={**headers, "Idempotency-Key": uuid.uuid4().hex}, timeout=10
+    )
+    assert placed.status_code == 201, placed.text
+    return str(placed.json()["id"])
+
+
+def me(stack: RunningStack, headers: dict[str, str]) -> dict[str, object]:
+    answer = requests.get(f"{stack.api}/me", headers=headers, timeout=10)
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json())
+
+
+def order_ids(stack: RunningStack, headers: dict[str, str]) -> list[str]:
+    return [o["id"] for o in requests.get(f"{stack.api}/orders", headers=headers, timeout=10).json()["items"]]
+
+
+def test_an_account_made_in_the_shop_keeps_its_id_password_and_orders_across_a_restart(
+    stack: RunningStack, stack_env: dict[str, str]
+) -> None:
+    # GIVEN a new account with an order, and the demo users
+    email, password = "restart-survivor@example.com", "Survivor-pass-1"
+    sign_up(stack, email, password)
+    before = signed_in(stack, email, password)
+    account = me(stack, before)
+    order_id = buy_one(stack, before)
+    shopper = me(stack, signed_in(stack, "shopper@example.com", "Shopper-pass-1"))
+    auth = requests.get(f"{stack.web}/config.json", timeout=10).json()["auth"]
+    session = tokens_of(stack, "USER_PASSWORD_AUTH", {"USERNAME": email, "PASSWORD": password})  # the SPA's
+
+    # WHEN the stack is stopped cleanly and started again
+    assert stack.stop() == 0
+    again = start_stack(stack_env)
+    try:
+        # THEN the pool and its client are the same, and so is every account
+        assert requests.get(f"{again.web}/config.json", timeout=10).json()["auth"] == auth
+        after = signed_in(again, email, password)
+        assert me(again, after) == account
+        assert order_ids(again, after) == [order_id]
+        assert me(again, signed_in(again, "shopper@example.com", "Shopper-pass-1")) == shopper
+        assert me(again, signed_in(again, "admin@example.com", "Admin-pass-1"))["roles"] == ["admin"]
+        # AND a token from before the restart still works, and so does the SPA's session
+        assert me(again, before) == account
+        refreshed = tokens_of(again, "REFRESH_TOKEN_AUTH", {"REFRESH_TOKEN": session["RefreshToken"]})
+        assert me(again, {"Authorization": "Bearer " + refreshed["AccessToken"]}) == account
+        # AND a wrong password is still refused
+        wrong = cognito(
+            again,
+            "InitiateAuth",
+            {"AuthFlow": "USER_PASSWORD_AUTH", "AuthParameters": {"USERNAME": email, "PASSWORD": "Wrong-pass-1"}},
+        )
+        assert wrong.status_code == 400 and "NotAuthorized" in wrong.json()["__type"]
+        assert "restored" in "".join(again.output) and "3 accounts" in "".join(again.output)
+    finally:
+        assert again.stop() == 0
+
+
+def test_a_crash_keeps_what_was_written_a_second_before(stack: RunningStack, stack_env: dict[str, str]) -> None:
+    import time
+
+    from scripts.import_catalog import stage_table_name
+
+    # GIVEN a new account and its order
+    email, password = "crash-survivor@example.com", "Survivor-pass-1"
+    sign_up(stack, email, password)
+    headers = signed_in(stack, email, password)
+    order_id = buy_one(stack, headers)
+    # ... once the stack has saved them (about a second later): the table's snapshot or journal, and the accounts
+    data = Path(stack_env["LOCAL_DATA_DIR"])
+    table = stage_table_name("local")
+
+    def saved() -> bool:
+        tables = [data / f"{table}.json", data / f"{table}.journal"]
+        accounts = data / "user-pools.json"
+        in_table = any(path.exists() and order_id in path.read_text() for path in tables)
+        return in_table and accounts.exists() and email in accounts.read_text()
+
+    deadline = time.monotonic() + 30
+    while not saved():
+        assert time.monotonic() < deadline, "the stack did not save the order and the account within 30 s"
+        time.sleep(0.05)
+
+    # WHEN it is killed, with no chance to save anything more
+    stack.process.kill()
+    stack.process.wait(timeout=30)
+    again = start_stack(stack_env)
+    try:
+        # THEN the account signs in, with the same id, and finds its order
+        after = signed_in(again, email, password)
+        assert me(again, after)["id"] == me(again, headers)["id"]
+        assert order_ids(again, after) == [order_id]
+    finally:
+        assert again.stop() == 0
+
+
+def test_the_embedded_aws_answers_the_spas_origin_and_no_other(stack: RunningStack) -> None:
+    aws = f"http://127.0.0.1:{stack.env['AWS_PORT']}"
+    asks = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type,x-amz-target"}
+
+    spa = requests.options(f"{aws}/", headers={"Origin": stack.web, **asks}, timeout=10)
+    other = requests.options(f"{aws}/", headers={"Origin": "http://evil.example", **asks}, timeout=10)
+    dump = requests.get(f"{aws}/moto-api/data.json", headers={"Origin": "http://evil.example"}, timeout=10)
+
+    assert spa.status_code == 200 and spa.headers["Access-Control-Allow-Origin"] == stack.web
+    assert other.status_code == 403 and "Access-Control-Allow-Origin" not in other.headers
+    assert dump.status_code == 403 and "Access-Control-Allow-Origin" not in dump.headers

@@ -234,3 +234,159 @@ def test_item_reads_answer_what_motos_serializer_writes(aws: str, monkeypatch: p
         assert mine[1]["Content-Type"] == motos[1]["Content-Type"]
         if json.loads(mine[2]):  # same JSON in other spacing: the fast path wrote it
             assert mine[2] != motos[2], f"{action} was not answered by the fast path"
+
+
+# -- the table's stream tells only what was written ----------------------------------
+def stream_reader(table_name: str) -> tuple[Any, str]:
+    """The embedded DynamoDB Streams client and an iterator at the stream's end."""
+    streams = boto3.client("dynamodbstreams")
+    arn = boto3.client("dynamodb").describe_table(TableName=table_name)["Table"]["LatestStreamArn"]
+    [shard] = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="LATEST")
+    return streams, str(iterator["ShardIterator"])
+
+
+def read_stream(streams: Any, iterator: str) -> tuple[list[tuple[str, str]], str]:
+    """(event name, partition key) of each new record, and the next iterator."""
+    page = streams.get_records(ShardIterator=iterator)
+    found = [(r["eventName"], r["dynamodb"]["Keys"]["PK"]["S"]) for r in page["Records"]]
+    return found, str(page["NextShardIterator"])
+
+
+def test_a_cancelled_transaction_adds_no_record_to_the_tables_stream(aws: str) -> None:
+    from botocore.exceptions import ClientError
+
+    moto_speedups.install()
+    create_table(boto3.client("dynamodb"), "speedups-stream")
+    table = boto3.resource("dynamodb").Table("speedups-stream")
+    table.put_item(Item={"PK": "STOCK#a", "SK": "S", "stock": 1})
+    streams, iterator = stream_reader("speedups-stream")
+
+    def buy(quantity: int) -> None:
+        table.meta.client.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": "speedups-stream", "Item": {"PK": "ORDER#1", "SK": "O"}}},
+                {
+                    "Update": {
+                        "TableName": "speedups-stream",
+                        "Key": {"PK": "STOCK#a", "SK": "S"},
+                        "UpdateExpression": "SET stock = stock - :n",
+                        "ConditionExpression": "stock >= :n",
+                        "ExpressionAttributeValues": {":n": quantity},
+                    }
+                },
+                {"Put": {"TableName": "speedups-stream", "Item": {"PK": "IDEMPOTENCY#1", "SK": "K"}}},
+            ]
+        )
+
+    # WHEN a transaction is cancelled (a condition failed after a Put was applied)
+    with pytest.raises(ClientError) as refused:
+        buy(2)
+    assert refused.value.response["Error"]["Code"] == "TransactionCanceledException"
+
+    # THEN its reader finds nothing on the stream
+    records, iterator = read_stream(streams, iterator)
+    assert records == []
+    # AND the same reader sees the next transaction, whole and once
+    buy(1)
+    records, iterator = read_stream(streams, iterator)
+    assert records == [("INSERT", "ORDER#1"), ("MODIFY", "STOCK#a"), ("INSERT", "IDEMPOTENCY#1")]
+    assert read_stream(streams, iterator)[0] == []
+
+
+def test_an_update_that_creates_an_item_adds_one_insert_record_with_the_whole_item(aws: str) -> None:
+    """moto writes the new item's key first, then updates it: two INSERTs, the first with a bare key."""
+    moto_speedups.install()
+    create_table(boto3.client("dynamodb"), "speedups-counters")
+    client = boto3.client("dynamodb")
+    streams, iterator = stream_reader("speedups-counters")
+    counter = {
+        "TableName": "speedups-counters",
+        "Key": {"PK": {"S": "SALES#a"}, "SK": {"S": "SALES"}},
+        "UpdateExpression": "ADD units_sold :one",
+        "ExpressionAttributeValues": {":one": {"N": "1"}},
+    }
+
+    client.transact_write_items(TransactItems=[{"Update": counter}])
+    client.update_item(**{**counter, "Key": {"PK": {"S": "SALES#b"}, "SK": {"S": "SALES"}}})
+
+    page = streams.get_records(ShardIterator=iterator)["Records"]
+    assert [(r["eventName"], r["dynamodb"]["NewImage"]["units_sold"]) for r in page] == [
+        ("INSERT", {"N": "1"}),
+        ("INSERT", {"N": "1"}),
+    ]
+
+
+def test_the_changes_taken_from_the_stream_make_the_table_after_every_kind_of_write(
+    aws: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the local stack saves every second, without walking the table under its lock."""
+    from botocore.exceptions import ClientError
+    from moto.dynamodb.models.dynamo_type import Item
+
+    moto_speedups.install()
+    create_table(boto3.client("dynamodb"), "speedups-copy")
+    table = boto3.resource("dynamodb").Table("speedups-copy")
+    table.put_item(Item={"PK": "P#kept", "SK": "S", "n": 1})
+    table.put_item(Item={"PK": "P#gone", "SK": "S"})
+    before = moto_speedups.table_items("speedups-copy", "us-east-1")
+    changes = moto_speedups.TableChanges("speedups-copy", "us-east-1")
+    client = table.meta.client
+
+    table.put_item(Item={"PK": "P#new", "SK": "S", "tags": {"a", "b"}, "doc": {"x": [1, {"y": "z"}]}})
+    table.update_item(
+        Key={"PK": "P#kept", "SK": "S"}, UpdateExpression="ADD n :one", ExpressionAttributeValues={":one": 2}
+    )
+    table.update_item(
+        Key={"PK": "C#made", "SK": "S"}, UpdateExpression="ADD n :one", ExpressionAttributeValues={":one": 1}
+    )
+    table.delete_item(Key={"PK": "P#gone", "SK": "S"})
+    with table.batch_writer() as batch:
+        for n in range(30):
+            batch.put_item(Item={"PK": f"B#{n}", "SK": "S"})
+        batch.delete_item(Key={"PK": "B#0", "SK": "S"})
+    client.transact_write_items(
+        TransactItems=[
+            {"Put": {"TableName": "speedups-copy", "Item": {"PK": "T#1", "SK": "S"}}},
+            {"Delete": {"TableName": "speedups-copy", "Key": {"PK": "B#1", "SK": "S"}}},
+        ]
+    )
+    with pytest.raises(ClientError):
+        client.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": "speedups-copy", "Item": {"PK": "T#2", "SK": "S"}}},
+                {"Delete": {"TableName": "speedups-copy", "Key": {"PK": "B#2", "SK": "S"}}},
+                {
+                    "ConditionCheck": {
+                        "TableName": "speedups-copy",
+                        "Key": {"PK": "T#1", "SK": "S"},
+                        "ConditionExpression": "attribute_not_exists(PK)",
+                    }
+                },
+            ]
+        )
+    with pytest.raises(ClientError):
+        table.put_item(Item={"PK": "P#kept", "SK": "S"}, ConditionExpression="attribute_not_exists(PK)")
+
+    converted: list[Any] = []
+    to_json = Item.to_json
+    monkeypatch.setattr(Item, "to_json", lambda self, *a, **k: converted.append(self) or to_json(self, *a, **k))
+    taken = changes.take()
+    monkeypatch.undo()
+
+    def keyed(items: list[dict[str, Any]]) -> dict[str, Any]:
+        return {item["PK"]["S"]: item for item in items}
+
+    after = moto_speedups.apply_changes(before, json.loads(json.dumps(taken)), changes.key_names)  # as journaled
+    assert keyed(after) == keyed(moto_speedups.table_items("speedups-copy", "us-east-1"))
+    assert converted == [], "taking the changes walked the table"
+    assert changes.take() == []
+
+
+def test_the_patches_refuse_a_moto_they_were_not_written_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.metadata
+
+    moto_speedups.check_moto_version()  # the installed one
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: "5.3.0" if name == "moto" else "0")
+    with pytest.raises(RuntimeError, match=r"moto 5\.3\.0 is installed"):
+        moto_speedups.install()

@@ -106,3 +106,31 @@ def test_the_published_page_may_only_talk_to_the_stages_api_and_identity_provide
         "connect-src 'self' https://api.shop.example https://shop.eu.auth0.com; frame-src https://shop.eu.auth0.com;"
         in auth0
     )
+
+
+def test_the_page_in_the_repo_talks_to_nobody_until_publish_names_the_stages_origins() -> None:
+    file = (publish_spa.FRONTEND / "index.html").read_text()
+    assert "connect-src 'self';" in file and "frame-src 'none';" in file and "https:" not in file
+
+    local = publish_spa.tightened_index(
+        file,
+        {
+            "api_url": "http://127.0.0.1:8000",
+            "auth": {"provider": "cognito", "region": "us-east-1", "endpoint": "http://127.0.0.1:5100/"},
+        },
+    )
+
+    assert "connect-src 'self' http://127.0.0.1:8000 http://127.0.0.1:5100; frame-src 'none';" in local
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"api_url": "https://api.example; script-src *", "auth": {"provider": "cognito", "region": "eu-west-1"}},
+        {"api_url": "https://api.example", "auth": {"provider": "auth0", "domain": "shop.auth0.com 'unsafe-eval'"}},
+        {"api_url": "https://api.example", "auth": {"provider": "cognito", "region": 'eu-west-1" onload="'}},
+    ],
+)
+def test_a_config_value_that_is_not_an_origin_cannot_widen_the_csp(config: dict[str, Any]) -> None:
+    with pytest.raises(SystemExit, match="not an origin"):
+        publish_spa.tightened_index((publish_spa.FRONTEND / "index.html").read_text(), config)

@@ -304,6 +304,59 @@ def test_gateway_errors_are_json_in_every_deployment_of_the_api(stage: Any) -> N
         assert origin == ("'*'" if name == "dev" else None)
 
 
+def test_gateway_errors_carry_nosniff_and_no_store_in_every_stage(stage: Any) -> None:
+    _, template = stage
+    body = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    for response in body["x-amazon-apigateway-gateway-responses"].values():
+        headers = response["responseParameters"]
+        assert headers["gatewayresponse.header.X-Content-Type-Options"] == "'nosniff'"
+        assert headers["gatewayresponse.header.Cache-Control"] == "'no-store'"
+
+
+def test_the_authorizers_cache_keeps_an_answer_at_most_five_minutes(stage: Any) -> None:
+    _, template = stage
+    definitions = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["securityDefinitions"]
+    authorizer = definitions["jwt_auth"]["x-amazon-apigateway-authorizer"]
+    assert authorizer["authorizerResultTtlInSeconds"] == 300  # AUTH_CACHE_TTL_S unset: the default, the maximum
+
+
+def test_the_site_and_the_api_get_the_stages_own_security_headers_not_the_managed_policy(stage: Any) -> None:
+    _, template = stage
+    resources = template["Resources"]
+    config = resources["SiteDistribution"]["Properties"]["DistributionConfig"]
+    behaviors = [config["DefaultCacheBehavior"], *config["CacheBehaviors"]]
+    assert [b["ResponseHeadersPolicyId"] for b in behaviors] == [{"Ref": "SiteHeadersPolicy"}] * 2
+    assert "67f7725c-6f97-4210-82d7-5512b31e9d03" not in json.dumps(template)  # Managed-SecurityHeadersPolicy
+    policy = resources["SiteHeadersPolicy"]
+    assert policy["Type"] == "AWS::CloudFront::ResponseHeadersPolicy"
+    headers = policy["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    assert set(headers) == {
+        "StrictTransportSecurity",
+        "ContentTypeOptions",
+        "FrameOptions",
+        "ReferrerPolicy",
+        "ContentSecurityPolicy",
+    }  # no XSSProtection: the header is deprecated
+    assert headers["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31_536_000
+    assert headers["FrameOptions"]["FrameOption"] == "DENY"  # as frame-ancestors 'none' says
+    assert headers["ContentSecurityPolicy"]["ContentSecurityPolicy"] == "frame-ancestors 'none'"
+    assert all(header["Override"] is True for header in headers.values())
+
+
+def test_the_local_spa_server_sends_what_cloudfront_adds(stage: Any) -> None:
+    from scripts.stack import FRONTEND, site_headers
+
+    _, template = stage
+    config = template["Resources"]["SiteHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"]
+    deployed = config["SecurityHeadersConfig"]
+    local = site_headers((FRONTEND / "index.html").read_text())
+    assert local["X-Frame-Options"] == deployed["FrameOptions"]["FrameOption"]
+    assert local["Referrer-Policy"] == deployed["ReferrerPolicy"]["ReferrerPolicy"]
+    assert local["X-Content-Type-Options"] == "nosniff"
+    assert deployed["ContentSecurityPolicy"]["ContentSecurityPolicy"] in local["Content-Security-Policy"]
+    assert "X-XSS-Protection" not in local
+
+
 def test_the_shop_reaches_its_api_on_its_own_origin(stage: Any) -> None:
     _, template = stage
     resources = template["Resources"]

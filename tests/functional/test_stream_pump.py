@@ -146,3 +146,80 @@ def test_records_older_than_the_maximum_age_are_recorded_and_not_delivered(
     [failure] = on_failure_records(queue)
     assert failure["requestContext"]["condition"] == "RecordAgeExceeded"
     assert failure["DDBStreamBatchInfo"]["batchSize"] == 2
+
+
+# -- through the pump, as `make run` delivers it to the order events -----------------
+def test_six_buyers_racing_for_the_last_unit_make_one_order_one_mail_and_one_sale(
+    table: Any, make_product: Any, pumps: list[StreamPump], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from chalicelib import bootstrap, keys
+    from chalicelib.api.order_events import handle_table_stream
+    from chalicelib.errors import OutOfStock
+    from chalicelib.models import OrderIn
+    from chalicelib.orders import place_order
+    from scripts.resources import create_notifications
+
+    # GIVEN the order events fed by the pump, and a product with one unit left
+    for name, value in create_notifications(f"race-{uuid.uuid4().hex[:6]}").items():
+        monkeypatch.setenv(name, value)
+    bootstrap.reset()
+    treat = make_product(stock=1, price_cents=300, name="Last Unit Treat")
+    seen: list[str] = []
+
+    def order_events(event: dict[str, Any], context: Any) -> Any:
+        seen.extend(r["dynamodb"]["Keys"]["PK"]["S"] for r in event["Records"])
+        return handle_table_stream(event, context)
+
+    pump = StreamPump(table.name, order_events, interval_s=0.05)
+    pumps.append(pump.start())
+
+    # WHEN six buyers race for it
+    run = uuid.uuid4().hex[:8]
+    buyers = [f"racer-{run}-{n}@example.com" for n in range(6)]
+    body = OrderIn.model_validate(
+        {
+            "items": [{"product_id": treat.id, "quantity": 1}],
+            "shipping_address": {"name": "Ada", "line1": "1 Lane", "city": "Town", "postal_code": "1", "country": "US"},
+        }
+    )
+    start = threading.Barrier(len(buyers))
+    outcomes: dict[str, str] = {}
+
+    def buy(email: str) -> None:
+        mine = boto3.session.Session().resource("dynamodb").Table(table.name)
+        start.wait(timeout=WAIT_S)
+        try:
+            place_order(mine, f"user-{email}", uuid.uuid4().hex, body, email=email)
+            outcomes[email] = "placed"
+        except OutOfStock:
+            outcomes[email] = "refused"
+
+    threads = [threading.Thread(target=buy, args=(email,), daemon=True) for email in buyers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(WAIT_S)
+    assert sorted(outcomes.values()) == ["placed"] + ["refused"] * 5
+    # ... and the pump has delivered everything written before a last marker
+    marker = {"PK": f"TEST#{run}", "SK": "AFTER-THE-RACE"}
+    table.put_item(Item=marker)
+    assert pump.wait_until(lambda: marker["PK"] in seen, WAIT_S)
+    table.delete_item(Key=marker)
+
+    # THEN one order was confirmed, to its buyer, and one unit counted as sold
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    mailed = [
+        address
+        for message in ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages
+        for address in json.loads(json.dumps(message.destinations, default=str)).get("ToAddresses", [])
+        if address in buyers
+    ]
+    [winner] = [email for email, outcome in outcomes.items() if outcome == "placed"]
+    assert mailed == [winner]
+    sales = table.get_item(Key=keys.sales_key(treat.id), ConsistentRead=True)["Item"]
+    assert (sales["units_sold"], sales["orders"], sales["revenue_cents"]) == (1, 1, 300)
+    assert [key for key in seen if key.startswith("USER#")] == [f"USER#user-{winner}"]
