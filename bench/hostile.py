@@ -157,20 +157,7 @@ class Probe:
     def races(self) -> None:
         admin = {"Authorization": "Bearer " + self.token(DEMO_USERS[1][0], DEMO_USERS[1][1])}
         shopper = {"Authorization": "Bearer " + self.token(DEMO_USERS[0][0], DEMO_USERS[0][1])}
-        made = requests.post(
-            self.api + "/products",
-            headers=admin,
-            json={
-                "name": "Hostile Race Chew",
-                "description": "Raced for.",
-                "species": "dog",
-                "category": "treats",
-                "brand": "Probe",
-                "price_cents": 500,
-                "stock": 5,
-            },
-            timeout=30,
-        ).json()
+        made = self.product(admin, "Hostile Race Chew", stock=5, price_cents=500)
         pid = made["id"]
         cart = {"items": [{"product_id": pid, "quantity": 1}], "shipping_address": ADDRESS}
         buys = concurrently(20, lambda n: self.buy(shopper, cart, uuid.uuid4().hex).status_code)
@@ -209,6 +196,12 @@ class Probe:
         self.check("races", sorted(cancels) == [200, 409, 409, 409, 409] and after == before + 1, f"{cancels} {after}")
         self.events_tell_the_truth(admin, shopper)
 
+    def product(self, admin: dict[str, str], name: str, stock: int, price_cents: int) -> dict[str, Any]:
+        """A product made for one family, over the API as an admin makes it."""
+        fields = {"description": "Made by bench/hostile.py.", "species": "dog", "category": "toys", "brand": "Probe"}
+        body = {**fields, "name": name, "stock": stock, "price_cents": price_cents}
+        return dict(requests.post(self.api + "/products", headers=admin, json=body, timeout=30).json())
+
     def buy(self, headers: dict[str, str], cart: dict[str, Any], key: str) -> requests.Response:
         return requests.post(f"{self.api}/orders", headers={**headers, "Idempotency-Key": key}, json=cart, timeout=60)
 
@@ -219,20 +212,7 @@ class Probe:
         from moto.core import DEFAULT_ACCOUNT_ID
         from moto.ses.models import ses_backends
 
-        made = requests.post(
-            self.api + "/products",
-            headers=admin,
-            json={
-                "name": "Hostile Last Unit",
-                "description": "One left.",
-                "species": "cat",
-                "category": "toys",
-                "brand": "Probe",
-                "price_cents": 300,
-                "stock": 1,
-            },
-            timeout=30,
-        ).json()
+        made = self.product(admin, "Hostile Last Unit", stock=1, price_cents=300)
         cart = {"items": [{"product_id": made["id"], "quantity": 1}], "shipping_address": ADDRESS}
 
         def mails() -> int:  # confirmations of this product's orders
