@@ -540,7 +540,11 @@ def main(argv: list[str] | None = None) -> None:
         stack.stop()
         raise
     print(banner(stack, time.monotonic() - started), flush=True)
-    stopping.wait()
+    # A timed wait: Python runs a signal's handler in the main thread only, and
+    # a signal that the kernel hands to another thread would not wake an
+    # untimed wait (seen here: SIGTERM left unanswered until a SIGKILL).
+    while not stopping.wait(0.5):
+        pass
     print("\nStopping: saving the local data...", flush=True)
     saved = threading.Event()
     # A thread that will not end (a client holding a connection open, say)
