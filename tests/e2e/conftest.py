@@ -88,7 +88,10 @@ def bearer_of(stack: RunningStack, email: str, password: str) -> dict[str, str]:
 def stack_environment(data_dir: Path) -> dict[str, str]:
     """The environment of a stack on free ports, keeping its data in ``data_dir``."""
     ports = {name: str(free_port()) for name in ("API_PORT", "WEB_PORT", "AWS_PORT")}
-    return {**os.environ, **ports, "LOCAL_DATA_DIR": str(data_dir)}
+    # Not the test session's own embedded AWS (the functional tier's): the
+    # stack and what it runs (an import, a token) must reach this stack's.
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    return {**inherited, **ports, "LOCAL_DATA_DIR": str(data_dir)}
 
 
 @pytest.fixture()
