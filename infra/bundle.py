@@ -33,6 +33,7 @@ import sys
 import tempfile
 import zipfile
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib.util import cache_from_source
 from pathlib import Path, PurePosixPath
@@ -162,16 +163,22 @@ def entry(name: str, mode: int) -> zipfile.ZipInfo:
     return info
 
 
+def files_of(source: zipfile.ZipFile, label: str) -> Iterator[zipfile.ZipInfo]:
+    """The files of an archive; an entry that would land outside the package refuses it whole."""
+    for info in source.infolist():
+        if info.is_dir():
+            continue
+        if info.filename.startswith("/") or ".." in PurePosixPath(info.filename).parts:
+            raise BundleError(f"{label} holds an entry outside the package: {info.filename}")
+        yield info
+
+
 def read_entries(chalice_zip: Path) -> tuple[dict[str, tuple[bytes, int]], list[tuple[str, str]]]:
     """The entries to keep (name -> content, Unix mode) and the dropped ones."""
     kept: dict[str, tuple[bytes, int]] = {}
     dropped: list[tuple[str, str]] = []
     with zipfile.ZipFile(chalice_zip) as source:
-        for info in source.infolist():
-            if info.is_dir():
-                continue
-            if info.filename.startswith("/") or ".." in PurePosixPath(info.filename).parts:
-                raise BundleError(f"{chalice_zip.name} holds an entry outside the package: {info.filename}")
+        for info in files_of(source, chalice_zip.name):
             why = drop_reason(info.filename)
             if why:
                 dropped.append((info.filename, why))
@@ -243,11 +250,7 @@ def read_wheels(wheels: list[Path]) -> tuple[dict[str, tuple[bytes, int]], list[
     dropped: list[tuple[str, str]] = []
     for wheel in sorted(wheels):
         with zipfile.ZipFile(wheel) as source:
-            for info in source.infolist():
-                if info.is_dir():
-                    continue
-                if info.filename.startswith("/") or ".." in PurePosixPath(info.filename).parts:
-                    raise BundleError(f"{wheel.name} holds an entry outside the package: {info.filename}")
+            for info in files_of(source, wheel.name):
                 name = f"{LAYER_ROOT}/{info.filename}"
                 if name in kept:
                     raise BundleError(f"{name} is in two wheels ({wheel.name} and another)")
