@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run aws test unit functional e2e lint lock audit bench bench-auth bench-purchase bench-spa bench-load bench-quality vendor import clean-local
+.PHONY: run aws api test unit functional e2e lint lock audit bench bench-auth bench-purchase bench-spa bench-load bench-quality vendor import clean-local
 
 $(STAMP): requirements.in requirements-search.in requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -13,17 +13,21 @@ $(STAMP): requirements.in requirements-search.in requirements-dev.txt
 
 ## run: the whole shop locally (embedded AWS, seeded catalog, API :8000, SPA :8080)
 run: $(STAMP)
-	$(PY) -m scripts.stack
+	$(PY) -m localdev.local_stack
 
 ## aws: only the embedded AWS, its table, user pool and demo users; then `chalice local --stage local` in another terminal
 aws: $(STAMP)
-	$(PY) -m scripts.stack --aws-only
+	$(PY) -m localdev.local_stack --aws-only
+
+## api: `chalice local --stage local` with API Gateway's answers (401s, CORS), reloaded on edits; needs `make aws` in another terminal
+api: $(STAMP)
+	$(PY) -m localdev.chalice_local --stage local $(API_ARGS)
 
 ## test: the static checks (ruff, mypy, bandit), both stages' templates built and cfn-lint'ed, every test tier
 test: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m mypy chalicelib
-	$(VENV)/bin/bandit --quiet --recursive --severity-level medium chalicelib app.py infra scripts
+	$(VENV)/bin/bandit --quiet --recursive --severity-level medium chalicelib app.py infra localdev
 	$(PY) -m infra.package --stage dev
 	$(PY) -m infra.package --stage prod
 	$(VENV)/bin/cfn-lint infra/template.yaml build/dev/template.json build/prod/template.json
@@ -66,9 +70,9 @@ lock: $(STAMP)
 audit: $(STAMP)
 	$(VENV)/bin/pip-audit --strict --require-hashes --disable-pip -r requirements.txt -r requirements-search.txt
 
-## import: load FILE into the running local stack (for AWS: python -m scripts.import_catalog FILE --stage dev)
+## import: load FILE into the running local stack (for AWS: python -m infra.import_catalog FILE --stage dev)
 import: $(STAMP)
-	$(PY) -m scripts.import_catalog $(FILE) --stage local
+	$(PY) -m infra.import_catalog $(FILE) --stage local
 
 ## clean-local: forget local data (next `make run` seeds again)
 clean-local:

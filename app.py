@@ -4,18 +4,16 @@ One blueprint per deployed function (chalicelib/api/): each has its own
 Lambda, role and alarms in a packaged stage (``make package``). Registered
 together here, they are the app that ``chalice local``, ``chalice deploy``
 and the tests run.
+
+Importing it changes nothing else: API Gateway's own answers (a 401 without
+a token, CORS on every error) are emulated by the local tooling
+(``localdev/gateway.py``), which ``make run``, ``make api`` and the test
+fixtures install.
 """
 
 from __future__ import annotations
 
-import os
-
 from chalicelib.api import admin, authorizer, indexer, order_events, purchase, search, shop_app
-
-if "AWS_LAMBDA_FUNCTION_NAME" not in os.environ:  # `chalice local` on a developer's machine
-    from scripts import gateway
-
-    gateway.install()  # answer as API Gateway does: its 401s and 403s with CORS, a backlog of 128
 
 app = shop_app(
     search.bp,  # GET /health, /products, /products/{id}, /openapi.json

@@ -2,7 +2,7 @@
 
     make bench-auth
 
-Both sides verify the same RS256 tokens with chalicelib.auth.TokenVerifier,
+Both sides verify the same RS256 tokens with chalicelib.accounts.verifier.TokenVerifier,
 against a JWKS served over HTTPS on loopback (a self-signed certificate made
 for the run): the cheapest possible fetch, as a real provider is also a
 network round trip away, tens of milliseconds. "Warm" is a
@@ -32,8 +32,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from chalicelib.auth import AuthSettings, JwksCache, TokenVerifier
-from tests.keys import SigningKey, claims, jwks
+from chalicelib.accounts.verifier import AuthSettings, JwksCache, TokenVerifier
+from tests.support.keys import SigningKey, claims, jwks
 
 from .common import percentile
 
@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> None:
         trust = ssl.create_default_context(cafile=str(cert_file))
 
     def fetch(jwks_url: str) -> dict[str, Any]:
-        """chalicelib.auth.fetch_json's request, trusting the run's certificate."""
+        """chalicelib.accounts.verifier.fetch_json's request, trusting the run's certificate."""
         with urllib.request.urlopen(jwks_url, timeout=3, context=trust) as response:
             return dict(json.loads(response.read()))
 

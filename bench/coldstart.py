@@ -42,8 +42,8 @@ from typing import Any
 import boto3
 
 from infra.bundle import bundle
-from scripts.import_catalog import load, read_catalog
-from scripts.resources import (
+from infra.import_catalog import load, read_catalog
+from localdev.resources import (
     ROOT,
     create_search_index_bucket,
     create_table,
@@ -62,9 +62,9 @@ FLOOR_MODULE = "coldstart_floor"
 FLOOR_SOURCE = 'import boto3\nimport chalice  # noqa: F401\n\ndynamodb = boto3.client("dynamodb")\n'
 # The handlers of a packaged stage, when there is no template to read them from.
 HANDLERS = {
-    "search": "chalicelib.functions.search.app",
-    "purchase": "chalicelib.functions.purchase.app",
-    "admin": "chalicelib.functions.admin.app",
+    "search": "chalicelib.lambdas.search.app",
+    "purchase": "chalicelib.lambdas.purchase.app",
+    "admin": "chalicelib.lambdas.admin.app",
     "authorizer": "chalicelib.api.authorizer.jwt_auth",
     "order_events": "chalicelib.api.order_events.handle_table_stream",
     "indexer": "chalicelib.api.indexer.index_table_stream",

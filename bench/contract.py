@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
-from chalicelib import openapi
+from chalicelib.api import openapi
 from tests.e2e.conftest import DEMO_ADMIN, DEMO_SHOPPER, RunningStack, bearer_of, stack_environment, start_stack
 from tests.e2e.test_contract import CHECKS, REQUEST_TIMEOUT_S
 

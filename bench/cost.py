@@ -26,9 +26,9 @@ from typing import Any
 import boto3
 from chalice.test import Client
 
-from scripts import gateway
-from scripts.import_catalog import load, read_catalog
-from scripts.resources import (
+from infra.import_catalog import load, read_catalog
+from localdev import gateway
+from localdev.resources import (
     DEMO_USERS,
     ROOT,
     create_demo_users,

@@ -32,10 +32,10 @@ import requests
 
 from bench.common import percentile
 from bench.search import QUERIES
-from chalicelib.catalog import import_products, update_product
-from chalicelib.models import ProductIn, ProductUpdate
-from scripts.generate_catalog import generate
-from scripts.stack import LocalStack
+from chalicelib.catalog.product import ProductIn, ProductUpdate
+from chalicelib.catalog.products import import_products, update_product
+from localdev.generate_catalog import generate
+from localdev.local_stack import LocalStack
 from tests.conftest import free_port
 
 

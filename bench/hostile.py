@@ -47,10 +47,10 @@ import boto3
 import jwt
 import requests
 
-from scripts.resources import DEMO_USERS
-from scripts.stack import LocalStack
+from localdev.local_stack import LocalStack
+from localdev.resources import DEMO_USERS
 from tests.conftest import free_port
-from tests.keys import SigningKey, claims, hs256_with_public_key, tamper, unsigned
+from tests.support.keys import SigningKey, claims, hs256_with_public_key, tamper, unsigned
 
 ADDRESS = {"name": "Ada", "line1": "1 Lane", "city": "Town", "postal_code": "1234", "country": "US"}
 EVIL = "http://evil.example"

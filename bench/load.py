@@ -37,8 +37,8 @@ from typing import Any
 import boto3
 import requests
 
-from chalicelib.config import local_stack_file
-from scripts.resources import ROOT
+from chalicelib.platform.config import local_stack_file
+from localdev.resources import ROOT
 from tests.conftest import free_port
 
 from .common import percentile
@@ -86,7 +86,7 @@ def start_stack(data_dir: Path) -> tuple[subprocess.Popen[str], dict[str, str]]:
     env.update({name: str(free_port()) for name in ("API_PORT", "WEB_PORT", "AWS_PORT")})
     env["LOCAL_DATA_DIR"] = str(data_dir)
     process = subprocess.Popen(
-        [sys.executable, "-m", "scripts.stack"],
+        [sys.executable, "-m", "localdev.local_stack"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

@@ -21,11 +21,12 @@ from collections import Counter
 
 import boto3
 
-from chalicelib.catalog import import_products
-from chalicelib.models import OrderIn, ProductIn
-from chalicelib.orders import place_order
-from scripts.generate_catalog import generate
-from scripts.resources import create_table, fake_aws_environment, start_embedded_aws
+from chalicelib.catalog.product import ProductIn
+from chalicelib.catalog.products import import_products
+from chalicelib.orders.checkout import place_order
+from chalicelib.orders.order import OrderIn
+from localdev.generate_catalog import generate
+from localdev.resources import create_table, fake_aws_environment, start_embedded_aws
 from tests.conftest import free_port
 
 from .common import percentile

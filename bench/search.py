@@ -5,7 +5,7 @@ products in Python: every product's words tested against every query word).
     make bench                                  # 1k, 10k, 50k and 200k products
     make bench BENCH_ARGS="--sizes 1000 5000"   # quicker
 
-For each size, N generated products (scripts/generate_catalog.py) are indexed
+For each size, N generated products (localdev/generate_catalog.py) are indexed
 by the functions the indexer uses (chalicelib/search/index.py): build time,
 size on disk, the time to open it and answer a first, corrected search (what
 a search container pays once at cold start, S3 download aside; the download
@@ -28,11 +28,13 @@ from typing import Any
 import tantivy
 
 from bench.common import percentile
-from chalicelib.models import Product, SearchParams
+from chalicelib.catalog.product import Product
+from chalicelib.platform.folding import fold
 from chalicelib.search.index import SearchIndex, build
+from chalicelib.search.language import parse_query, stem, words
+from chalicelib.search.results import SearchParams
 from chalicelib.search.service import search_products
-from chalicelib.text import fold, parse_query, stem, words
-from scripts.generate_catalog import generate
+from localdev.generate_catalog import generate
 
 QUERIES: tuple[dict[str, Any], ...] = (
     {"q": "dog food"},

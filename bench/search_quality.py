@@ -15,7 +15,7 @@ them, then rewritten by kind:
 - filler: ordinary words around them ("best ...", "... for my dog");
 - plural/singular: one word's number flipped;
 - word order: the words reversed;
-- synonym: a word replaced by a synonym of chalicelib/synonyms.json;
+- synonym: a word replaced by a synonym of chalicelib/search/synonyms.json;
 - prefix (typing): the last word cut short, as while typing.
 
 A product the kind cannot apply to (no long word, no synonym) has no query of
@@ -52,10 +52,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from chalicelib.models import SearchParams
+from chalicelib.platform.folding import fold
+from chalicelib.search.language import STOPWORDS
+from chalicelib.search.results import SearchParams
 from chalicelib.search.service import search_products
-from chalicelib.text import STOPWORDS, fold
-from scripts.resources import ROOT
+from localdev.resources import ROOT
 
 KINDS = ["exact", "one typo", "two typos", "filler", "plural/singular", "word order", "synonym", "prefix (typing)"]
 TOP = 10
@@ -106,7 +107,7 @@ def flip_number(word: str) -> str:
 
 
 def synonym_map() -> dict[str, list[str]]:
-    """Each word or phrase of chalicelib/synonyms.json with the others of its group."""
+    """Each word or phrase of chalicelib/search/synonyms.json with the others of its group."""
     found: dict[str, list[str]] = defaultdict(list)
     for group in json.loads(SYNONYMS.read_text()):
         for phrase in group:
@@ -164,7 +165,7 @@ def shop_engine(products: list[dict[str, Any]]) -> tuple[Engine, Callable[[], No
     import tantivy
 
     from bench.search import MemoryTable
-    from chalicelib.models import Product
+    from chalicelib.catalog.product import Product
     from chalicelib.search.index import SearchIndex, build
 
     catalog = [Product.model_validate(p) for p in products]

@@ -22,7 +22,7 @@ from pathlib import Path
 from statistics import median
 from typing import Any
 
-from scripts.resources import ROOT
+from localdev.resources import ROOT
 from tests.e2e.conftest import CHROMIUM, FLAGS, stack_environment, start_stack
 
 LIGHTHOUSE = ROOT / "node_modules" / ".bin" / "lighthouse"

@@ -25,14 +25,16 @@ TIMED = (
 )
 CASES = {
     "floor (chalice + boto3 + a DynamoDB client)": "import chalice",
-    "floor + the shop's logs and metrics": "import chalice, chalicelib.observability, chalicelib.metrics",
+    "floor + the shop's logs and metrics": (
+        "import chalice, chalicelib.platform.observability, chalicelib.platform.metrics"
+    ),
     "floor + Powertools Logger and Metrics": (
         "import chalice, aws_lambda_powertools.logging, aws_lambda_powertools.metrics"
     ),
     "floor + X-Ray SDK patching botocore": "import chalice; from aws_xray_sdk.core import patch; patch(('botocore',))",
-    "search function": "import chalicelib.functions.search",
-    "purchase function": "import chalicelib.functions.purchase",
-    "admin function": "import chalicelib.functions.admin",
+    "search function": "import chalicelib.lambdas.search",
+    "purchase function": "import chalicelib.lambdas.purchase",
+    "admin function": "import chalicelib.lambdas.admin",
     "authorizer function": "import chalicelib.api.authorizer",
     "order events function": "import chalicelib.api.order_events",
 }

@@ -10,7 +10,7 @@ and stream functions never load PyJWT (see tests/unit/test_function_imports.py).
 Every AWS client retries what AWS says is transient (throttling, 5xx,
 connection errors) a bounded number of times, and gives up on a connection or
 an answer that takes too long: a request stays well inside the function's
-timeout, and the view answers 503 with Retry-After (chalicelib/errors.py).
+timeout, and the view answers 503 with Retry-After (chalicelib/platform/errors.py).
 """
 
 from __future__ import annotations
@@ -19,23 +19,16 @@ import time
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from .config import (
-    Settings,
-    auth_settings_from_env,
-    event_settings_from_env,
-    require_aws,
-    search_index_settings_from_env,
-    stage_from_env,
-)
-from .metrics import EmfMetrics
-from .observability import Telemetry, build_telemetry
+from chalicelib.platform.config import Settings, require_aws, stage_from_env
+from chalicelib.platform.metrics import EmfMetrics
+from chalicelib.platform.observability import Telemetry, build_telemetry
 
 if TYPE_CHECKING:
-    from .auth import TokenVerifier
-    from .events import EventDeps
-    from .search.index import SearchIndex
-    from .search.indexer import Indexer
-    from .search.store import IndexReader, IndexStore
+    from chalicelib.accounts.verifier import TokenVerifier
+    from chalicelib.orders.follow_ups import EventDeps
+    from chalicelib.search.index import SearchIndex
+    from chalicelib.search.index_store import IndexReader, IndexStore
+    from chalicelib.search.indexing import Indexer
 
 AWS_MAX_ATTEMPTS = 3  # the first try and two retries, with botocore's jittered backoff
 AWS_CONNECT_TIMEOUT_S = 1.0
@@ -65,7 +58,7 @@ def get_settings() -> Settings:
 
 @cache
 def get_telemetry() -> Telemetry:
-    """The shop's logger and metrics (chalicelib/observability.py)."""
+    """The shop's logger and metrics (chalicelib/platform/observability.py)."""
     return build_telemetry(stage_from_env())
 
 
@@ -86,7 +79,7 @@ def get_table() -> Any:
 @cache
 def get_verifier() -> TokenVerifier:
     """One verifier per container: its JWKS cache outlives the request."""
-    from .auth import TokenVerifier
+    from chalicelib.accounts.verifier import TokenVerifier, auth_settings_from_env
 
     if stage_from_env() == "local":
         require_aws()  # the local user pool's ids come with its AWS; elsewhere the verifier needs no AWS
@@ -134,7 +127,7 @@ def index_store(role: str) -> IndexStore:
     import uuid
     from pathlib import Path
 
-    from .search.store import IndexStore
+    from chalicelib.search.index_store import IndexStore, search_index_settings_from_env
 
     get_settings()  # the stage's AWS first (a 503 naming what is missing)
     settings = search_index_settings_from_env()
@@ -145,7 +138,7 @@ def index_store(role: str) -> IndexStore:
 
 @cache
 def get_index_reader() -> IndexReader:
-    from .search.store import IndexReader
+    from chalicelib.search.index_store import IndexReader, search_index_settings_from_env
 
     return IndexReader(index_store("reader"), refresh_s=search_index_settings_from_env().refresh_s)
 
@@ -157,14 +150,14 @@ def get_search_index() -> SearchIndex:
 
 @cache
 def get_indexer() -> Indexer:
-    from .search.indexer import Indexer
+    from chalicelib.search.indexing import Indexer
 
     return Indexer(index_store("indexer"), get_table())
 
 
 @cache
 def get_event_deps() -> EventDeps:
-    from .events import EventDeps
+    from chalicelib.orders.follow_ups import EventDeps, event_settings_from_env
 
     return EventDeps(
         table=get_table(),

@@ -18,7 +18,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .stack import Out, StackError
+from infra.cloudformation import Out, StackError
 
 # The property of each SAM type that may name a local file (a zip next to the template).
 LOCAL_ARTIFACTS = {"AWS::Serverless::Function": "CodeUri", "AWS::Serverless::LayerVersion": "ContentUri"}

@@ -88,7 +88,7 @@ def drop_reason(name: str) -> str | None:
     if path.name == "RECORD" and top.endswith(".dist-info"):
         return "installer's file list (pip only; wrong once .pyc are added)"
     if top == "snowballstemmer" and path.name.endswith("_stemmer.py") and path.name not in STEMMERS_LOADED:
-        return "a language the shop does not stem (chalicelib/text.py loads English only)"
+        return "a language the shop does not stem (chalicelib/search/language.py loads English only)"
     return None
 
 

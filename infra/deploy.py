@@ -26,12 +26,8 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from scripts.import_catalog import CatalogFileError, load, read_catalog
-
-from . import artifacts, publish_spa
-from .functions import by_key
-from .session import Aws, connect
-from .stack import (
+from infra import artifacts, publish_spa
+from infra.cloudformation import (
     READY_FOR_CREATE,
     Out,
     StackError,
@@ -48,6 +44,9 @@ from .stack import (
     report_failure,
     stack_name,
 )
+from infra.functions import by_key
+from infra.import_catalog import CatalogFileError, load, read_catalog
+from infra.session import Aws, connect
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"

@@ -68,7 +68,7 @@ READ_CATALOG: Final = (Grant(("dynamodb:BatchGetItem", "dynamodb:GetItem"), ("ta
 # S3 answers a GetObject of a missing key with 404 only to a caller that may
 # list the bucket, and with 403 AccessDenied to any other. The code reads "no
 # index yet" from that 404 (the pointer, search-index/current.json, and a
-# pruned version: chalicelib/search/store.py), so the functions that read the
+# pruned version: chalicelib/search/index_store.py), so the functions that read the
 # index may list its bucket, which holds nothing but the index.
 SEE_MISSING_INDEX_OBJECTS: Final = Grant(("s3:ListBucket",), ("search-index-bucket",))
 
@@ -86,7 +86,7 @@ FUNCTIONS: Final[tuple[Function, ...]] = (
     Function(
         key="search",
         logical_id="APIHandler",  # Chalice's API function, given the search routes
-        handler="chalicelib.functions.search.app",
+        handler="chalicelib.lambdas.search.app",
         blueprint="chalicelib.api.search",
         memory_mb=512,
         timeout_s=10,
@@ -98,7 +98,7 @@ FUNCTIONS: Final[tuple[Function, ...]] = (
     Function(
         key="purchase",
         logical_id="PurchaseFunction",
-        handler="chalicelib.functions.purchase.app",
+        handler="chalicelib.lambdas.purchase.app",
         blueprint="chalicelib.api.purchase",
         memory_mb=512,
         timeout_s=10,
@@ -120,7 +120,7 @@ FUNCTIONS: Final[tuple[Function, ...]] = (
     Function(
         key="admin",
         logical_id="AdminFunction",
-        handler="chalicelib.functions.admin.app",
+        handler="chalicelib.lambdas.admin.app",
         blueprint="chalicelib.api.admin",
         memory_mb=512,
         timeout_s=10,

@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
-from .functions import FUNCTIONS, Function
+from infra.functions import FUNCTIONS, Function
 
-# The shop's own metrics (CloudWatch embedded metric format, chalicelib/metrics.py).
+# The shop's own metrics (CloudWatch embedded metric format, chalicelib/platform/metrics.py).
 NAMESPACE: Final = "PetStore"
 API_STAGE: Final = "api"  # Chalice's api_gateway_stage
 

@@ -54,12 +54,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from chalicelib.events import STREAM_POLICY, StreamPolicy
-from scripts.gateway import gateway_responses
-from scripts.resources import ROOT, template
-
-from . import monitoring
-from .functions import FUNCTIONS, RESOURCES, Function
+from chalicelib.orders.follow_ups import STREAM_POLICY
+from chalicelib.platform.stream_records import StreamPolicy
+from infra import monitoring
+from infra.functions import FUNCTIONS, RESOURCES, Function
+from infra.gateway_responses import gateway_responses
+from infra.template import ROOT, template
 
 STAGES = ("dev", "prod")
 BUILD = ROOT / "build"
@@ -470,7 +470,7 @@ def site_headers_policy() -> dict[str, Any]:
     page's meta tag cannot carry (its other directives are in the tag,
     written at publish with the stage's origins: infra/publish_spa.py); no
     ``X-XSS-Protection``, which browsers no longer honour. `make run`'s SPA
-    server sends the same (scripts/stack.py, ``site_headers``).
+    server sends the same (localdev/local_stack.py, ``site_headers``).
     """
     return {
         "Type": "AWS::CloudFront::ResponseHeadersPolicy",
@@ -501,7 +501,7 @@ INDEXER_BATCHING: Final = {"MaximumBatchingWindowInSeconds": 1, "Parallelization
 
 def stream_policies() -> dict[str, tuple[StreamPolicy, dict[str, int]]]:
     """Each stream handler's delivery policy (the app's, which the local pump follows too) and extras."""
-    from chalicelib.search.indexer import INDEX_STREAM_POLICY  # imports tantivy: only when building
+    from chalicelib.search.indexing import INDEX_STREAM_POLICY  # imports tantivy: only when building
 
     return {"HandleTableStream": (STREAM_POLICY, {}), "IndexTableStream": (INDEX_STREAM_POLICY, INDEXER_BATCHING)}
 
@@ -736,7 +736,7 @@ def search_engine_wheels(
 
 def build_search_layer(out: Path, requirements: Path = SEARCH_REQUIREMENTS) -> str:
     """Write build/<stage>/search-layer.zip; returns the line that reports it."""
-    from .bundle import bundle_layer
+    from infra.bundle import bundle_layer
 
     wheels = search_engine_wheels(requirements)
     report = bundle_layer(wheels, out / SEARCH_LAYER_ZIP, runtime=RUNTIME)
@@ -766,7 +766,7 @@ def run_chalice_package(stage: str, merge_file: Path, out: Path) -> None:
 
 def build(stage: str, out: Path | None = None) -> Path:
     """Write build/<stage>/template.json, deployment.zip and search-layer.zip; returns the folder."""
-    from .bundle import bundle
+    from infra.bundle import bundle
 
     out = out or BUILD / stage
     out.mkdir(parents=True, exist_ok=True)
@@ -800,7 +800,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Build a stage's template and zip offline into build/<stage>/.")
     parser.add_argument("--stage", required=True, choices=STAGES)
     args = parser.parse_args(argv)
-    from .bundle import BundleError
+    from infra.bundle import BundleError
 
     try:
         build(args.stage)

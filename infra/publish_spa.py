@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 import boto3
 
-from scripts.resources import ROOT
+from infra.template import ROOT
 
 FRONTEND = ROOT / "frontend"
 CHALICE_CONFIG = ROOT / ".chalice" / "config.json"
@@ -146,7 +146,7 @@ def tightened_index(html: str, config: Mapping[str, Any]) -> str:
     frame nothing, so as it is it reaches no API and no identity provider:
     this fills in ``connect-src`` and ``frame-src`` from the page's
     config.json (``csp_sources``). The deployed
-    site gets it at publish; `make run`'s server (scripts/stack.py) serves it
+    site gets it at publish; `make run`'s server (localdev/local_stack.py) serves it
     the same way. ``frame-ancestors``, which browsers ignore in a meta tag,
     comes as a header: CloudFront's response headers policy (SiteHeadersPolicy,
     infra/package.py) and the local server send it.

@@ -8,7 +8,7 @@ from typing import Any
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .stack import StackError
+from infra.cloudformation import StackError
 
 REGION_HELP = (
     "no AWS region: export AWS_REGION=eu-west-1 (or the region you want), or run `aws configure set region eu-west-1`"

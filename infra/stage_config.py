@@ -21,9 +21,9 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from .functions import FUNCTIONS, Function
-from .session import checked_session
-from .stack import StackError, describe, outputs, parameters, stack_name
+from infra.cloudformation import StackError, describe, outputs, parameters, stack_name
+from infra.functions import FUNCTIONS, Function
+from infra.session import checked_session
 
 CONFIG = Path(__file__).resolve().parent.parent / ".chalice" / "config.json"
 

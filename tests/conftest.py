@@ -9,6 +9,12 @@ from typing import Any
 import boto3
 import pytest
 
+from localdev import gateway
+
+# API Gateway's own answers in every test client and `chalice local` of the
+# session, installed before any test module imports chalice.test.
+gateway.install()
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -19,7 +25,7 @@ def free_port() -> int:
 @pytest.fixture(scope="session")
 def aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """moto's server on loopback, as the local stack runs it; yields its URL."""
-    from scripts.resources import fake_aws_environment, start_embedded_aws
+    from localdev.resources import fake_aws_environment, start_embedded_aws
 
     port = free_port()
     server = start_embedded_aws(port)

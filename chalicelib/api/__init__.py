@@ -11,7 +11,7 @@
 
 ``app.py`` registers them all: that is the app ``chalice local``, ``chalice
 deploy`` and the tests run. In a packaged stage (``make package``) each API
-function runs an app of its own blueprint only (chalicelib/functions/), so it
+function runs an app of its own blueprint only (chalicelib/lambdas/), so it
 imports only what its routes use; the authorizer and the stream handler are
 already separate Lambdas with their blueprint module as handler.
 """
@@ -22,9 +22,9 @@ import os
 
 from chalice import Blueprint, Chalice, CORSConfig
 
-from ..bootstrap import get_telemetry
-from ..observability import request_logger
-from .responses import finish_response
+from chalicelib.api.request_log import request_logger
+from chalicelib.api.responses import finish_response
+from chalicelib.bootstrap import get_telemetry
 
 APP_NAME = "petstore"
 

@@ -6,12 +6,12 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
-from .. import catalog
-from ..bootstrap import get_settings, get_table
-from ..errors import api_errors
-from ..models import ProductIn, ProductUpdate, StockChange
-from .authorizer import jwt_auth
-from .http import dump, if_match_version, json_body, require_role
+from chalicelib.api.authorizer import jwt_auth
+from chalicelib.api.http import dump, if_match_version, json_body, require_role
+from chalicelib.api.responses import api_errors
+from chalicelib.bootstrap import get_settings, get_table
+from chalicelib.catalog import products as catalog
+from chalicelib.catalog.product import ProductIn, ProductUpdate, StockChange
 
 bp = Blueprint(__name__)
 

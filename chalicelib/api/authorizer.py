@@ -1,8 +1,8 @@
-"""The authorizer function: verifies the caller's JWT (chalicelib/auth.py).
+"""The authorizer function: verifies the caller's JWT (chalicelib/accounts/verifier.py).
 
 It reads no data, so its role grants nothing but logs; the verifier and its
 JWKS cache are built on first use and kept across warm invocations. How long
-API Gateway caches its answer is AUTH_CACHE_TTL_S (chalicelib/config.py).
+API Gateway caches its answer is AUTH_CACHE_TTL_S (chalicelib/platform/config.py).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from chalice import AuthResponse, Blueprint, UnauthorizedError
 from chalice.app import AuthRequest
 
-from ..config import auth_cache_ttl_from_env
+from chalicelib.platform.config import auth_cache_ttl_from_env
 
 bp = Blueprint(__name__)
 
@@ -33,11 +33,11 @@ def jwt_auth(auth_request: AuthRequest) -> AuthResponse:
     A refused token is the authorizer doing its job: logged at INFO with its
     reason and counted (TokensRefused), never an error.
     """
-    from ..auth import InvalidToken
-    from ..bootstrap import get_telemetry, get_verifier
-    from ..identity import context_of
-    from ..metrics import TOKENS_REFUSED, Metric
-    from ..observability import arn_route
+    from chalicelib.accounts.identity import context_of
+    from chalicelib.accounts.verifier import InvalidToken
+    from chalicelib.bootstrap import get_telemetry, get_verifier
+    from chalicelib.platform.metrics import TOKENS_REFUSED, Metric
+    from chalicelib.platform.observability import arn_route
 
     telemetry = get_telemetry()
     with telemetry.invocation("authorizer", function="authorizer", route=arn_route(auth_request.method_arn)) as call:

@@ -8,8 +8,8 @@ from typing import Any, TypeVar
 from chalice.app import Request
 from pydantic import BaseModel, ValidationError
 
-from ..errors import Forbidden, InvalidInput, PayloadTooLarge, from_validation_error
-from ..identity import Identity, from_context
+from chalicelib.accounts.identity import Identity, from_context
+from chalicelib.platform.errors import Forbidden, InvalidInput, PayloadTooLarge, from_validation_error
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -2,7 +2,7 @@
 
 A deployed stage's template points its event source mapping at the table's
 stream (``make package``), with the bisect, retry and failure-queue settings
-of ``INDEX_STREAM_POLICY``; locally the stream pump (scripts/streams.py)
+of ``INDEX_STREAM_POLICY``; locally the stream pump (localdev/stream_pump.py)
 delivers the same batches. Invoked with ``{"rebuild": true}`` (``make
 reindex``), it rebuilds the index from the whole table instead.
 
@@ -19,9 +19,9 @@ from typing import Any
 from chalice import Blueprint
 from chalice.app import DynamoDBEvent
 
-from ..bootstrap import get_indexer, get_telemetry
-from ..search.indexer import INDEX_STREAM_POLICY
-from .order_events import LOCAL_STREAM_ARN
+from chalicelib.api.order_events import LOCAL_STREAM_ARN
+from chalicelib.bootstrap import get_indexer, get_telemetry
+from chalicelib.search.indexing import INDEX_STREAM_POLICY
 
 bp = Blueprint(__name__)
 

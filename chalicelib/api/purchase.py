@@ -6,12 +6,13 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
-from .. import orders, profile
-from ..bootstrap import get_cognito, get_metrics, get_settings, get_table
-from ..errors import api_errors
-from ..models import OrderIn, OrderListParams
-from .authorizer import jwt_auth
-from .http import caller, dump, json_body, query_params
+from chalicelib.accounts import profile
+from chalicelib.api.authorizer import jwt_auth
+from chalicelib.api.http import caller, dump, json_body, query_params
+from chalicelib.api.responses import api_errors
+from chalicelib.bootstrap import get_cognito, get_metrics, get_settings, get_table
+from chalicelib.orders import checkout as orders
+from chalicelib.orders.order import OrderIn, OrderListParams
 
 bp = Blueprint(__name__)
 

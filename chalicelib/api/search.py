@@ -6,12 +6,13 @@ from typing import Any
 
 from chalice import Blueprint
 
-from .. import catalog, openapi
-from ..bootstrap import get_metrics, get_search_index, get_table
-from ..errors import api_errors
-from ..models import SearchParams
-from ..search.service import result_page, search_products
-from .http import dump, query_params
+from chalicelib.api import openapi
+from chalicelib.api.http import dump, query_params
+from chalicelib.api.responses import api_errors
+from chalicelib.bootstrap import get_metrics, get_search_index, get_table
+from chalicelib.catalog import products as catalog
+from chalicelib.search.results import SearchParams
+from chalicelib.search.service import result_page, search_products
 
 bp = Blueprint(__name__)
 

@@ -2,7 +2,7 @@
 index as a searcher holds it in memory.
 
 Text is analysed here, in Python, with the same functions a query goes
-through (chalicelib/text.py: folded case and accents, stop words, Snowball
+through (chalicelib/search/language.py: folded case and accents, stop words, Snowball
 stems), and handed to tantivy already split on spaces, so the index and the
 query can never disagree on what a word is. Each text field is indexed twice:
 as typed (``name``) and stemmed (``name_stem``), so a word matched as typed
@@ -20,8 +20,8 @@ from typing import Any, Final
 
 import tantivy
 
-from ..models import Product
-from ..text import name_key, slug, stem, words
+from chalicelib.catalog.product import Product
+from chalicelib.search.language import name_key, slug, stem, words
 
 # A word found in the name counts more than one found in the description.
 FIELD_WEIGHTS: Final = {"name": 3.0, "brand": 2.0, "category": 2.0, "species": 2.0, "description": 1.0}

@@ -1,10 +1,10 @@
 """How a search box becomes a tantivy query.
 
-1. ``parse_query`` (chalicelib/text.py) folds the words, drops stop words
+1. ``parse_query`` (chalicelib/search/language.py) folds the words, drops stop words
    (not the last word while it is typed: "for" may become "formula").
 2. ``understand`` reads each word against the index's vocabulary: a known
    word is searched as typed, by its stem, and through its synonyms
-   (chalicelib/synonyms.json); two words the catalog writes as one are also
+   (chalicelib/search/synonyms.json); two words the catalog writes as one are also
    searched joined ("cuttle bone": cuttlebone), a word the catalog writes as
    two is split ("catfood": cat food); an unknown word is corrected to the
    nearest words of the vocabulary (1 typo from 5 letters, 2 from 9), else
@@ -29,9 +29,19 @@ from typing import Final
 
 import tantivy
 
-from ..models import SearchParams
-from ..text import FILLER_WORDS, STOPWORDS, Term, allowed_typos, corrections, parse_query, slug, stem, synonyms
-from .index import FIELD_WEIGHTS, SearchIndex, schema
+from chalicelib.search.index import FIELD_WEIGHTS, SearchIndex, schema
+from chalicelib.search.language import (
+    FILLER_WORDS,
+    STOPWORDS,
+    Term,
+    allowed_typos,
+    corrections,
+    parse_query,
+    slug,
+    stem,
+    synonyms,
+)
+from chalicelib.search.results import SearchParams
 
 # How much each way of matching a word counts, relative to the word as typed.
 AS_TYPED: Final = 1.0

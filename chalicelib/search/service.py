@@ -22,25 +22,26 @@ from typing import Any, Final
 
 import tantivy
 
-from .. import cursor
-from ..catalog import Table, get_products
-from ..metrics import DISCARD, SEARCH_ITEMS_READ, SEARCH_LATENCY, Metric, MetricSink
-from ..models import (
+from chalicelib.catalog.product import Product
+from chalicelib.catalog.products import Table, get_products
+from chalicelib.platform import cursor
+from chalicelib.platform.folding import fold
+from chalicelib.platform.metrics import DISCARD, SEARCH_ITEMS_READ, SEARCH_LATENCY, Metric, MetricSink
+from chalicelib.search.index import FACETS, SearchIndex
+from chalicelib.search.language import Term, highlights, matches_term, parse_query
+from chalicelib.search.query import Understanding, named_filters, relax, text_query, understand
+from chalicelib.search.results import (
     FacetCount,
     Facets,
     Highlight,
     Matches,
     PriceBand,
-    Product,
     ProductHit,
     ProductPage,
     QueryUnderstood,
     SearchParams,
     Sort,
 )
-from ..text import Term, fold, highlights, matches_term, parse_query
-from .index import FACETS, SearchIndex
-from .query import Understanding, named_filters, relax, text_query, understand
 
 MAX_BRANDS: Final = 200
 # Price bands of the facets, in cents: [low, high) with None for no bound.

@@ -17,7 +17,7 @@ import pytest
 import requests
 from playwright.sync_api import Page, expect, sync_playwright
 
-from scripts.resources import ROOT
+from localdev.resources import ROOT
 from tests.conftest import free_port
 
 STARTUP_TIMEOUT_S = 120
@@ -48,7 +48,7 @@ class RunningStack:
 
 def start_stack(env: dict[str, str], *args: str) -> RunningStack:
     """`make run` (or, with ``--aws-only``, `make aws`), started as the Makefile does."""
-    return start_process([sys.executable, "-m", "scripts.stack", *args], env, "Press Ctrl-C to stop")
+    return start_process([sys.executable, "-m", "localdev.local_stack", *args], env, "Press Ctrl-C to stop")
 
 
 def start_process(command: list[str], env: dict[str, str], ready_line: str) -> RunningStack:
@@ -73,9 +73,9 @@ def start_process(command: list[str], env: dict[str, str], ready_line: str) -> R
 
 
 def bearer_of(stack: RunningStack, email: str, password: str) -> dict[str, str]:
-    """An Authorization header, from `python -m scripts.token` as the README shows."""
+    """An Authorization header, from `python -m localdev.token` as the README shows."""
     printed = subprocess.run(
-        [sys.executable, "-m", "scripts.token", email, password, "--web", stack.web],
+        [sys.executable, "-m", "localdev.token", email, password, "--web", stack.web],
         cwd=ROOT,
         capture_output=True,
         text=True,

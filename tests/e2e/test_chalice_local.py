@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from scripts.resources import ROOT
+from localdev.resources import ROOT
 from tests.conftest import free_port
 from tests.e2e.conftest import RunningStack, start_process, start_stack
 
@@ -26,7 +26,7 @@ def terminal(data_dir: Path) -> dict[str, str]:
 
 def chalice_local(env: dict[str, str], *args: str) -> RunningStack:
     port = str(free_port())
-    command = [CHALICE, "local", "--no-autoreload", "--port", port, *args]
+    command = [sys.executable, "-m", "localdev.chalice_local", "--no-autoreload", "--port", port, *args]
     return start_process(command, {**env, "API_PORT": port}, "Serving on")
 
 
@@ -54,7 +54,7 @@ def test_chalice_local_in_a_second_terminal_uses_the_aws_of_make_aws(
     assert page.status_code == 200, page.text
     assert page.json()["items"]
     token = subprocess.run(
-        [sys.executable, "-m", "scripts.token", "shopper@example.com", "Shopper-pass-1"],
+        [sys.executable, "-m", "localdev.token", "shopper@example.com", "Shopper-pass-1"],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -27,7 +27,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from chalicelib import openapi
+from chalicelib.api import openapi
 from tests.e2e.conftest import DEMO_ADMIN, DEMO_SHOPPER, RunningStack, bearer_of, stack_environment, start_stack
 
 EXAMPLES_PER_OPERATION = 25

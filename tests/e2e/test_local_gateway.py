@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 import pytest
 import requests
 
-from scripts.gateway import REQUEST_QUEUE_SIZE, REQUEST_TIMEOUT_S
+from localdev.gateway import REQUEST_QUEUE_SIZE, REQUEST_TIMEOUT_S
 from tests.e2e.conftest import RunningStack
 
 CORS = "Access-Control-Allow-Origin"

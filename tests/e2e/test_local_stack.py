@@ -9,7 +9,7 @@ from pathlib import Path
 
 import requests
 
-from scripts.resources import ROOT
+from localdev.resources import ROOT
 from tests.e2e.conftest import RunningStack, bearer_of, searched, start_stack
 
 
@@ -37,7 +37,7 @@ def test_local_edits_survive_a_restart(stack: RunningStack, stack_env: dict[str,
     catalog_file = tmp_path / "edit.json"
     catalog_file.write_text(json.dumps([edited]))
     imported = subprocess.run(
-        [sys.executable, "-m", "scripts.import_catalog", str(catalog_file), "--stage", "local"],
+        [sys.executable, "-m", "infra.import_catalog", str(catalog_file), "--stage", "local"],
         cwd=ROOT,
         env=stack_env,
         capture_output=True,
@@ -230,7 +230,7 @@ def test_an_account_made_in_the_shop_keeps_its_id_password_and_orders_across_a_r
 def test_a_crash_keeps_what_was_written_a_second_before(stack: RunningStack, stack_env: dict[str, str]) -> None:
     import time
 
-    from scripts.import_catalog import stage_table_name
+    from infra.import_catalog import stage_table_name
 
     # GIVEN a new account and its order
     email, password = "crash-survivor@example.com", "Survivor-pass-1"

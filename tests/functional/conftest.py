@@ -16,10 +16,10 @@ from chalice.test import Client
 
 from chalicelib import bootstrap
 from chalicelib.api.indexer import index_table_stream
-from chalicelib.search.indexer import INDEX_STREAM_POLICY
-from scripts import gateway
-from scripts.import_catalog import load, read_catalog, stage_table_name
-from scripts.resources import (
+from chalicelib.search.indexing import INDEX_STREAM_POLICY
+from infra.import_catalog import load, read_catalog, stage_table_name
+from localdev import gateway
+from localdev.resources import (
     DEMO_USERS,
     ROOT,
     create_demo_users,
@@ -30,7 +30,7 @@ from scripts.resources import (
     local_stage_environment,
     rebuild_search_index,
 )
-from scripts.streams import StreamPump
+from localdev.stream_pump import StreamPump
 
 SEED = ROOT / "data" / "products.json"
 
@@ -125,8 +125,8 @@ def make_product(table: Any) -> Iterator[Any]:
     """Products made for one test and deleted after it, so the seed stays as it was."""
     import uuid
 
-    from chalicelib.catalog import delete_product, save_product
-    from chalicelib.models import Product
+    from chalicelib.catalog.product import Product
+    from chalicelib.catalog.products import delete_product, save_product
 
     made: list[str] = []
 

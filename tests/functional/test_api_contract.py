@@ -1,5 +1,6 @@
 """The API's contract through the real app: a valid OpenAPI document, one
-error body for every error (Chalice's own 405 and 415 too), the headers every
+error body for every error (Chalice's own 405 and 415 too; API Gateway's own
+403 for what the API does not define), the headers every
 answer carries, and inputs that once reached a 500."""
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from openapi_spec_validator import validate
 
 from chalicelib.api import shop_app
 from chalicelib.api.responses import CATALOG_CACHE
-from chalicelib.text import MAX_WORD_LEN
+from chalicelib.search.language import MAX_WORD_LEN
 from tests.functional.conftest import bearer, eventually
 
 PRODUCT = {
@@ -81,10 +82,39 @@ def test_every_documented_error_has_the_one_error_body(client: Client) -> None:
 
 
 # -- Chalice's own answers, in the shop's body ---------------------------------------
-def test_a_method_the_path_does_not_have_is_a_405_with_allow(client: Client) -> None:
+def test_a_method_the_path_does_not_have_is_api_gateways_403_before_any_function_runs(client: Client) -> None:
     response = client.http.request("PATCH", "/products", headers={}, body=b"")
-    assert_error(response, 405, "method_not_allowed")
-    assert set(response.headers["Allow"].replace(" ", "").split(",")) == {"GET", "POST"}
+    assert response.status_code == 403
+    assert response.json_body == {"code": "MISSING_AUTHENTICATION_TOKEN", "message": "Missing Authentication Token"}
+
+
+def proxy_event(method: str, resource: str) -> dict[str, Any]:
+    """What API Gateway's proxy integration hands a function, as Lambda delivers it."""
+    return {
+        "httpMethod": method,
+        "path": resource,
+        "resource": resource,
+        "headers": {},
+        "multiValueHeaders": {},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {"httpMethod": method, "resourcePath": resource, "requestId": "r-1"},
+        "body": None,
+        "isBase64Encoded": False,
+    }
+
+
+def test_a_method_a_function_does_not_serve_is_a_405_with_allow_in_the_shops_body(client: Client) -> None:
+    """Should a request reach a function for a method it has no view for, Chalice's 405 wears the shop's body."""
+    from app import app
+
+    answer = app(proxy_event("PATCH", "/products"), None)
+    assert answer["statusCode"] == 405
+    assert json.loads(answer["body"])["code"] == "method_not_allowed"
+    assert set(answer["headers"]["Allow"].replace(" ", "").split(",")) == {"GET", "POST"}
+    assert answer["headers"]["Cache-Control"] == "no-store"
 
 
 def test_a_body_that_is_not_json_is_a_415(client: Client, admin: dict[str, str]) -> None:
@@ -100,8 +130,15 @@ def test_every_app_shop_app_builds_answers_the_same(aws: str) -> None:
     def make_thing() -> dict[str, str]:
         return {}
 
-    with Client(shop_app(blueprint)) as own:
-        assert_error(own.http.request("GET", "/things", headers={}, body=b""), 405, "method_not_allowed")
+    own = shop_app(blueprint)
+    answer = own(proxy_event("GET", "/things"), None)
+    assert answer["statusCode"] == 405 and json.loads(answer["body"])["code"] == "method_not_allowed"
+    with Client(own) as client:
+        assert_error(
+            client.http.post("/things", headers={"Content-Type": "text/plain"}, body=b"x"),
+            415,
+            "unsupported_media_type",
+        )
 
 
 # -- headers --------------------------------------------------------------------------

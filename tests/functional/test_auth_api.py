@@ -20,12 +20,12 @@ import moto
 import pytest
 from chalice.test import Client
 
-from chalicelib import bootstrap, keys
-from chalicelib.auth import InvalidToken, TokenVerifier
-from chalicelib.config import auth_settings_from_env
+from chalicelib import bootstrap
+from chalicelib.accounts.verifier import InvalidToken, TokenVerifier, auth_settings_from_env
+from chalicelib.platform import keys
 from tests.conftest import free_port
 from tests.functional.conftest import bearer, eventually
-from tests.keys import SigningKey, claims, hs256_with_public_key, jwks, tamper, unsigned
+from tests.support.keys import SigningKey, claims, hs256_with_public_key, jwks, tamper, unsigned
 
 NEW_PRODUCT = {
     "name": "Zanzibar Test Feeder",
@@ -161,8 +161,8 @@ def created(client: Client, tokens: dict[str, Any]) -> Iterator[list[str]]:
     ids: list[str] = []
     yield ids
     table = boto3.resource("dynamodb").Table("petstore-local")
-    from chalicelib.catalog import delete_product
-    from chalicelib.errors import ProductNotFound
+    from chalicelib.catalog.products import delete_product
+    from chalicelib.platform.errors import ProductNotFound
 
     for product_id in ids:
         with contextlib.suppress(ProductNotFound):

@@ -130,8 +130,8 @@ def test_a_dependency_file_that_does_not_parse_is_kept_as_it_is(chalice_zip: Pat
 
 
 def test_an_app_module_that_does_not_compile_stops_the_bundle(tmp_path: Path) -> None:
-    broken = make_zip(tmp_path / "chalice.zip", {**PACKAGE, "chalicelib/orders.py": "def place(:\n"})
-    with pytest.raises(BundleError, match=r"chalicelib/orders\.py does not compile"):
+    broken = make_zip(tmp_path / "chalice.zip", {**PACKAGE, "chalicelib/orders/checkout.py": "def place(:\n"})
+    with pytest.raises(BundleError, match=r"chalicelib/orders/checkout\.py does not compile"):
         bundle(broken, tmp_path / "deployment.zip")
     assert not (tmp_path / "deployment.zip").exists()
 

@@ -12,9 +12,10 @@ from typing import Any
 import boto3
 from chalice.test import Client
 
-from chalicelib.catalog import get_product, update_product
-from chalicelib.models import OrderIn, ProductUpdate
-from chalicelib.orders import place_order
+from chalicelib.catalog.product import ProductUpdate
+from chalicelib.catalog.products import get_product, update_product
+from chalicelib.orders.checkout import place_order
+from chalicelib.orders.order import OrderIn
 from tests.functional.conftest import bearer
 
 ADDRESS = {"name": "Ada", "line1": "1 Lane", "city": "Town", "postal_code": "1234", "country": "US"}

@@ -1,7 +1,7 @@
 """`make deploy`, `make destroy`, `make admin` and `make reindex` (infra/deploy.py), offline.
 
 S3, STS, DynamoDB and Cognito are moto's server; CloudFormation is stubbed
-(tests/functional/cloudformation.py) and its waits never sleep; so is Lambda
+(tests/support/stubbed_cloudformation.py) and its waits never sleep; so is Lambda
 (botocore's Stubber), which a deploy invokes only to build a missing index.
 """
 
@@ -24,13 +24,12 @@ import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
-from chalicelib.keys import product_key
+from chalicelib.platform.keys import product_key
 from infra import deploy
+from infra.cloudformation import Watch
 from infra.session import Aws, connect
-from infra.stack import Watch
-from scripts.resources import ROOT, create_table, create_user_pool
-
-from .cloudformation import NO_CHANGES, REGION, T0, FakeCloudFormation, event, stack
+from localdev.resources import ROOT, create_table, create_user_pool
+from tests.support.stubbed_cloudformation import NO_CHANGES, REGION, T0, FakeCloudFormation, event, stack
 
 ARTIFACTS = "petstore-artifacts-123456789012-us-east-1"
 PARAMETERS = {
@@ -761,7 +760,7 @@ def test_make_admin_puts_a_signed_up_account_in_the_admin_group(
 
 
 def test_an_event_line_shows_its_time_status_resource_and_reason() -> None:
-    from infra.stack import describe_event
+    from infra.cloudformation import describe_event
 
     line = describe_event(event("dev", 2, "ShopTable", "CREATE_FAILED", "AWS::DynamoDB::Table", "quota"))
 

@@ -16,7 +16,7 @@ import boto3
 import pytest
 import requests
 
-from scripts.resources import spa_origins, start_embedded_aws
+from localdev.resources import spa_origins, start_embedded_aws
 from tests.conftest import free_port
 
 SPA = spa_origins(8080)[0]  # http://127.0.0.1:8080

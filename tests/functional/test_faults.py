@@ -16,9 +16,9 @@ import pytest
 from chalice.test import Client
 
 from chalicelib import bootstrap
-from chalicelib.auth import JWKS_TIMEOUT_S
-from chalicelib.catalog import get_product
-from chalicelib.orders import list_orders
+from chalicelib.accounts.verifier import JWKS_TIMEOUT_S
+from chalicelib.catalog.products import get_product
+from chalicelib.orders.checkout import list_orders
 from tests.functional.conftest import AwsFaults, bearer
 
 ADDRESS = {"name": "Ada Shopper", "line1": "1 Kibble Lane", "city": "Springfield", "postal_code": "1", "country": "US"}

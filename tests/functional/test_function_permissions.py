@@ -23,12 +23,13 @@ import boto3
 import pytest
 from chalice.test import Client
 
-from chalicelib import bootstrap, keys
+from chalicelib import bootstrap
+from chalicelib.platform import keys
 from infra.functions import FUNCTIONS, RESOURCES, TOKEN_AUTHORISED, Function, Grant
 from infra.package import role_id
-from scripts.resources import create_notifications
+from localdev.resources import create_notifications
 from tests.functional.conftest import bearer
-from tests.functional.stream_records import deliver, record, wire_item
+from tests.support.stream_records import deliver, record, wire_item
 
 Watch = Callable[[], AbstractContextManager[None]]
 Need = tuple[str, str]  # (IAM action, name in infra.functions.RESOURCES)
@@ -196,8 +197,8 @@ def run_authorizer(client: Client, tokens: Any, table: Any, make_product: Any, w
 
 
 def run_order_events(client: Client, tokens: Any, table: Any, make_product: Any, watch: Watch) -> None:
-    from chalicelib.models import OrderIn
-    from chalicelib.orders import cancel_order, place_order
+    from chalicelib.orders.checkout import cancel_order, place_order
+    from chalicelib.orders.order import OrderIn
 
     product = make_product(stock=6)
     before = wire_item(table, keys.product_key(product.id))
@@ -215,7 +216,7 @@ def run_order_events(client: Client, tokens: Any, table: Any, make_product: Any,
 
 
 def run_indexer(client: Client, tokens: Any, table: Any, make_product: Any, watch: Watch) -> None:
-    from chalicelib.search.store import KEEP
+    from chalicelib.search.index_store import KEEP
 
     product = make_product()
     item = wire_item(table, keys.product_key(product.id))

@@ -7,7 +7,8 @@ from typing import Any
 
 import boto3
 
-from scripts.gateway import GATEWAY_RESPONSES, apply_gateway_responses, gateway_error
+from infra.gateway_responses import GATEWAY_RESPONSES, apply_gateway_responses
+from localdev.gateway import gateway_error
 
 
 class Context:

@@ -1,4 +1,4 @@
-"""The local API server (`chalice local` as `make run` serves it, scripts/gateway.py)
+"""The local API server (`chalice local` as `make run` serves it, localdev/gateway.py)
 bounds what a client sends: a bad Content-Length, a body that never arrives and
 an HTTP/0.9 request get a JSON 400 (or a closed connection), never a held
 connection, an answer in HTTP/0.9 or a traceback in the log.
@@ -19,8 +19,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from scripts import gateway
-from scripts.resources import ROOT
+from localdev import gateway
+from localdev.resources import ROOT
 from tests.conftest import free_port
 
 HOST = "127.0.0.1"

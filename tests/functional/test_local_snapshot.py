@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from scripts.moto_speedups import apply_changes
-from scripts.stack import KEY_NAMES, LocalStack
+from localdev.local_stack import KEY_NAMES, LocalStack
+from localdev.moto_speedups import apply_changes
 
 
 def item(pk: str, **attributes: int) -> dict[str, dict[str, str]]:
@@ -53,7 +53,7 @@ def test_a_saved_account_comes_back_with_its_sub_groups_and_password_never_saved
     from moto.cognitoidp.models import cognitoidp_backends
     from moto.core import DEFAULT_ACCOUNT_ID
 
-    from scripts.resources import create_user_pool, restore_user_pool_state, user_pool_state
+    from localdev.resources import create_user_pool, restore_user_pool_state, user_pool_state
 
     cognito = boto3.client("cognito-idp")
     pool = create_user_pool(cognito, f"restore-{uuid.uuid4().hex[:6]}")

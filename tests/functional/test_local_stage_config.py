@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.config import ConfigError, local_stack_file, require_aws
+from chalicelib.platform.config import ConfigError, local_stack_file, require_aws
 
 
 def write_stack_file(data_dir: Path, pid: int) -> None:

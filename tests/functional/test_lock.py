@@ -11,7 +11,7 @@ import re
 import zipfile
 from typing import Any
 
-from scripts.resources import ROOT
+from localdev.resources import ROOT
 
 PIN = re.compile(r"^([A-Za-z0-9_.-]+)==([^\s\\]+)", re.M)
 
@@ -54,4 +54,4 @@ def test_the_package_carries_what_search_reads_at_run_time(built_stage: Any) -> 
     built_stage("dev")
     with zipfile.ZipFile(ROOT / "build" / "dev" / "deployment.zip") as archive:
         names = set(archive.namelist())
-    assert "chalicelib/synonyms.json" in names  # chalicelib/text.py loads it in the search function
+    assert "chalicelib/search/synonyms.json" in names  # chalicelib/search/language.py loads it in the search function

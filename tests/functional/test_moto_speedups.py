@@ -1,4 +1,4 @@
-"""The moto patches of scripts/moto_speedups.py must not change any answer.
+"""The moto patches of localdev/moto_speedups.py must not change any answer.
 
 These run against the session's moto server (never ``mock_aws``, whose exit
 would reset the backends that server shares)."""
@@ -15,11 +15,11 @@ import boto3
 import pytest
 from boto3.dynamodb.conditions import Key
 
-from chalicelib.catalog import import_products
-from chalicelib.models import ProductIn
-from scripts import moto_speedups
-from scripts.generate_catalog import generate
-from scripts.resources import create_table
+from chalicelib.catalog.product import ProductIn
+from chalicelib.catalog.products import import_products
+from localdev import moto_speedups
+from localdev.generate_catalog import generate
+from localdev.resources import create_table
 
 
 def queries(table: Any) -> list[dict[str, Any]]:

@@ -13,11 +13,12 @@ import jwt
 import pytest
 from chalice.test import Client
 
-from chalicelib import bootstrap, keys
-from chalicelib.observability import caller_hash
+from chalicelib import bootstrap
+from chalicelib.platform import keys
+from chalicelib.platform.observability import caller_hash
 from tests.conftest import free_port
 from tests.functional.conftest import bearer
-from tests.functional.stream_records import deliver, record, wire_item
+from tests.support.stream_records import deliver, record, wire_item
 
 ADDRESS = {"name": "Ada Lovelace", "line1": "12 Analytical Row", "city": "Town", "postal_code": "1234", "country": "US"}
 Output = Callable[[], list[dict[str, Any]]]

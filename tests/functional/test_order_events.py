@@ -16,13 +16,15 @@ import boto3
 import pytest
 from chalice.test import Client
 
-from chalicelib import bootstrap, events, keys
-from chalicelib.config import event_settings_from_env
-from chalicelib.models import OrderIn
-from chalicelib.orders import cancel_order, place_order
-from scripts.resources import create_notifications
+from chalicelib import bootstrap
+from chalicelib.orders import follow_ups as events
+from chalicelib.orders.checkout import cancel_order, place_order
+from chalicelib.orders.follow_ups import event_settings_from_env
+from chalicelib.orders.order import OrderIn
+from chalicelib.platform import keys
+from localdev.resources import create_notifications
 from tests.functional.conftest import eventually
-from tests.functional.stream_records import deliver, record, wire_item
+from tests.support.stream_records import deliver, record, wire_item
 
 ADDRESS = {"name": "Ada", "line1": "1 Lane", "city": "Town", "postal_code": "1234", "country": "US"}
 

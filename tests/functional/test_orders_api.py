@@ -11,8 +11,9 @@ import boto3
 import pytest
 from chalice.test import Client
 
-from chalicelib.catalog import delete_product, get_product, save_product
-from chalicelib.models import MAX_ORDER_LINES, Product
+from chalicelib.catalog.product import Product
+from chalicelib.catalog.products import delete_product, get_product, save_product
+from chalicelib.orders.order import MAX_ORDER_LINES
 from tests.functional.conftest import bearer
 
 ADDRESS = {
@@ -256,8 +257,8 @@ def test_fifty_buyers_racing_for_ten_units_make_exactly_ten_orders(
     aws: str, tokens: dict[str, Any], make_product: Any, shop_table: Any
 ) -> None:
     """Threads against moto's server, each with its own boto3 session."""
-    from chalicelib.models import OrderIn
-    from chalicelib.orders import place_order
+    from chalicelib.orders.checkout import place_order
+    from chalicelib.orders.order import OrderIn
 
     chew = make_product(stock=10)
     body = OrderIn.model_validate({"items": [{"product_id": chew.id, "quantity": 1}], "shipping_address": ADDRESS})
@@ -285,8 +286,8 @@ def test_fifty_buyers_racing_for_ten_units_make_exactly_ten_orders(
 
 
 def test_a_replay_storm_of_one_key_makes_one_order(aws: str, make_product: Any, shop_table: Any) -> None:
-    from chalicelib.models import OrderIn
-    from chalicelib.orders import list_orders, place_order
+    from chalicelib.orders.checkout import list_orders, place_order
+    from chalicelib.orders.order import OrderIn
 
     chew = make_product(stock=30)
     body = OrderIn.model_validate({"items": [{"product_id": chew.id, "quantity": 2}], "shipping_address": ADDRESS})

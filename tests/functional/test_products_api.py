@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 import pytest
 from chalice.test import Client
 
-from chalicelib.text import fold
+from chalicelib.platform.folding import fold
 
 
 def search(client: Client, **params: Any) -> dict[str, Any]:
@@ -246,8 +246,8 @@ def test_a_prefix_matching_several_words_of_a_product_returns_it_once(
 def test_the_spa_offers_exactly_the_species_and_categories_the_api_accepts() -> None:
     import re
 
-    from chalicelib.models import Category, Species
-    from scripts.resources import ROOT
+    from chalicelib.catalog.product import Category, Species
+    from localdev.resources import ROOT
 
     source = (ROOT / "frontend" / "js" / "catalog.js").read_text()
     for name, enum in (("species", Species), ("category", Category)):

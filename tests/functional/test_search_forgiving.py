@@ -15,8 +15,9 @@ from urllib.parse import urlencode
 import pytest
 from chalice.test import Client
 
-from chalicelib.catalog import Table
-from chalicelib.text import fold, stem, words
+from chalicelib.catalog.products import Table
+from chalicelib.platform.folding import fold
+from chalicelib.search.language import stem, words
 from tests.functional.conftest import eventually
 from tests.functional.test_products_api import search, walk
 from tests.functional.test_search_index import settled

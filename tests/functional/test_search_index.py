@@ -2,7 +2,7 @@
 the indexer applies the table's stream as new versions, writers racing never
 lose an update, a rebuild equals what the stream built, old versions are
 pruned while the current one always loads, and readers swap versions when
-they should (chalicelib/search/indexer.py, store.py)."""
+they should (chalicelib/search/indexing.py, store.py)."""
 
 from __future__ import annotations
 
@@ -23,17 +23,19 @@ from botocore.config import Config
 from botocore.exceptions import EndpointConnectionError
 from chalice.test import Client
 
-from chalicelib import bootstrap, keys
-from chalicelib.catalog import Table, delete_product, get_product, save_product
-from chalicelib.errors import ProductNotFound
-from chalicelib.models import Product, SearchParams
+from chalicelib import bootstrap
+from chalicelib.catalog.product import Product
+from chalicelib.catalog.products import Table, delete_product, get_product, save_product
+from chalicelib.platform import keys
+from chalicelib.platform.errors import ProductNotFound
 from chalicelib.search.index import SearchIndex
-from chalicelib.search.indexer import Indexer
+from chalicelib.search.index_store import KEEP, IndexReader, IndexStore, Pointer, manifest_key
+from chalicelib.search.indexing import Indexer
+from chalicelib.search.results import SearchParams
 from chalicelib.search.service import search_products
-from chalicelib.search.store import KEEP, IndexReader, IndexStore, Pointer, manifest_key
 from tests.functional.conftest import bearer, eventually
-from tests.functional.stream_records import record, wire_item
 from tests.functional.test_orders_api import checkout
+from tests.support.stream_records import record, wire_item
 
 WAIT_S = 30.0  # a thread of the test waiting for another, on a busy machine
 

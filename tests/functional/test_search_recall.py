@@ -11,10 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chalicelib import bootstrap
-from chalicelib.catalog import Table
-from chalicelib.models import SearchParams
+from chalicelib.catalog.products import Table
+from chalicelib.search.language import stem, words
+from chalicelib.search.results import SearchParams
 from chalicelib.search.service import search_products
-from chalicelib.text import stem, words
 from tests.functional.test_products_api import search, walk
 from tests.functional.test_search_index import settled
 

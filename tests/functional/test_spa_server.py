@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from infra.publish_spa import tightened_index
-from scripts.stack import FRONTEND, FrontendHandler, FrontendServer, site_headers
+from localdev.local_stack import FRONTEND, FrontendHandler, FrontendServer, site_headers
 from tests.conftest import free_port
 
 # The site's CloudFront response headers policy (infra/package.py), but
@@ -30,7 +30,7 @@ SITE_POLICY = {
 DEPRECATED = ("X-XSS-Protection",)
 PATHS = ["/", "/index.html", "/js/app.js", "/styles.css", "/config.json", "/js/", "/no-such-file.js", "/%00"]
 API, EMBEDDED_AWS = "http://127.0.0.1:8000", "http://127.0.0.1:5100"
-# What `make run` gives the SPA (scripts/stack.py, LocalStack._start_web).
+# What `make run` gives the SPA (localdev/local_stack.py, LocalStack._start_web).
 SITE_CONFIG = {
     "api_url": API,
     "stage": "test",

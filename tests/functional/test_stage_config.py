@@ -14,9 +14,8 @@ import pytest
 from botocore.stub import Stubber
 
 from infra import stage_config
-from scripts.resources import ROOT
-
-from .cloudformation import FakeCloudFormation, stack
+from localdev.resources import ROOT
+from tests.support.stubbed_cloudformation import FakeCloudFormation, stack
 
 COMMITTED = ROOT / ".chalice" / "config.json"
 OUTPUTS = {
@@ -165,7 +164,7 @@ def test_the_chalice_deploy_policies_are_the_union_of_the_functions_grants() -> 
 
 
 def test_a_deployed_stages_catalog_goes_to_the_table_its_stack_names() -> None:
-    from scripts.import_catalog import stage_table_name
+    from infra.import_catalog import stage_table_name
 
     cfn = boto3.client("cloudformation", region_name="us-east-1")
     with Stubber(cfn) as stub:

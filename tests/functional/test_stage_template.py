@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.events import STREAM_POLICY
+from chalicelib.orders.follow_ups import STREAM_POLICY
 from infra.bundle import MAX_ZIP_BYTES
 from infra.functions import FUNCTIONS, RESOURCES, Function
 from infra.package import BUILD, INDEXER_BATCHING, role_id, routes
@@ -202,7 +202,7 @@ def test_the_stream_cannot_jam(stage: Any, key: str) -> None:
 
 
 def test_order_events_report_failed_records_and_the_indexer_takes_fuller_batches(stage: Any) -> None:
-    from chalicelib.search.indexer import INDEX_STREAM_POLICY
+    from chalicelib.search.indexing import INDEX_STREAM_POLICY
 
     _, template = stage
     events = stream_mapping(template, by_key("order-events"))
@@ -344,7 +344,7 @@ def test_the_site_and_the_api_get_the_stages_own_security_headers_not_the_manage
 
 
 def test_the_local_spa_server_sends_what_cloudfront_adds(stage: Any) -> None:
-    from scripts.stack import FRONTEND, site_headers
+    from localdev.local_stack import FRONTEND, site_headers
 
     _, template = stage
     config = template["Resources"]["SiteHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"]

@@ -16,9 +16,9 @@ from typing import Any
 import boto3
 import pytest
 
-from chalicelib.events import STREAM_POLICY
-from scripts.resources import create_table
-from scripts.streams import StreamPump
+from chalicelib.orders.follow_ups import STREAM_POLICY
+from localdev.resources import create_table
+from localdev.stream_pump import StreamPump
 
 WAIT_S = 30
 
@@ -154,12 +154,13 @@ def test_six_buyers_racing_for_the_last_unit_make_one_order_one_mail_and_one_sal
 ) -> None:
     import threading
 
-    from chalicelib import bootstrap, keys
+    from chalicelib import bootstrap
     from chalicelib.api.order_events import handle_table_stream
-    from chalicelib.errors import OutOfStock
-    from chalicelib.models import OrderIn
-    from chalicelib.orders import place_order
-    from scripts.resources import create_notifications
+    from chalicelib.orders.checkout import place_order
+    from chalicelib.orders.order import OrderIn
+    from chalicelib.platform import keys
+    from chalicelib.platform.errors import OutOfStock
+    from localdev.resources import create_notifications
 
     # GIVEN the order events fed by the pump, and a product with one unit left
     for name, value in create_notifications(f"race-{uuid.uuid4().hex[:6]}").items():

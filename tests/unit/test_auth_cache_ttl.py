@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.config import ConfigError, auth_cache_ttl_from_env
+from chalicelib.platform.config import ConfigError, auth_cache_ttl_from_env
 
 ROOT = Path(__file__).resolve().parents[2]
 

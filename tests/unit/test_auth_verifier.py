@@ -12,9 +12,9 @@ import jwt
 import moto
 import pytest
 
-from chalicelib.auth import MAX_TOKEN_BYTES, AuthSettings, InvalidToken, JwksCache, TokenVerifier
-from chalicelib.identity import context_of, from_context
-from tests.keys import SigningKey, claims, hs256_with_public_key, jwks, tamper, unsigned
+from chalicelib.accounts.identity import context_of, from_context
+from chalicelib.accounts.verifier import MAX_TOKEN_BYTES, AuthSettings, InvalidToken, JwksCache, TokenVerifier
+from tests.support.keys import SigningKey, claims, hs256_with_public_key, jwks, tamper, unsigned
 
 ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_pool"
 CLIENT = "spa-client"

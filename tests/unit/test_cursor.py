@@ -1,7 +1,7 @@
 import pytest
 
-from chalicelib import cursor
-from chalicelib.errors import InvalidInput
+from chalicelib.platform import cursor
+from chalicelib.platform.errors import InvalidInput
 
 KEYS = {"PK": cursor.key_text(), "SK": cursor.key_text(), "price": cursor.number_between()}
 

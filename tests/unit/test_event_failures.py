@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from chalicelib.events import (
+from chalicelib.orders.follow_ups import (
     STREAM_POLICY,
     BatchReport,
     ConfirmationRejected,

@@ -9,7 +9,7 @@
 - For any product text, its item's keys and size are within DynamoDB's limits.
 
 The oracle for "refused character" is written from Unicode categories here,
-independently of the regular expressions of chalicelib/input_text.py.
+independently of the regular expressions of chalicelib/platform/user_text.py.
 """
 
 from __future__ import annotations
@@ -28,20 +28,13 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from chalicelib import cursor
 from chalicelib.api.http import json_body
-from chalicelib.catalog import product_item
-from chalicelib.errors import InvalidInput
-from chalicelib.models import (
-    MAX_DESCRIPTION_LINES,
-    OrderIn,
-    OrderListParams,
-    Product,
-    ProductIn,
-    ProductUpdate,
-    SearchParams,
-    StockChange,
-)
+from chalicelib.catalog.product import MAX_DESCRIPTION_LINES, Product, ProductIn, ProductUpdate, StockChange
+from chalicelib.catalog.products import product_item
+from chalicelib.orders.order import OrderIn, OrderListParams
+from chalicelib.platform import cursor
+from chalicelib.platform.errors import InvalidInput
+from chalicelib.search.results import SearchParams
 
 bounded = settings(max_examples=120, deadline=None, derandomize=True, database=None)
 

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from chalicelib.auth import JwksCache
-from chalicelib.metrics import JWKS_FETCH_FAILURES, EmfMetrics, Metric
-from chalicelib.observability import Telemetry, arn_route, caller_hash, outcome_of
+from chalicelib.accounts.verifier import JwksCache
+from chalicelib.api.request_log import outcome_of
+from chalicelib.platform.metrics import JWKS_FETCH_FAILURES, EmfMetrics, Metric
+from chalicelib.platform.observability import Telemetry, arn_route, caller_hash
 
 
 class Lines(logging.Handler):

@@ -18,12 +18,14 @@ from typing import Any
 import pytest
 import tantivy
 
-from chalicelib import keys
-from chalicelib.errors import InvalidInput
-from chalicelib.models import Product, ProductPage, SearchParams
+from chalicelib.catalog.product import Product
+from chalicelib.platform import keys
+from chalicelib.platform.errors import InvalidInput
+from chalicelib.platform.folding import fold
 from chalicelib.search.index import SearchIndex, build
+from chalicelib.search.language import slug, stem, words
+from chalicelib.search.results import ProductPage, SearchParams
 from chalicelib.search.service import PRICE_BANDS, SearchResult, result_page, search_products
-from chalicelib.text import fold, slug, stem, words
 
 SEED = Path(__file__).resolve().parents[2] / "data" / "products.json"
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chalicelib.text import Term, corrections, fold, highlights, osa_distance, parse_query, words
+from chalicelib.platform.folding import fold
+from chalicelib.search.language import Term, corrections, highlights, osa_distance, parse_query, words
 
 VOCABULARY = {"salmon", "salon", "salt", "treats", "orthopedic", "dog", "dogs", "food", "bed", "aquarium", "filter"}
 bounded = settings(max_examples=200, deadline=None, derandomize=True, database=None)
@@ -102,7 +103,7 @@ def entry(product_id: str, species: str, category: str, brand: str) -> dict[str,
 
 
 def _product(name: str, description: str = "A product.", brand: str = "Barkwell"):  # type: ignore[no-untyped-def]
-    from chalicelib.models import Product
+    from chalicelib.catalog.product import Product
 
     return Product.model_validate(
         {

@@ -1,6 +1,7 @@
 import pytest
 
-from chalicelib.text import fold, parse_query, slug, stem, words
+from chalicelib.platform.folding import fold
+from chalicelib.search.language import parse_query, slug, stem, words
 
 
 def test_fold_removes_case_accents_and_punctuation() -> None:
@@ -63,7 +64,7 @@ def test_loading_the_search_text_imports_no_other_language() -> None:
     import sys
     from pathlib import Path
 
-    code = "import sys, chalicelib.text; print(' '.join(m for m in sys.modules if 'stemmer' in m))"
+    code = "import sys, chalicelib.search.language; print(' '.join(m for m in sys.modules if 'stemmer' in m))"
     root = Path(__file__).resolve().parents[2]
     run = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
     loaded = run.stdout.split()

@@ -1,5 +1,0 @@
-"""The admin function's Lambda entry (see chalicelib/functions/__init__.py)."""
-
-from chalicelib.api import admin, shop_app
-
-app = shop_app(admin.bp)

@@ -1,5 +1,0 @@
-"""The purchase function's Lambda entry (see chalicelib/functions/__init__.py)."""
-
-from chalicelib.api import purchase, shop_app
-
-app = shop_app(purchase.bp)

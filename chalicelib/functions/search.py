@@ -1,5 +1,0 @@
-"""The search function's Lambda entry (see chalicelib/functions/__init__.py)."""
-
-from chalicelib.api import search, shop_app
-
-app = shop_app(search.bp)
