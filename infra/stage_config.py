@@ -21,11 +21,12 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
+from infra.chalice_config import CHALICE_CONFIG, read_config, stage_environment, write_config
 from infra.cloudformation import StackError, describe, outputs, parameters, stack_name
 from infra.functions import FUNCTIONS, Function
 from infra.session import checked_session
 
-CONFIG = Path(__file__).resolve().parent.parent / ".chalice" / "config.json"
+CONFIG = CHALICE_CONFIG
 
 # environment variable -> stack output
 FROM_OUTPUTS = {
@@ -70,7 +71,7 @@ def fill(
     config_file: Path, stage: str, values: Mapping[str, str], layers: Mapping[str, list[str]] | None = None
 ) -> dict[str, str]:
     """Write the values into the stage's environment, and each named function's layers; returns what changed."""
-    config = json.loads(config_file.read_text())
+    config = read_config(config_file)
     if stage not in config.get("stages", {}):
         raise StackError(f"no stage {stage!r} in {config_file}")
     env = config["stages"][stage].setdefault("environment_variables", {})
@@ -81,14 +82,12 @@ def fill(
         if function.get("layers") != arns:
             changed[f"layers of {name}"] = ", ".join(arns)
         function["layers"] = list(arns)
-    config_file.write_text(json.dumps(config, indent=2) + "\n")
+    write_config(config, config_file)
     return changed
 
 
 def auth_provider(config_file: Path, stage: str) -> str:
-    config = json.loads(config_file.read_text())
-    stage_env = config.get("stages", {}).get(stage, {}).get("environment_variables", {})
-    return str({**config.get("environment_variables", {}), **stage_env}.get("AUTH_PROVIDER", "cognito"))
+    return stage_environment(stage, config_file).get("AUTH_PROVIDER", "cognito")
 
 
 def configure(cfn: Any, stage: str, config_file: Path = CONFIG) -> dict[str, str]:

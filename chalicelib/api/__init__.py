@@ -37,10 +37,11 @@ def shop_app(*blueprints: Blueprint) -> Chalice:
     error body and headers (chalicelib/api/responses.py)."""
     app = Chalice(app_name=APP_NAME)
     app.register_middleware(finish_response, "http")
-    # Bearer tokens, not cookies, carry the session, so any origin may read
-    # responses (a SPA on a laptop); a deployed shop calls its API on its own
-    # origin, and CORS_ALLOW_ORIGIN="" (prod) answers no other origin at all.
-    origin = os.environ.get("CORS_ALLOW_ORIGIN", "*")
+    # CORS_ALLOW_ORIGIN is the stage's (.chalice/config.json): "*" for the
+    # local and dev stages, whose API a SPA on a laptop may call (bearer
+    # tokens, not cookies, carry the session); unset or "", no other origin
+    # at all, as a deployed shop calls its API on its own origin.
+    origin = os.environ.get("CORS_ALLOW_ORIGIN", "")
     if origin:
         app.api.cors = CORSConfig(
             allow_origin=origin,

@@ -116,7 +116,7 @@ def test_prod_answers_only_its_shops_origin(cfn: FakeCloudFormation, config_file
 
     config = json.loads(config_file.read_text())
     assert config["stages"]["prod"]["environment_variables"]["CORS_ALLOW_ORIGIN"] == OUTPUTS["SiteUrl"]
-    assert "CORS_ALLOW_ORIGIN" not in config["stages"]["dev"]["environment_variables"]
+    assert config["stages"]["dev"]["environment_variables"]["CORS_ALLOW_ORIGIN"] == "*"  # dev: untouched
 
 
 def test_running_it_again_changes_nothing(cfn: FakeCloudFormation, config_file: Path, capsys: Any) -> None:
@@ -146,8 +146,19 @@ def test_the_committed_stages_hold_no_stack_values_or_placeholders() -> None:
     for name in ("dev", "prod"):
         stage = config["stages"][name]
         assert set(stage) == {"api_gateway_stage", "iam_policy_file", "environment_variables"}
-        assert stage["environment_variables"] == {"STAGE": name, "AUTH_PROVIDER": "cognito", "LOW_STOCK_THRESHOLD": "5"}
+        cors = {"CORS_ALLOW_ORIGIN": "*"} if name == "dev" else {}  # prod: none until its site is known
+        assert stage["environment_variables"] == {"STAGE": name, "AUTH_PROVIDER": "cognito", **cors}
     assert COMMITTED.read_text() == json.dumps(config, indent=2) + "\n"
+
+
+def test_no_stage_answers_every_origin_unless_it_says_so() -> None:
+    """`chalice deploy --stage prod` must not answer "*": CORS is each stage's own setting."""
+    from infra.chalice_config import stage_environment
+
+    config = json.loads(COMMITTED.read_text())
+    assert "CORS_ALLOW_ORIGIN" not in config.get("environment_variables", {})
+    assert stage_environment("prod", COMMITTED).get("CORS_ALLOW_ORIGIN", "") == ""
+    assert stage_environment("dev", COMMITTED)["CORS_ALLOW_ORIGIN"] == "*"
 
 
 def test_the_chalice_deploy_policies_are_the_union_of_the_functions_grants() -> None:
