@@ -47,8 +47,9 @@ import re
 import sys
 import time
 import uuid
-from collections.abc import Callable
-from typing import Any
+from http.server import BaseHTTPRequestHandler
+from socketserver import BaseServer
+from typing import TYPE_CHECKING, Any
 
 from chalice import local
 from chalice.app import ChaliceAuthorizer
@@ -151,7 +152,14 @@ class ClientError(Exception):
         self.status, self.response_type, self.message = status, response_type, message
 
 
-class BoundedRequests:
+if TYPE_CHECKING:  # for the checker, each mixin's base is what it is mixed into; at run time, none
+    _Handler = BaseHTTPRequestHandler
+    _Server = BaseServer
+else:
+    _Handler = _Server = object
+
+
+class BoundedRequests(_Handler):
     """For ``http.server`` handlers: every read from a client has a bound, HTTP/0.9 is refused.
 
     Python's handler waits forever for a request line, headers or a body that
@@ -163,17 +171,8 @@ class BoundedRequests:
     the handler's own ``send_error``.
     """
 
-    # What Python's handler needs of the class it is mixed into.
-    connection: Any
-    rfile: Any
-    raw_requestline: bytes
-    requestline: str
-    command: str
-    request_version: str
-    close_connection: bool
-    send_error: Callable[..., None]
-
-    timeout: float | None = IDLE_TIMEOUT_S  # StreamRequestHandler sets it on the socket
+    raw_requestline: bytes  # http.server's handle_one_request sets it (typeshed does not declare it)
+    timeout = IDLE_TIMEOUT_S  # StreamRequestHandler sets it on the socket
     # Python's default, HTTP/0.9, answers a malformed request line without a status line.
     default_request_version = "HTTP/1.0"
     _idle = True
@@ -181,7 +180,7 @@ class BoundedRequests:
     def handle_one_request(self) -> None:
         self._idle = True  # until a request line comes
         self.connection.settimeout(IDLE_TIMEOUT_S)
-        super().handle_one_request()  # type: ignore[misc]
+        super().handle_one_request()
 
     def parse_request(self) -> bool:
         self._idle = False
@@ -196,7 +195,7 @@ class BoundedRequests:
             self.close_connection = True
             self.send_error(400, f"{'HTTP/0.9' if len(words) == 2 else words[2]} is not supported: use HTTP/1.1")
             return False
-        return bool(super().parse_request())  # type: ignore[misc]
+        return bool(super().parse_request())
 
     def read_body(self, length: int) -> bytes:
         """``length`` bytes of body, all within ``REQUEST_TIMEOUT_S``, or a ``ClientError``."""
@@ -224,7 +223,7 @@ class BoundedRequests:
 
     def log_error(self, format: str, *args: Any) -> None:  # noqa: A002 (http.server's name)
         if not self._idle:  # an idle keep-alive connection closed is nothing to report
-            super().log_error(format, *args)  # type: ignore[misc]
+            super().log_error(format, *args)
 
 
 def content_length(headers: Any) -> int:
@@ -240,14 +239,14 @@ def content_length(headers: Any) -> int:
     return length
 
 
-class QuietClientErrors:
+class QuietClientErrors(_Server):
     """For ``socketserver`` servers: a client that goes away mid-request (a reset, a
     broken pipe, a timeout) is not a server error and prints no traceback."""
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
             return
-        super().handle_error(request, client_address)  # type: ignore[misc]
+        super().handle_error(request, client_address)
 
 
 class ApiRequestHandler(BoundedRequests, local.ChaliceRequestHandler):
@@ -328,7 +327,8 @@ def install() -> None:
     check_chalice_version()
     import chalice.test
 
-    local.LocalGatewayAuthorizer = ApiGatewayAuthorizer  # type: ignore[misc]
-    local.LocalGateway = ApiGateway  # type: ignore[misc]
+    # Replacing chalice's classes is the point; setattr says so (mypy refuses an assignment to a class).
+    setattr(local, "LocalGatewayAuthorizer", ApiGatewayAuthorizer)  # noqa: B010
+    setattr(local, "LocalGateway", ApiGateway)  # noqa: B010
     local.create_local_server = create_api_server
-    chalice.test.LocalGateway = ApiGateway  # type: ignore[misc]
+    setattr(chalice.test, "LocalGateway", ApiGateway)  # noqa: B010

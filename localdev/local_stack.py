@@ -49,7 +49,9 @@ import boto3
 
 from chalicelib.platform.config import local_stack_file
 from infra.import_catalog import load, read_catalog, stage_table_name
-from localdev import gateway, moto_speedups
+from localdev import gateway
+from localdev.embedded_table import TableChanges, apply_changes, table_items
+from localdev.moto_fixes import table_lock
 from localdev.resources import (
     DEMO_USERS,
     ROOT,
@@ -224,8 +226,8 @@ class LocalStack:
         api_port: int = 8000,
         web_port: int = 8080,
         aws_port: int = 5100,
-        data_dir: Path | None = ROOT / ".local",
-        seed_file: Path | None = SEED_FILE,
+        data_dir: Path = ROOT / ".local",
+        seed_file: Path = SEED_FILE,
         serve_api: bool = True,
         serve_web: bool = True,
     ) -> None:
@@ -240,26 +242,27 @@ class LocalStack:
         self._moto: Any = None
         self._stop_snapshots = threading.Event()
         self._snapshots: threading.Thread | None = None
-        self._table_changes: moto_speedups.TableChanges | None = None  # restored and followed: safe to save
+        self._table_changes: TableChanges | None = None  # restored and followed: safe to save
         self._unsaved: list[dict[str, Any]] = []  # changes taken from the stream, not yet in the journal
         self._users_restored = False  # the user pool holds the saved users: safe to save
         self._password_hashes: dict[tuple[str, str], str] = {}
         self._saved_users: str | None = None
+        self.restored = 0  # items restored from the snapshot (0: seeded)
         self.restored_users = 0
         self.environment: dict[str, str] = {}  # what the app needs to use this stack
 
     @property
-    def snapshot_file(self) -> Path | None:
-        return self.data_dir / f"{self.table_name}.json" if self.data_dir else None
+    def snapshot_file(self) -> Path:
+        return self.data_dir / f"{self.table_name}.json"
 
     @property
-    def journal_file(self) -> Path | None:
+    def journal_file(self) -> Path:
         """The table's changes since the snapshot was written: a JSON list per line, a second's worth each."""
-        return self.data_dir / f"{self.table_name}.journal" if self.data_dir else None
+        return self.data_dir / f"{self.table_name}.journal"
 
     @property
-    def user_pools_file(self) -> Path | None:
-        return self.data_dir / "user-pools.json" if self.data_dir else None
+    def user_pools_file(self) -> Path:
+        return self.data_dir / "user-pools.json"
 
     # -- lifecycle -------------------------------------------------------
     def start(self) -> LocalStack:
@@ -269,10 +272,9 @@ class LocalStack:
         client = boto3.client("dynamodb")
         create_table(client, self.table_name)
         self.restore_or_seed()
-        if self.snapshot_file:
-            self._table_changes = moto_speedups.TableChanges(self.table_name, os.environ["AWS_REGION"])
-            if not self.snapshot_file.exists() or (self.journal_file and self.journal_file.exists()):
-                self._write_table_snapshot()  # the journal's changes, folded into the snapshot
+        self._table_changes = TableChanges(self.table_name, os.environ["AWS_REGION"])
+        if not self.snapshot_file.exists() or self.journal_file.exists():
+            self._write_table_snapshot()  # the journal's changes, folded into the snapshot
         # The index is derived: built from the table at each start, then kept
         # current from the stream (the bucket is not part of the snapshot).
         self._use(local_stage_environment())  # STAGE, TABLE_NAME, SEARCH_INDEX_BUCKET... for the consumers
@@ -291,9 +293,8 @@ class LocalStack:
             self._start_api()
         if self.serve_web:
             self._start_web()
-        if self.snapshot_file:
-            self._snapshots = threading.Thread(target=self._snapshot_loop, daemon=True, name="snapshots")
-            self._snapshots.start()
+        self._snapshots = threading.Thread(target=self._snapshot_loop, daemon=True, name="snapshots")
+        self._snapshots.start()
         self._write_stack_file()
         return self
 
@@ -344,12 +345,10 @@ class LocalStack:
 
     # -- the stack file: for `chalice local --stage local` and localdev/token.py ----
     @property
-    def stack_file(self) -> Path | None:
-        return local_stack_file({"LOCAL_DATA_DIR": str(self.data_dir)}) if self.data_dir else None
+    def stack_file(self) -> Path:
+        return local_stack_file({"LOCAL_DATA_DIR": str(self.data_dir)})
 
     def _write_stack_file(self) -> None:
-        if not self.stack_file:
-            return
         stack = {
             "pid": os.getpid(),
             "aws_url": self.aws_url,
@@ -365,7 +364,7 @@ class LocalStack:
 
     def _remove_stack_file(self) -> None:
         try:
-            if self.stack_file and json.loads(self.stack_file.read_text()).get("pid") == os.getpid():
+            if json.loads(self.stack_file.read_text()).get("pid") == os.getpid():
                 self.stack_file.unlink()
         except (OSError, ValueError):
             pass
@@ -398,18 +397,16 @@ class LocalStack:
         """The table as it was saved (the snapshot, then the journal's changes), or the seed catalog."""
         snapshot = self.snapshot_file
         client = boto3.client("dynamodb")
-        if snapshot and snapshot.exists():
-            items = moto_speedups.apply_changes(json.loads(snapshot.read_text()), self._journaled(), KEY_NAMES)
+        if snapshot.exists():
+            items = apply_changes(json.loads(snapshot.read_text()), self._journaled(), KEY_NAMES)
             for start in range(0, len(items), 25):
                 requests = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
                 pending: dict[str, Any] = {self.table_name: requests}
                 while pending:
                     pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
             self.restored = len(items)
-        elif self.seed_file:
-            table = boto3.resource("dynamodb").Table(self.table_name)
-            load(table, read_catalog(self.seed_file))
-            self.restored = 0
+        else:
+            load(boto3.resource("dynamodb").Table(self.table_name), read_catalog(self.seed_file))
 
     def _journaled(self) -> list[dict[str, Any]]:
         """The changes in the journal, in order.
@@ -418,7 +415,7 @@ class LocalStack:
         whose write failed (a full disk), which the next line repeats.
         """
         journal = self.journal_file
-        if not journal or not journal.exists():
+        if not journal.exists():
             return []
         changes: list[dict[str, Any]] = []
         for line in journal.read_text().splitlines():
@@ -431,7 +428,7 @@ class LocalStack:
     def restore_users(self) -> None:
         """Put the saved accounts back into the new user pool (same `sub`, groups and password)."""
         saved_file = self.user_pools_file
-        if saved_file and saved_file.exists():
+        if saved_file.exists():
             saved = json.loads(saved_file.read_text()).get(f"petstore-{STAGE}", {})
             self.restored_users = restore_user_pool_state(self.pool["user_pool_id"], saved)
         self._users_restored = True
@@ -441,7 +438,7 @@ class LocalStack:
         user pool's accounts if they changed, to .local/.
 
         The embedded AWS runs in this process, so its memory is read directly.
-        The table's changes are taken from its stream (``moto_speedups.TableChanges``,
+        The table's changes are taken from its stream (``embedded_table.TableChanges``,
         which holds moto's lock only to slice the new records) and appended to
         the journal: a save costs what changed, whatever the table's size.
         ``exact`` writes the whole table instead, copied under the lock, and
@@ -454,7 +451,7 @@ class LocalStack:
                 self._unsaved += self._table_changes.take()
                 self._journal(self._unsaved)  # if it fails (a full disk), the changes wait for the next save
                 self._unsaved = []
-        if self._users_restored and self.user_pools_file:
+        if self._users_restored:
             state = user_pool_state(self.pool["user_pool_id"], self._password_hashes)
             users = json.dumps({f"petstore-{STAGE}": state}, indent=1)
             if users != self._saved_users:
@@ -462,7 +459,7 @@ class LocalStack:
                 self._saved_users = users
 
     def _journal(self, changes: list[dict[str, Any]]) -> None:
-        if changes and self.journal_file:
+        if changes:
             # One line, all of it or (cut short) none; it starts a line of its own after one cut short.
             line = "\n" + json.dumps(changes, separators=(",", ":"))
             with os.fdopen(os.open(self.journal_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "w") as out:
@@ -475,14 +472,13 @@ class LocalStack:
         so the snapshot is exactly the journal's end: if a crash comes before
         the journal is gone, applying it again to the snapshot changes nothing.
         """
-        if self.snapshot_file and self._table_changes is not None:
-            with moto_speedups.table_lock():  # no client waits: at the start or the stop
+        if self._table_changes is not None:
+            with table_lock():  # no client waits: at the start or the stop
                 self._journal(self._unsaved + self._table_changes.take())
                 self._unsaved = []
-                items = moto_speedups.table_items(self.table_name, os.environ["AWS_REGION"])
+                items = table_items(self.table_name, os.environ["AWS_REGION"])
             _write_json(self.snapshot_file, items)
-            if self.journal_file:
-                self.journal_file.unlink(missing_ok=True)
+            self.journal_file.unlink(missing_ok=True)
 
     def _snapshot_loop(self) -> None:
         while not self._stop_snapshots.wait(SNAPSHOT_EVERY_S):
@@ -530,7 +526,7 @@ def main(argv: list[str] | None = None) -> None:
         signal.signal(sig, lambda *_: stopping.set())
     logging.basicConfig(format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     logging.getLogger("chalicelib").setLevel(logging.INFO)
-    logging.getLogger("scripts").setLevel(logging.INFO)
+    logging.getLogger("localdev").setLevel(logging.INFO)
     print("Starting the Serverless Pet Store locally...", flush=True)
     started = time.monotonic()
     try:

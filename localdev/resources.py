@@ -313,13 +313,8 @@ def fake_aws_environment(aws_url: str) -> dict[str, str]:
     }
 
 
-def local_aws_url() -> str:
-    """Where `make run` serves the embedded AWS."""
-    return os.environ.get("AWS_ENDPOINT_URL") or f"http://127.0.0.1:{os.environ.get('AWS_PORT', '5100')}"
-
-
 def start_embedded_aws(port: int, allowed_origins: tuple[str, ...] = ()) -> Any:
-    """moto's server on loopback, with localdev/moto_speedups.py installed,
+    """moto's server on loopback, with the patches of localdev/moto_patches.py installed,
     answering only the shop (``ShopOnly``): browsers may call it from
     ``allowed_origins`` (the SPA's) alone.
 
@@ -331,9 +326,9 @@ def start_embedded_aws(port: int, allowed_origins: tuple[str, ...] = ()) -> Any:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
-    from localdev import moto_speedups
+    from localdev import moto_patches
 
-    moto_speedups.install()  # checks moto's version too
+    moto_patches.install()  # checks moto's version too
     own = (f"http://127.0.0.1:{port}", f"http://localhost:{port}")
 
     class EmbeddedAws(ThreadedMotoServer):

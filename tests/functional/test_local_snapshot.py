@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from localdev.embedded_table import apply_changes
 from localdev.local_stack import KEY_NAMES, LocalStack
-from localdev.moto_speedups import apply_changes
 
 
 def item(pk: str, **attributes: int) -> dict[str, dict[str, str]]:

@@ -1,4 +1,9 @@
-"""The moto patches of localdev/moto_speedups.py must not change any answer.
+"""The patches of moto's DynamoDB (localdev/moto_patches.py): what clients see, with them and without.
+
+localdev/moto_speed.py's change what a call costs, never its answer: the
+first test makes the same calls with every patch and without any, and
+compares. localdev/moto_fixes.py's change what moto tells where it differs
+from DynamoDB (concurrency, the stream): a test each, below.
 
 These run against the session's moto server (never ``mock_aws``, whose exit
 would reset the backends that server shares)."""
@@ -9,22 +14,22 @@ import json
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import boto3
 import pytest
 from boto3.dynamodb.conditions import Key
 
-from chalicelib.catalog.product import ProductIn
-from chalicelib.catalog.products import import_products
-from localdev import moto_speedups
+from localdev import moto_patches
+from localdev.embedded_table import TableChanges, apply_changes, table_items
 from localdev.generate_catalog import generate
 from localdev.resources import create_table
 
 
 def queries(table: Any) -> list[dict[str, Any]]:
     """Queries of one partition each, paged (the orders of a user, a product and its counters)."""
-    ids = sorted(item["id"] for item in table.scan(ProjectionExpression="id")["Items"])[:4]
+    ids = sorted(item["id"] for item in table.scan(ProjectionExpression="id")["Items"] if "id" in item)[:4]
     found = [{"KeyConditionExpression": Key("PK").eq(f"PRODUCT#{i}"), "Limit": 1} for i in ids]
     found.append({"KeyConditionExpression": Key("PK").eq(f"PRODUCT#{ids[0]}") & Key("SK").begins_with("PRO")})
     return found
@@ -40,44 +45,136 @@ def all_pages(table: Any, request: dict[str, Any]) -> list[list[dict[str, Any]]]
             return pages
 
 
-def test_query_answers_are_identical_with_and_without_the_patch(aws: str) -> None:
-    from moto.dynamodb.models.table import Table
+def put_catalog(table: Any, count: int) -> None:
+    """``count`` synthetic products, one item each as the catalog stores them (no clock: the same at every run)."""
+    with table.batch_writer() as batch:
+        for product in generate(count):
+            batch.put_item(Item={"PK": f"PRODUCT#{product['id']}", "SK": "PRODUCT", **product})
 
-    create_table(boto3.client("dynamodb"), "speedups")
-    table = boto3.resource("dynamodb").Table("speedups")
-    import_products(table, [ProductIn.model_validate(p) for p in generate(150)])
-    installed = getattr(Table, "_partition_query_installed", False)
-    saved = (Table.query, Table.all_items)
-    if installed:  # compare against moto's own implementation
-        Table.query = Table.query.__wrapped_original__  # type: ignore[attr-defined]
-        Table.all_items = Table.all_items.__wrapped_original__  # type: ignore[attr-defined]
-        Table._partition_query_installed = False
-    try:
-        plain = [all_pages(table, q) for q in queries(table)]
-        moto_speedups.install()
-        patched = [all_pages(table, q) for q in queries(table)]
-    finally:
-        if installed:
-            Table.query, Table.all_items = saved
-            Table._partition_query_installed = True
-    assert plain == patched
-    assert all(pages[0] for pages in plain)
+
+def what_clients_see(table_name: str) -> dict[str, Any]:
+    """Every kind of call the shop makes to its table, and what its client gets back (the table's name left out)."""
+    from botocore.exceptions import ClientError
+
+    create_table(boto3.client("dynamodb"), table_name)
+    table = boto3.resource("dynamodb").Table(table_name)
+    client = table.meta.client  # plain Python values in, and out
+    put_catalog(table, 120)
+    with table.batch_writer() as batch:
+        for n in range(7):  # a partition of several items, with a key of the by_price LSI
+            batch.put_item(Item={"PK": "USER#1", "SK": f"ORDER#{n}", "price": (n * 3) % 5})
+        batch.put_item(Item={"PK": "STOCK#a", "SK": "S", "stock": 1})
+    seen: dict[str, Any] = {}
+
+    def answer(call: Callable[..., Any], **request: Any) -> Any:
+        try:
+            response = call(**request)
+        except ClientError as refused:
+            response = refused.response
+        return {name: value for name, value in response.items() if name != "ResponseMetadata"}
+
+    seen["queries"] = [all_pages(table, request) for request in queries(table)]
+    seen["orders"] = all_pages(table, {"KeyConditionExpression": Key("PK").eq("USER#1"), "Limit": 3})
+    seen["orders newest first"] = all_pages(
+        table, {"KeyConditionExpression": Key("PK").eq("USER#1") & Key("SK").gt("ORDER#2"), "ScanIndexForward": False}
+    )
+    seen["orders by price"] = all_pages(
+        table, {"IndexName": "by_price", "KeyConditionExpression": Key("PK").eq("USER#1"), "Limit": 2}
+    )
+    seen["no such partition"] = all_pages(table, {"KeyConditionExpression": Key("PK").eq("USER#none")})
+    found, missing = {"PK": "USER#1", "SK": "ORDER#3"}, {"PK": "USER#none", "SK": "ORDER#1"}
+    seen["get"] = [answer(table.get_item, Key=key) for key in (found, missing)]
+    seen["batch get"] = answer(client.batch_get_item, RequestItems={table_name: {"Keys": [found, missing]}})
+    seen["transact get"] = answer(
+        client.transact_get_items,
+        TransactItems=[{"Get": {"TableName": table_name, "Key": k}} for k in (found, missing)],
+    )
+    seen["scan"] = [answer(client.scan, TableName=table_name, Limit=50, ReturnConsumedCapacity="TOTAL")]
+
+    def buy(quantity: int, **options: Any) -> Any:
+        update = {
+            "TableName": table_name,
+            "Key": {"PK": "STOCK#a", "SK": "S"},
+            "UpdateExpression": "SET stock = stock - :n",
+            "ConditionExpression": "stock >= :n",
+            "ExpressionAttributeValues": {":n": quantity},
+            **options,
+        }
+        order = {"Put": {"TableName": table_name, "Item": {"PK": "ORDER#1", "SK": "O", "quantity": quantity}}}
+        return answer(client.transact_write_items, TransactItems=[order, {"Update": update}])
+
+    seen["refused purchase"] = buy(2, ReturnValuesOnConditionCheckFailure="ALL_OLD")
+    seen["purchase"] = buy(1)
+    seen["one item twice"] = answer(
+        client.transact_write_items,
+        TransactItems=[{"Put": {"TableName": table_name, "Item": {"PK": "T", "SK": "1"}}}] * 2,
+    )
+    seen["counter made"] = answer(
+        table.update_item,
+        Key={"PK": "SALES#a", "SK": "SALES"},
+        UpdateExpression="ADD units_sold :one",
+        ExpressionAttributeValues={":one": 1},
+        ReturnValues="ALL_NEW",
+    )
+    seen["put refused"] = answer(table.put_item, Item=found, ConditionExpression="attribute_not_exists(PK)")
+    seen["deleted"] = answer(table.delete_item, Key=found, ReturnValues="ALL_OLD")
+    seen["table"] = sorted(
+        (item for page in all_scan_pages(table) for item in page), key=lambda item: (item["PK"], item["SK"])
+    )
+    return json.loads(json.dumps(seen, default=str).replace(table_name, "<table>"))
+
+
+def all_scan_pages(table: Any) -> list[list[dict[str, Any]]]:
+    pages, start = [], None
+    while True:
+        response = table.scan(Limit=40, **({"ExclusiveStartKey": start} if start else {}))
+        pages.append(response["Items"])
+        start = response.get("LastEvaluatedKey")
+        if start is None:
+            return pages
+
+
+def test_clients_see_the_same_answers_with_every_patch_and_without_any(aws: str) -> None:
+    """The stream is left out: moto_fixes changes it on purpose (the tests of the stream, below)."""
+    moto_patches.install()
+    with moto_patches.uninstalled():
+        plain = what_clients_see("patches-none")
+    patched = what_clients_see("patches-all")
+
+    assert patched == plain
+    assert plain["refused purchase"]["Error"]["Code"] == "TransactionCanceledException"
+    assert plain["one item twice"]["Error"]["Code"] == "ValidationException"
+    assert all(pages[0] for pages in plain["queries"]) and len(plain["orders"]) > 1
+    assert len(plain["table"]) == 120 + 7 + 1 + 2 - 1  # catalog, orders, stock; the order and counter made; one deleted
+
+
+def test_uninstalling_puts_back_every_attribute_the_patches_replaced(aws: str) -> None:
+    moto_patches.install()
+    replaced = [(owner, name) for patch in moto_patches.PATCHES for owner, name, _ in patch()]
+    assert len(set(replaced)) == 11  # some attributes are wrapped by two patches (the writes)
+
+    def patched(owner: type, name: str) -> bool:
+        return name in owner.__dict__ and owner.__dict__[name].__module__.startswith("localdev.")
+
+    with moto_patches.uninstalled():
+        assert [(o.__name__, n) for o, n in replaced if patched(o, n)] == []
+    assert all(patched(owner, name) for owner, name in replaced)
 
 
 def test_a_failed_transaction_still_leaves_nothing_behind(aws: str) -> None:
     from botocore.exceptions import ClientError
 
-    moto_speedups.install()
-    create_table(boto3.client("dynamodb"), "speedups-tx")
-    table = boto3.resource("dynamodb").Table("speedups-tx")
+    moto_patches.install()
+    create_table(boto3.client("dynamodb"), "patches-tx")
+    table = boto3.resource("dynamodb").Table("patches-tx")
     table.put_item(Item={"PK": "STOCK#a", "SK": "S", "stock": 1})
     table.put_item(Item={"PK": "OTHER", "SK": "S", "kept": True})
     client = table.meta.client
     actions = [
-        {"Put": {"TableName": "speedups-tx", "Item": {"PK": "ORDER#1", "SK": "O"}}},
+        {"Put": {"TableName": "patches-tx", "Item": {"PK": "ORDER#1", "SK": "O"}}},
         {
             "Update": {
-                "TableName": "speedups-tx",
+                "TableName": "patches-tx",
                 "Key": {"PK": "STOCK#a", "SK": "S"},
                 "UpdateExpression": "SET stock = stock - :n",
                 "ConditionExpression": "stock >= :n",
@@ -105,16 +202,16 @@ def test_reading_a_missing_key_leaves_the_table_as_it_was(aws: str) -> None:
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.dynamodb.models import dynamodb_backends
 
-    moto_speedups.install()
-    create_table(boto3.client("dynamodb"), "speedups-reads")
-    table = boto3.resource("dynamodb").Table("speedups-reads")
+    moto_patches.install()
+    create_table(boto3.client("dynamodb"), "patches-reads")
+    table = boto3.resource("dynamodb").Table("patches-reads")
     table.put_item(Item={"PK": "P#1", "SK": "S"})
-    stored = dynamodb_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].get_table("speedups-reads").items
+    stored = dynamodb_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].get_table("patches-reads").items
 
     assert "Item" not in table.get_item(Key={"PK": "P#missing", "SK": "S"})
-    table.meta.client.batch_get_item(RequestItems={"speedups-reads": {"Keys": [{"PK": "P#gone", "SK": "S"}]}})
+    table.meta.client.batch_get_item(RequestItems={"patches-reads": {"Keys": [{"PK": "P#gone", "SK": "S"}]}})
     table.meta.client.transact_get_items(
-        TransactItems=[{"Get": {"TableName": "speedups-reads", "Key": {"PK": "P#no", "SK": "S"}}}]
+        TransactItems=[{"Get": {"TableName": "patches-reads", "Key": {"PK": "P#no", "SK": "S"}}}]
     )
 
     assert [str(key.value) for key in stored] == ["P#1"]
@@ -129,8 +226,8 @@ def test_copies_of_the_table_are_whole_while_clients_read_and_write(aws: str) ->
     Each order writes two items in two partitions in one transaction; every
     copy must hold both or neither. Fixed work, bounded by a deadline.
     """
-    moto_speedups.install()
-    create_table(boto3.client("dynamodb"), "speedups-race")
+    moto_patches.install()
+    create_table(boto3.client("dynamodb"), "patches-race")
     errors: list[str] = []
     copies: list[list[dict[str, Any]]] = []
     writing = threading.Event()
@@ -140,25 +237,25 @@ def test_copies_of_the_table_are_whole_while_clients_read_and_write(aws: str) ->
         for n in range(ORDERS_PER_WRITER):
             order = f"{writer}-{n}"
             try:
-                client.get_item(TableName="speedups-race", Key={"PK": {"S": f"IDEMPOTENCY#{order}"}, "SK": {"S": "K"}})
+                client.get_item(TableName="patches-race", Key={"PK": {"S": f"IDEMPOTENCY#{order}"}, "SK": {"S": "K"}})
                 client.transact_write_items(
                     TransactItems=[
                         {
                             "Put": {
-                                "TableName": "speedups-race",
+                                "TableName": "patches-race",
                                 "Item": {"PK": {"S": f"ORDER#{order}"}, "SK": {"S": "O"}},
                             }
                         },
                         {
                             "Put": {
-                                "TableName": "speedups-race",
+                                "TableName": "patches-race",
                                 "Item": {"PK": {"S": f"LINE#{writer}"}, "SK": {"S": order}},
                             }
                         },
                     ]
                 )
                 client.query(
-                    TableName="speedups-race",
+                    TableName="patches-race",
                     KeyConditionExpression="PK = :pk",
                     ExpressionAttributeValues={":pk": {"S": f"LINE#{writer}"}},
                 )
@@ -168,7 +265,7 @@ def test_copies_of_the_table_are_whole_while_clients_read_and_write(aws: str) ->
     def copy_while_writing() -> None:
         while writing.is_set():
             try:
-                copies.append(moto_speedups.table_items("speedups-race", "us-east-1"))
+                copies.append(table_items("patches-race", "us-east-1"))
             except Exception as exc:
                 errors.append(f"copy: {exc!r}")
 
@@ -196,22 +293,22 @@ def test_copies_of_the_table_are_whole_while_clients_read_and_write(aws: str) ->
         orders = {item["PK"]["S"].removeprefix("ORDER#") for item in copy if item["PK"]["S"].startswith("ORDER#")}
         lines = {item["SK"]["S"] for item in copy if item["PK"]["S"].startswith("LINE#")}
         assert orders == lines, "a copy caught a transaction half-written"
-    final = moto_speedups.table_items("speedups-race", "us-east-1")
+    final = table_items("patches-race", "us-east-1")
     assert len(final) == 2 * WRITERS * ORDERS_PER_WRITER
 
 
 def test_item_reads_answer_what_motos_serializer_writes(aws: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from moto.dynamodb.responses import DynamoHandler
 
-    moto_speedups.install()
-    create_table(boto3.client("dynamodb"), "speedups-json")
-    table = boto3.resource("dynamodb").Table("speedups-json")
-    import_products(table, [ProductIn.model_validate(p) for p in generate(30)])
-    fast = DynamoHandler.serialized
+    moto_patches.install()
+    create_table(boto3.client("dynamodb"), "patches-json")
+    table = boto3.resource("dynamodb").Table("patches-json")
+    put_catalog(table, 30)
+    fast, motos_own = DynamoHandler.serialized, moto_patches.original(DynamoHandler, "serialized")
     answers: list[tuple[str, Any, Any]] = []
 
     def both(self: Any, action_result: Any) -> Any:
-        mine, motos = fast(self, action_result), fast.__wrapped_original__(self, action_result)  # type: ignore[attr-defined]
+        mine, motos = fast(self, action_result), motos_own(self, action_result)
         answers.append((self._get_action(), mine, motos))
         return motos
 
@@ -221,12 +318,12 @@ def test_item_reads_answer_what_motos_serializer_writes(aws: str, monkeypatch: p
     client = table.meta.client
     ids = [item["id"] for item in table.scan(ProjectionExpression="id", Limit=5)["Items"]]
     client.batch_get_item(
-        RequestItems={"speedups-json": {"Keys": [{"PK": f"PRODUCT#{i}", "SK": "PRODUCT"} for i in ids]}}
+        RequestItems={"patches-json": {"Keys": [{"PK": f"PRODUCT#{i}", "SK": "PRODUCT"} for i in ids]}}
     )
     key = {"PK": "nothing", "SK": "here"}
     table.get_item(Key=key)
-    client.scan(TableName="speedups-json", Limit=3, ReturnConsumedCapacity="TOTAL")
-    client.transact_get_items(TransactItems=[{"Get": {"TableName": "speedups-json", "Key": key}}])
+    client.scan(TableName="patches-json", Limit=3, ReturnConsumedCapacity="TOTAL")
+    client.transact_get_items(TransactItems=[{"Get": {"TableName": "patches-json", "Key": key}}])
 
     assert {action for action, _, _ in answers} >= {"Query", "BatchGetItem", "GetItem", "Scan", "TransactGetItems"}
     for action, mine, motos in answers:
@@ -256,26 +353,26 @@ def read_stream(streams: Any, iterator: str) -> tuple[list[tuple[str, str]], str
 def test_a_cancelled_transaction_adds_no_record_to_the_tables_stream(aws: str) -> None:
     from botocore.exceptions import ClientError
 
-    moto_speedups.install()
-    create_table(boto3.client("dynamodb"), "speedups-stream")
-    table = boto3.resource("dynamodb").Table("speedups-stream")
+    moto_patches.install()
+    create_table(boto3.client("dynamodb"), "patches-stream")
+    table = boto3.resource("dynamodb").Table("patches-stream")
     table.put_item(Item={"PK": "STOCK#a", "SK": "S", "stock": 1})
-    streams, iterator = stream_reader("speedups-stream")
+    streams, iterator = stream_reader("patches-stream")
 
     def buy(quantity: int) -> None:
         table.meta.client.transact_write_items(
             TransactItems=[
-                {"Put": {"TableName": "speedups-stream", "Item": {"PK": "ORDER#1", "SK": "O"}}},
+                {"Put": {"TableName": "patches-stream", "Item": {"PK": "ORDER#1", "SK": "O"}}},
                 {
                     "Update": {
-                        "TableName": "speedups-stream",
+                        "TableName": "patches-stream",
                         "Key": {"PK": "STOCK#a", "SK": "S"},
                         "UpdateExpression": "SET stock = stock - :n",
                         "ConditionExpression": "stock >= :n",
                         "ExpressionAttributeValues": {":n": quantity},
                     }
                 },
-                {"Put": {"TableName": "speedups-stream", "Item": {"PK": "IDEMPOTENCY#1", "SK": "K"}}},
+                {"Put": {"TableName": "patches-stream", "Item": {"PK": "IDEMPOTENCY#1", "SK": "K"}}},
             ]
         )
 
@@ -296,12 +393,12 @@ def test_a_cancelled_transaction_adds_no_record_to_the_tables_stream(aws: str) -
 
 def test_an_update_that_creates_an_item_adds_one_insert_record_with_the_whole_item(aws: str) -> None:
     """moto writes the new item's key first, then updates it: two INSERTs, the first with a bare key."""
-    moto_speedups.install()
-    create_table(boto3.client("dynamodb"), "speedups-counters")
+    moto_patches.install()
+    create_table(boto3.client("dynamodb"), "patches-counters")
     client = boto3.client("dynamodb")
-    streams, iterator = stream_reader("speedups-counters")
+    streams, iterator = stream_reader("patches-counters")
     counter = {
-        "TableName": "speedups-counters",
+        "TableName": "patches-counters",
         "Key": {"PK": {"S": "SALES#a"}, "SK": {"S": "SALES"}},
         "UpdateExpression": "ADD units_sold :one",
         "ExpressionAttributeValues": {":one": {"N": "1"}},
@@ -324,13 +421,13 @@ def test_the_changes_taken_from_the_stream_make_the_table_after_every_kind_of_wr
     from botocore.exceptions import ClientError
     from moto.dynamodb.models.dynamo_type import Item
 
-    moto_speedups.install()
-    create_table(boto3.client("dynamodb"), "speedups-copy")
-    table = boto3.resource("dynamodb").Table("speedups-copy")
+    moto_patches.install()
+    create_table(boto3.client("dynamodb"), "patches-copy")
+    table = boto3.resource("dynamodb").Table("patches-copy")
     table.put_item(Item={"PK": "P#kept", "SK": "S", "n": 1})
     table.put_item(Item={"PK": "P#gone", "SK": "S"})
-    before = moto_speedups.table_items("speedups-copy", "us-east-1")
-    changes = moto_speedups.TableChanges("speedups-copy", "us-east-1")
+    before = table_items("patches-copy", "us-east-1")
+    changes = TableChanges("patches-copy", "us-east-1")
     client = table.meta.client
 
     table.put_item(Item={"PK": "P#new", "SK": "S", "tags": {"a", "b"}, "doc": {"x": [1, {"y": "z"}]}})
@@ -347,18 +444,18 @@ def test_the_changes_taken_from_the_stream_make_the_table_after_every_kind_of_wr
         batch.delete_item(Key={"PK": "B#0", "SK": "S"})
     client.transact_write_items(
         TransactItems=[
-            {"Put": {"TableName": "speedups-copy", "Item": {"PK": "T#1", "SK": "S"}}},
-            {"Delete": {"TableName": "speedups-copy", "Key": {"PK": "B#1", "SK": "S"}}},
+            {"Put": {"TableName": "patches-copy", "Item": {"PK": "T#1", "SK": "S"}}},
+            {"Delete": {"TableName": "patches-copy", "Key": {"PK": "B#1", "SK": "S"}}},
         ]
     )
     with pytest.raises(ClientError):
         client.transact_write_items(
             TransactItems=[
-                {"Put": {"TableName": "speedups-copy", "Item": {"PK": "T#2", "SK": "S"}}},
-                {"Delete": {"TableName": "speedups-copy", "Key": {"PK": "B#2", "SK": "S"}}},
+                {"Put": {"TableName": "patches-copy", "Item": {"PK": "T#2", "SK": "S"}}},
+                {"Delete": {"TableName": "patches-copy", "Key": {"PK": "B#2", "SK": "S"}}},
                 {
                     "ConditionCheck": {
-                        "TableName": "speedups-copy",
+                        "TableName": "patches-copy",
                         "Key": {"PK": "T#1", "SK": "S"},
                         "ConditionExpression": "attribute_not_exists(PK)",
                     }
@@ -377,16 +474,31 @@ def test_the_changes_taken_from_the_stream_make_the_table_after_every_kind_of_wr
     def keyed(items: list[dict[str, Any]]) -> dict[str, Any]:
         return {item["PK"]["S"]: item for item in items}
 
-    after = moto_speedups.apply_changes(before, json.loads(json.dumps(taken)), changes.key_names)  # as journaled
-    assert keyed(after) == keyed(moto_speedups.table_items("speedups-copy", "us-east-1"))
+    after = apply_changes(before, json.loads(json.dumps(taken)), changes.key_names)  # as journaled
+    assert keyed(after) == keyed(table_items("patches-copy", "us-east-1"))
     assert converted == [], "taking the changes walked the table"
     assert changes.take() == []
 
 
-def test_the_patches_refuse_a_moto_they_were_not_written_for(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("installed", ["5.1.9", "5.3.0", "6.0.0", "4.2.14"])
+def test_the_version_guard_refuses_a_moto_the_patches_were_not_written_for(installed: str) -> None:
+    with pytest.raises(RuntimeError) as refused:
+        moto_patches.check_moto_version(installed)
+    message = str(refused.value)
+    assert f"moto {installed} is installed" in message
+    assert f"patches moto {moto_patches.MOTO_WRITTEN_FOR}.x" in message
+    assert "make test" in message and "requirements-dev.txt" in message  # what to do
+
+
+@pytest.mark.parametrize("installed", ["5.2.0", "5.2.5", "5.2.12"])
+def test_the_version_guard_accepts_every_release_of_the_minor_version(installed: str) -> None:
+    moto_patches.check_moto_version(installed)
+
+
+def test_install_checks_the_installed_moto(monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib.metadata
 
-    moto_speedups.check_moto_version()  # the installed one
+    moto_patches.check_moto_version()  # the installed one
     monkeypatch.setattr(importlib.metadata, "version", lambda name: "5.3.0" if name == "moto" else "0")
     with pytest.raises(RuntimeError, match=r"moto 5\.3\.0 is installed"):
-        moto_speedups.install()
+        moto_patches.install()
