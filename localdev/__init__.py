@@ -6,7 +6,8 @@ the stage's table, bucket and user pool created from infra/template.yaml
 readers (stream_pump.py), the API and the SPA's server. gateway.py makes
 `chalice local` and the test client answer as API Gateway does;
 chalice_local.py (`make api`) is `chalice local` with it installed. The moto
-patches say what each works around. token.py prints a local user's token,
+patches (moto_patches.py: moto_speed.py for cost, moto_fixes.py for answers)
+say what each works around. token.py prints a local user's token,
 generate_catalog.py makes synthetic catalogs.
 
 Nothing in chalicelib/ or infra/ imports this package (tests/unit/test_architecture.py).
