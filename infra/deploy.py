@@ -27,6 +27,8 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from infra import artifacts, publish_spa
+from infra.chalice_config import CHALICE_CONFIG
+from infra.chalice_config import stage_environment as chalice_stage_environment
 from infra.cloudformation import (
     READY_FOR_CREATE,
     Out,
@@ -80,7 +82,7 @@ class DeployOptions:
     seed: bool = False
     force_seed: bool = False
     build_dir: Path = BUILD
-    chalice_config: Path = publish_spa.CHALICE_CONFIG
+    chalice_config: Path = CHALICE_CONFIG
     seed_file: Path = SEED_FILE
 
 
@@ -105,7 +107,7 @@ def stage_build(build_dir: Path, stage: str) -> Path:
 
 def stage_environment(stage: str, config_file: Path) -> dict[str, str]:
     """The stage's settings in .chalice/config.json; an Auth0 stage must name its tenant there."""
-    env = publish_spa.chalice_environment(stage, config_file)
+    env = chalice_stage_environment(stage, config_file)
     missing = publish_spa.missing_settings(env) if env.get("AUTH_PROVIDER") == "auth0" else []
     if missing:
         raise StackError(f"stage {stage!r} uses Auth0: set {', '.join(missing)} in .chalice/config.json (docs/auth.md)")
@@ -437,7 +439,7 @@ def retained(aws: Aws, stage: str, outs: Mapping[str, str], purged: bool) -> lis
 
 def make_admin(aws: Aws, stage: str, email: str, out: Out) -> None:
     """Put an account that signed up in the shop into the stage's admin group."""
-    env = publish_spa.chalice_environment(stage)
+    env = chalice_stage_environment(stage)
     if env.get("AUTH_PROVIDER") == "auth0":
         raise StackError(f"stage {stage!r} uses Auth0: give the admin role in Auth0 instead (docs/auth.md)")
     stack = describe(aws.cloudformation, stack_name(stage))

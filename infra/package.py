@@ -57,6 +57,7 @@ from typing import Any, Final
 from chalicelib.orders.follow_ups import STREAM_POLICY
 from chalicelib.platform.stream_records import StreamPolicy
 from infra import monitoring
+from infra.chalice_config import stage_environment
 from infra.functions import FUNCTIONS, RESOURCES, Function
 from infra.gateway_responses import gateway_responses
 from infra.template import ROOT, template
@@ -79,10 +80,6 @@ SEARCH_LAYER_ZIP = "search-layer.zip"
 SEARCH_REQUIREMENTS = ROOT / "requirements-search.txt"
 WHEEL_PLATFORM = "manylinux2014_x86_64"  # the functions' architecture, x86_64
 CACHE = BUILD / ".cache"
-# The shop calls its API on its own origin (CloudFront's /api/*), so it needs
-# no CORS. Dev also lets any origin call it (a SPA on a laptop: bearer tokens,
-# not cookies, carry the session); prod answers no other origin at all.
-CORS_ORIGIN = {"dev": "*", "prod": ""}
 # The site's and the API's security headers at CloudFront: the stage's own
 # response headers policy (CloudFront's managed SecurityHeadersPolicy sends
 # X-Frame-Options SAMEORIGIN and the deprecated X-XSS-Protection).
@@ -187,7 +184,7 @@ def environment(stage: str, stage_env: dict[str, str]) -> dict[str, Any]:
         "FAILED_RECORDS_QUEUE_URL": {"Ref": "FailedRecordsQueue"},
         "SEARCH_INDEX_BUCKET": {"Ref": "SearchIndexBucket"},
         "NOTIFY_FROM": {"Ref": "NotifyFrom"},
-        "CORS_ALLOW_ORIGIN": CORS_ORIGIN[stage],
+        "CORS_ALLOW_ORIGIN": cors_origin(stage),
     }
     if stage_env.get("AUTH_PROVIDER", "cognito") == "cognito":
         env.update(
@@ -281,7 +278,7 @@ def api_definition(stage: str) -> dict[str, Any]:
                 }
                 paths.setdefault(path, {})[method.lower()] = {"x-amazon-apigateway-integration": {"uri": uri}}
     responses = copy.deepcopy(gateway_responses())
-    if not CORS_ORIGIN[stage]:
+    if not cors_origin(stage):
         for response in responses.values():
             response["responseParameters"] = {
                 k: v for k, v in response["responseParameters"].items() if "Access-Control-" not in k
@@ -747,11 +744,16 @@ def build_search_layer(out: Path, requirements: Path = SEARCH_REQUIREMENTS) -> s
 
 
 # -- the build -------------------------------------------------------------------
-def stage_environment(stage: str) -> dict[str, str]:
-    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
-    if stage not in config["stages"]:
-        raise SystemExit(f"no stage {stage!r} in .chalice/config.json")
-    return {**config.get("environment_variables", {}), **config["stages"][stage].get("environment_variables", {})}
+def cors_origin(stage: str) -> str:
+    """Which other origins may call the packaged stage's API: "*" or none.
+
+    The shop calls its API on its own origin (CloudFront's /api/*), so it
+    needs no CORS; a stage whose settings let any origin in (dev: a SPA on a
+    laptop; bearer tokens, not cookies, carry the session) keeps that. Any
+    other value in .chalice/config.json (prod's site, for `chalice deploy`)
+    is the shop's own origin here: none.
+    """
+    return "*" if stage_environment(stage).get("CORS_ALLOW_ORIGIN") == "*" else ""
 
 
 def run_chalice_package(stage: str, merge_file: Path, out: Path) -> None:
@@ -790,7 +792,7 @@ def without_preflights(built: dict[str, Any], stage: str) -> dict[str, Any]:
     Chalice writes them from the CORS settings of the stage's configuration
     (which `chalice deploy` uses); a merge can only add, so they go here.
     """
-    if not CORS_ORIGIN[stage]:
+    if not cors_origin(stage):
         for methods in built["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["paths"].values():
             methods.pop("options", None)
     return built

@@ -23,10 +23,10 @@ from urllib.parse import urlsplit
 
 import boto3
 
+from infra import chalice_config
 from infra.template import ROOT
 
 FRONTEND = ROOT / "frontend"
-CHALICE_CONFIG = ROOT / ".chalice" / "config.json"
 # Files keep their names (no build step), so only a short cache; the entry
 # points are revalidated on every load so a new release shows at once.
 CACHE = {"index.html": "no-cache", "config.json": "no-cache"}
@@ -44,14 +44,6 @@ REQUIRED = {
 }
 
 
-def chalice_environment(stage: str, config_file: Path = CHALICE_CONFIG) -> dict[str, str]:
-    """The stage's environment in .chalice/config.json (the top level's, then the stage's)."""
-    config = json.loads(config_file.read_text())
-    if stage not in config["stages"]:
-        raise SystemExit(f"no stage {stage!r} in .chalice/config.json")
-    return {**config.get("environment_variables", {}), **config["stages"][stage].get("environment_variables", {})}
-
-
 def missing_settings(env: Mapping[str, str]) -> list[str]:
     """What the SPA's identity provider needs and the environment lacks (or holds a placeholder for)."""
     needed = REQUIRED.get(env.get("AUTH_PROVIDER", "cognito"), ())
@@ -59,7 +51,7 @@ def missing_settings(env: Mapping[str, str]) -> list[str]:
 
 
 def stage_environment(stage: str) -> dict[str, str]:
-    env = chalice_environment(stage)
+    env = chalice_config.stage_environment(stage)
     missing = missing_settings(env)
     if missing:
         raise SystemExit(

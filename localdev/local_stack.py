@@ -48,13 +48,14 @@ from typing import Any
 import boto3
 
 from chalicelib.platform.config import local_stack_file
+from infra.cloudformation import stack_name
 from infra.import_catalog import load, read_catalog, stage_table_name
+from infra.template import ROOT
 from localdev import gateway
 from localdev.embedded_table import TableChanges, apply_changes, table_items
 from localdev.moto_fixes import table_lock
 from localdev.resources import (
     DEMO_USERS,
-    ROOT,
     STABLE_USER_POOL_IDS,
     create_demo_users,
     create_notifications,
@@ -283,11 +284,11 @@ class LocalStack:
         self.index_version = rebuild_search_index(self.table_name, bucket)
         cognito = boto3.client("cognito-idp")
         os.environ.update(STABLE_USER_POOL_IDS)  # moto's setting: the same pool and client ids at every start
-        self.pool = create_user_pool(cognito, f"petstore-{STAGE}")
+        self.pool = create_user_pool(cognito, stack_name(STAGE))
         self.restore_users()
         create_demo_users(cognito, self.pool["user_pool_id"])
         self._use(local_auth_environment(self.aws_url, self.pool))
-        self._use(create_notifications(f"petstore-{STAGE}"))
+        self._use(create_notifications(stack_name(STAGE)))
         self._start_stream_delivery()
         if self.serve_api:
             self._start_api()
@@ -429,7 +430,7 @@ class LocalStack:
         """Put the saved accounts back into the new user pool (same `sub`, groups and password)."""
         saved_file = self.user_pools_file
         if saved_file.exists():
-            saved = json.loads(saved_file.read_text()).get(f"petstore-{STAGE}", {})
+            saved = json.loads(saved_file.read_text()).get(stack_name(STAGE), {})
             self.restored_users = restore_user_pool_state(self.pool["user_pool_id"], saved)
         self._users_restored = True
 
@@ -453,7 +454,7 @@ class LocalStack:
                 self._unsaved = []
         if self._users_restored:
             state = user_pool_state(self.pool["user_pool_id"], self._password_hashes)
-            users = json.dumps({f"petstore-{STAGE}": state}, indent=1)
+            users = json.dumps({stack_name(STAGE): state}, indent=1)
             if users != self._saved_users:
                 _write_json(self.user_pools_file, users)
                 self._saved_users = users

@@ -11,7 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from infra.template import ROOT, table_definition, template
+from infra.chalice_config import stage_environment
+from infra.template import table_definition, template
 
 
 def create_table(dynamodb: Any, table_name: str) -> None:
@@ -49,10 +50,7 @@ def rebuild_search_index(table_name: str, bucket: str) -> int:
 
 def local_stage_environment() -> dict[str, str]:
     """The local stage's variables of .chalice/config.json."""
-    import json
-
-    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
-    return dict(config["stages"]["local"]["environment_variables"])
+    return stage_environment("local")
 
 
 def _properties(logical_id: str) -> dict[str, Any]:

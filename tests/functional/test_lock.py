@@ -11,7 +11,7 @@ import re
 import zipfile
 from typing import Any
 
-from localdev.resources import ROOT
+from infra.template import ROOT
 
 PIN = re.compile(r"^([A-Za-z0-9_.-]+)==([^\s\\]+)", re.M)
 
@@ -55,3 +55,25 @@ def test_the_package_carries_what_search_reads_at_run_time(built_stage: Any) -> 
     with zipfile.ZipFile(ROOT / "build" / "dev" / "deployment.zip") as archive:
         names = set(archive.namelist())
     assert "chalicelib/search/synonyms.json" in names  # chalicelib/search/language.py loads it in the search function
+
+
+def dev_pins() -> dict[str, str]:
+    return {normalised(n): v for n, v in PIN.findall((ROOT / "requirements-dev.txt").read_text())}
+
+
+def test_the_dev_lock_pins_every_package_with_hashes_and_agrees_with_the_lambda_lock() -> None:
+    lock = (ROOT / "requirements-dev.txt").read_text()
+    blocks = [b for b in re.split(r"\n(?=[A-Za-z0-9])", lock) if PIN.match(b)]
+    assert len(blocks) > 50  # the tools and tests, with what they need
+    assert [b.splitlines()[0] for b in blocks if "--hash=sha256:" not in b] == []
+    lambda_pins = pins()
+    assert {name: version for name, version in dev_pins().items() if lambda_pins.get(name, version) != version} == {}
+
+
+def test_the_dev_lock_holds_the_versions_the_local_patches_were_written_for() -> None:
+    """`make test` installs the lock, so the moto and Chalice patches meet the versions they check for."""
+    from localdev.gateway import CHALICE_SERIES
+
+    locked = dev_pins()
+    assert locked["chalice"].startswith(CHALICE_SERIES)
+    assert locked["moto"].startswith("5.2.")
