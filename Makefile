@@ -6,9 +6,9 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: run aws api test unit functional e2e lint lock audit bench bench-auth bench-purchase bench-spa bench-load bench-quality vendor import clean-local
 
-$(STAMP): requirements.in requirements-search.in requirements-dev.txt
+$(STAMP): requirements.txt requirements-search.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.txt
 	touch $(STAMP)
 
 ## run: the whole shop locally (embedded AWS, seeded catalog, API :8000, SPA :8080)
@@ -26,7 +26,7 @@ api: $(STAMP)
 ## test: the static checks (ruff, mypy, bandit), both stages' templates built and cfn-lint'ed, every test tier
 test: $(STAMP)
 	$(PY) -m ruff check .
-	$(PY) -m mypy chalicelib
+	$(PY) -m mypy chalicelib infra localdev app.py
 	$(VENV)/bin/bandit --quiet --recursive --severity-level medium chalicelib app.py infra localdev
 	$(PY) -m infra.package --stage dev
 	$(PY) -m infra.package --stage prod
@@ -60,11 +60,12 @@ vendor:
 		> frontend/vendor/auth0-spa-js.production.esm.js
 	cp node_modules/@auth0/auth0-spa-js/LICENSE frontend/vendor/auth0-spa-js.LICENSE
 
-## lock: the pinned and hashed requirements: requirements.txt (the Lambda package) from requirements.in, requirements-search.txt (the search engine layer) from requirements-search.in
+## lock: the pinned and hashed requirements: requirements.txt (the Lambda package) from requirements.in, requirements-search.txt (the search engine layer) from requirements-search.in, then requirements-dev.txt (the tools and tests, keeping those two's pins) from requirements-dev.in
 LOCK := $(VENV)/bin/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links
 lock: $(STAMP)
 	$(LOCK) --output-file requirements.txt requirements.in
 	$(LOCK) --output-file requirements-search.txt requirements-search.in
+	$(LOCK) --output-file requirements-dev.txt requirements-dev.in
 
 ## audit: known vulnerabilities in the locked Lambda requirements and search engine layer (needs PyPI's JSON API or OSV on the network)
 audit: $(STAMP)
