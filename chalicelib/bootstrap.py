@@ -25,7 +25,9 @@ from chalicelib.platform.observability import Telemetry, build_telemetry
 
 if TYPE_CHECKING:
     from chalicelib.accounts.verifier import TokenVerifier
+    from chalicelib.catalog.product_table import DynamoProductStore
     from chalicelib.orders.follow_ups import EventDeps
+    from chalicelib.orders.order_table import DynamoOrderStore
     from chalicelib.search.index import SearchIndex
     from chalicelib.search.index_store import IndexReader, IndexStore
     from chalicelib.search.indexing import Indexer
@@ -74,6 +76,22 @@ def get_table() -> Any:
     import boto3
 
     return boto3.resource("dynamodb", config=aws_config()).Table(table_name)
+
+
+@cache
+def get_product_store() -> DynamoProductStore:
+    """The catalog's products, in the table (chalicelib/catalog/product_store.py)."""
+    from chalicelib.catalog.product_table import DynamoProductStore
+
+    return DynamoProductStore(get_table())
+
+
+@cache
+def get_order_store() -> DynamoOrderStore:
+    """Orders and their purchases, in the table (chalicelib/orders/order_store.py)."""
+    from chalicelib.orders.order_table import DynamoOrderStore
+
+    return DynamoOrderStore(get_table())
 
 
 @cache
@@ -157,10 +175,11 @@ def get_indexer() -> Indexer:
 
 @cache
 def get_event_deps() -> EventDeps:
+    from chalicelib.orders.event_ledger import DynamoEventLedger
     from chalicelib.orders.follow_ups import EventDeps, event_settings_from_env
 
     return EventDeps(
-        table=get_table(),
+        ledger=DynamoEventLedger(get_table()),
         ses=get_ses,
         sns=get_sns,
         sqs=get_sqs,
@@ -178,6 +197,8 @@ def reset() -> None:
         aws_config,
         get_telemetry,
         get_table,
+        get_product_store,
+        get_order_store,
         get_verifier,
         get_cognito,
         get_ses,

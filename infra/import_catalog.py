@@ -23,9 +23,10 @@ from typing import Any
 
 import boto3
 from pydantic import ValidationError
-from tqdm import tqdm
+from tqdm import tqdm  # type: ignore[import-untyped]  # tqdm ships no types (types-tqdm is not a dependency)
 
 from chalicelib.catalog.product import ProductIn
+from chalicelib.catalog.product_table import DynamoProductStore
 from chalicelib.catalog.products import import_products
 from chalicelib.platform.config import ConfigError, require_aws
 from infra.template import ROOT
@@ -84,7 +85,7 @@ def stage_table_name(stage: str, cloudformation: Any = None) -> str:
 
 def load(table: Any, products: list[ProductIn], show_progress: bool = True) -> int:
     with tqdm(total=len(products), unit="product", disable=not show_progress, desc="importing") as bar:
-        return import_products(table, products, progress=bar.update)
+        return import_products(DynamoProductStore(table), products, progress=bar.update)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,7 +10,7 @@ from chalicelib.accounts import profile
 from chalicelib.api.authorizer import jwt_auth
 from chalicelib.api.http import caller, dump, json_body, query_params
 from chalicelib.api.responses import api_errors
-from chalicelib.bootstrap import get_cognito, get_metrics, get_settings, get_table
+from chalicelib.bootstrap import get_cognito, get_metrics, get_order_store, get_settings
 from chalicelib.orders import checkout as orders
 from chalicelib.orders.order import OrderIn, OrderListParams
 
@@ -39,7 +39,7 @@ def place_order() -> Response:
     key = orders.validate_idempotency_key(request.headers.get("idempotency-key"))
     order_in = json_body(request, OrderIn)
     order, replayed = orders.place_order(
-        get_table(), caller(request).sub, key, order_in, email=describe_caller()["email"], metrics=get_metrics()
+        get_order_store(), caller(request).sub, key, order_in, email=describe_caller()["email"], metrics=get_metrics()
     )
     headers: dict[str, str | list[str]] = {
         "Location": f"/orders/{order.id}",
@@ -52,16 +52,16 @@ def place_order() -> Response:
 @api_errors
 def list_orders() -> dict[str, Any]:
     params = query_params(bp.current_request, OrderListParams)
-    return dump(orders.list_orders(get_table(), caller(bp.current_request).sub, params.limit, params.cursor))
+    return dump(orders.list_orders(get_order_store(), caller(bp.current_request).sub, params.limit, params.cursor))
 
 
 @bp.route("/orders/{order_id}", authorizer=jwt_auth)
 @api_errors
 def get_order(order_id: str) -> dict[str, Any]:
-    return dump(orders.get_order(get_table(), caller(bp.current_request).sub, order_id))
+    return dump(orders.get_order(get_order_store(), caller(bp.current_request).sub, order_id))
 
 
 @bp.route("/orders/{order_id}/cancel", methods=["POST"], authorizer=jwt_auth)
 @api_errors
 def cancel_order(order_id: str) -> dict[str, Any]:
-    return dump(orders.cancel_order(get_table(), caller(bp.current_request).sub, order_id))
+    return dump(orders.cancel_order(get_order_store(), caller(bp.current_request).sub, order_id))

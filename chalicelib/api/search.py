@@ -9,7 +9,7 @@ from chalice import Blueprint
 from chalicelib.api import openapi
 from chalicelib.api.http import dump, query_params
 from chalicelib.api.responses import api_errors
-from chalicelib.bootstrap import get_metrics, get_search_index, get_table
+from chalicelib.bootstrap import get_metrics, get_product_store, get_search_index, get_table
 from chalicelib.catalog import products as catalog
 from chalicelib.search.results import SearchParams
 from chalicelib.search.service import result_page, search_products
@@ -33,7 +33,7 @@ def list_products() -> dict[str, Any]:
 @bp.route("/products/{product_id}")
 @api_errors
 def get_product(product_id: str) -> dict[str, Any]:
-    return dump(catalog.get_product(get_table(), product_id))
+    return dump(catalog.get_product(get_product_store(), product_id))
 
 
 @bp.route("/openapi.json")

@@ -1,17 +1,19 @@
 """Purchase and orders: decided on the server, atomic, idempotent.
 
-``place_order`` reads the products once (one consistent BatchGetItem), prices
-the cart in integer cents, then writes in *one* TransactWriteItems:
+``place_order`` reads the products once (one consistent read of the cart's
+products), prices the cart in integer cents from the server's prices, then
+has the ``OrderStore`` (chalicelib/orders/order_store.py) write in *one*
+step:
 
-- per line, ``stock = stock - :qty`` if ``stock >= :qty`` and the price is
-  still the one just read: stock never goes negative, under any concurrency;
+- per line, the stock less its quantity, if there is that much and the price
+  is still the one just read: stock never goes negative, under any concurrency;
 - the order, if no order has that id;
 - the idempotency record of (user, Idempotency-Key), if none exists yet.
 
 Either all of it is written or nothing is. A retry with the same key finds the
 record (its condition fails) and gets the same order back; the same key with
 another body is refused. A short line is a 409 naming each line and what is
-left.
+left; a price that moved in between is read again, a bounded number of times.
 """
 
 from __future__ import annotations
@@ -22,15 +24,19 @@ import json
 import secrets
 import time
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Final
 
-from boto3.dynamodb.conditions import Key
-from botocore.exceptions import ClientError
-
-from chalicelib.catalog.products import Table, get_products
+from chalicelib.catalog.product import Product
 from chalicelib.orders.order import Order, OrderIn, OrderLine, OrderPage
+from chalicelib.orders.order_store import (
+    CancelRefused,
+    KeyAlreadyUsed,
+    OrderNotPlaced,
+    OrderStore,
+    Purchase,
+    PurchaseRefused,
+)
 from chalicelib.platform import cursor, keys
-from chalicelib.platform.aws import is_transient_aws_error
 from chalicelib.platform.errors import Conflict, IdempotencyConflict, InvalidInput, NotFound, OutOfStock
 from chalicelib.platform.metrics import (
     DISCARD,
@@ -44,6 +50,8 @@ from chalicelib.platform.metrics import (
 
 IDEMPOTENCY_TTL_S: Final = 24 * 3600
 PRICE_RETRIES: Final = 2  # a price changed between our read and our write: read again
+MAX_IDEMPOTENCY_KEY: Final = 100
+MAX_ORDER_ID: Final = 64
 
 
 class OrderNotFound(NotFound):
@@ -68,13 +76,13 @@ def validate_idempotency_key(value: str | None) -> str:
         raise InvalidInput(
             "the Idempotency-Key header is required (one new key per checkout attempt)", field="Idempotency-Key"
         )
-    if len(value) > 100 or not all(ch.isalnum() or ch in "-_" for ch in value):
+    if len(value) > MAX_IDEMPOTENCY_KEY or not all(ch.isalnum() or ch in "-_" for ch in value):
         raise InvalidInput("Idempotency-Key: 1-100 letters, digits, '-' or '_'", field="Idempotency-Key")
     return value
 
 
 def place_order(
-    table: Table,
+    store: OrderStore,
     user_sub: str,
     idempotency_key: str,
     order_in: OrderIn,
@@ -88,48 +96,50 @@ def place_order(
     Counts OrdersPlaced and OrderValueCents, IdempotentReplays, OutOfStockRefusals.
     """
     fingerprint = request_hash(order_in)
+    wanted = [line.product_id for line in order_in.items]
     for _ in range(PRICE_RETRIES + 1):
-        products = get_products(table, [line.product_id for line in order_in.items], consistent=True)
+        products = store.catalog.get_many(wanted, consistent=True)
         try:
-            lines = _price(order_in, products)
+            lines = price_lines(order_in, products)
         except InvalidInput:
             # A product of the cart is gone: if this is the retry of an order
             # placed before it went, that order is the answer, not a 400.
-            replayed = _recorded(table, user_sub, idempotency_key, fingerprint)
+            replayed = _recorded(store, user_sub, idempotency_key, fingerprint)
             if replayed is None:
                 raise
             metrics.append(Metric(IDEMPOTENT_REPLAYS))
             return replayed, True
         now = clock()
-        order = Order(
-            id=new_order_id(now),
-            status="placed",
-            items=lines,
-            total_cents=sum(line.line_total_cents for line in lines),
-            currency="USD",
-            created_at=dt.datetime.fromtimestamp(now, dt.UTC).isoformat(timespec="seconds"),
-            shipping_address=order_in.shipping_address,
-        )
+        order = new_order(order_in, lines, now)
         try:
-            _write(table, user_sub, idempotency_key, fingerprint, order, int(now), email)
-            metrics.append(Metric(ORDERS_PLACED))
-            metrics.append(Metric(ORDER_VALUE_CENTS, order.total_cents, unit="None"))
-            return order, False
-        except ClientError as exc:
-            reasons = _cancellation_codes(exc)
-            if reasons[-1] == "ConditionalCheckFailed":  # the idempotency record exists
-                replayed = _replay(table, user_sub, idempotency_key, fingerprint)
-                metrics.append(Metric(IDEMPOTENT_REPLAYS))
-                return replayed, True
-            short = _short_lines(table, order_in)
+            store.purchase(
+                Purchase(
+                    user_sub=user_sub,
+                    idempotency_key=idempotency_key,
+                    request_hash=fingerprint,
+                    order=order,
+                    email=email,
+                    expires_at=int(now) + IDEMPOTENCY_TTL_S,
+                )
+            )
+        except KeyAlreadyUsed:
+            replayed = _replay(store, user_sub, idempotency_key, fingerprint)
+            metrics.append(Metric(IDEMPOTENT_REPLAYS))
+            return replayed, True
+        except PurchaseRefused as exc:
+            short = short_lines(order_in, store.catalog.get_many(wanted, consistent=True))
             if short:
                 metrics.append(Metric(OUT_OF_STOCK_REFUSALS))
                 raise OutOfStock(short) from exc
-            # Stock was there: a price changed between our read and our write.
+            continue  # stock was there: a price changed between our read and our write
+        metrics.append(Metric(ORDERS_PLACED))
+        metrics.append(Metric(ORDER_VALUE_CENTS, order.total_cents, unit="None"))
+        return order, False
     raise Conflict("prices changed while the order was placed; please try again", field="items")
 
 
-def _price(order_in: OrderIn, products: dict[str, Any]) -> list[OrderLine]:
+def price_lines(order_in: OrderIn, products: dict[str, Product]) -> list[OrderLine]:
+    """The cart's lines at the catalog's prices (never the client's); a 400 naming an unknown product."""
     lines = []
     for position, line in enumerate(order_in.items):
         product = products.get(line.product_id)
@@ -147,68 +157,20 @@ def _price(order_in: OrderIn, products: dict[str, Any]) -> list[OrderLine]:
     return lines
 
 
-def _write(
-    table: Table, user_sub: str, idem_key: str, fingerprint: str, order: Order, now: int, email: str | None
-) -> None:
-    actions: list[dict[str, Any]] = [
-        {
-            "Update": {
-                "TableName": table.name,
-                "Key": keys.product_key(line.product_id),
-                "UpdateExpression": "SET stock = stock - :qty",
-                "ConditionExpression": "attribute_exists(PK) AND stock >= :qty AND price_cents = :price",
-                "ExpressionAttributeValues": {":qty": line.quantity, ":price": line.unit_price_cents},
-            }
-        }
-        for line in order.items
-    ]
-    actions.append(
-        {
-            "Put": {
-                "TableName": table.name,
-                "Item": order_item(user_sub, order, idem_key, email),
-                "ConditionExpression": "attribute_not_exists(PK)",
-            }
-        }
+def new_order(order_in: OrderIn, lines: list[OrderLine], now: float) -> Order:
+    return Order(
+        id=new_order_id(now),
+        status="placed",
+        items=lines,
+        total_cents=sum(line.line_total_cents for line in lines),
+        currency="USD",
+        created_at=dt.datetime.fromtimestamp(now, dt.UTC).isoformat(timespec="seconds"),
+        shipping_address=order_in.shipping_address,
     )
-    actions.append(
-        {
-            "Put": {
-                "TableName": table.name,
-                "Item": {
-                    **keys.idempotency_key(user_sub, idem_key),
-                    "request_hash": fingerprint,
-                    "order_id": order.id,
-                    "expires_at": now + IDEMPOTENCY_TTL_S,
-                },
-                "ConditionExpression": "attribute_not_exists(PK)",
-            }
-        }
-    )
-    table.meta.client.transact_write_items(TransactItems=actions)
 
 
-def order_item(user_sub: str, order: Order, idem_key: str, email: str | None = None) -> dict[str, Any]:
-    return {
-        **keys.order_key(user_sub, order.id),
-        "entity": "order",
-        "user_sub": user_sub,
-        "idempotency_key": idem_key,
-        **({"email": email} if email else {}),
-        **order.model_dump(mode="json", exclude_none=True),
-    }
-
-
-def _cancellation_codes(exc: ClientError) -> list[str]:
-    """Why DynamoDB cancelled a transaction, per item; anything else (or a
-    throttled item: nothing was written, the caller may retry) is re-raised."""
-    if exc.response["Error"]["Code"] != "TransactionCanceledException" or is_transient_aws_error(exc):
-        raise exc
-    return [str(r.get("Code", "None")) for r in exc.response.get("CancellationReasons", [])] or ["None"]
-
-
-def _short_lines(table: Table, order_in: OrderIn) -> list[dict[str, int | str]]:
-    current = get_products(table, [line.product_id for line in order_in.items], consistent=True)
+def short_lines(order_in: OrderIn, current: dict[str, Product]) -> list[dict[str, int | str]]:
+    """The lines the stock now cannot serve, with what is left (a product gone has 0)."""
     short: list[dict[str, int | str]] = []
     for line in order_in.items:
         available = current[line.product_id].stock if line.product_id in current else 0
@@ -217,102 +179,64 @@ def _short_lines(table: Table, order_in: OrderIn) -> list[dict[str, int | str]]:
     return short
 
 
-def _replay(table: Table, user_sub: str, idem_key: str, fingerprint: str) -> Order:
-    found = _recorded(table, user_sub, idem_key, fingerprint)
+def _replay(store: OrderStore, user_sub: str, idem_key: str, fingerprint: str) -> Order:
+    found = _recorded(store, user_sub, idem_key, fingerprint)
     if found is None:
         raise IdempotencyConflict()
     return found
 
 
-def _recorded(table: Table, user_sub: str, idem_key: str, fingerprint: str) -> Order | None:
+def _recorded(store: OrderStore, user_sub: str, idem_key: str, fingerprint: str) -> Order | None:
     """The order this key placed; None if it placed none; a conflict if it was for another body."""
-    record = table.get_item(Key=keys.idempotency_key(user_sub, idem_key), ConsistentRead=True).get("Item")
+    record = store.idempotency_record(user_sub, idem_key)
     if record is None:
         return None
-    if record.get("request_hash") != fingerprint:
+    if record.request_hash != fingerprint:
         raise IdempotencyConflict()
-    return get_order(table, user_sub, str(record["order_id"]))
+    return get_order(store, user_sub, record.order_id)
 
 
-def to_order(item: dict[str, Any]) -> Order:
-    return Order.model_validate(_plain(item))
-
-
-def _plain(value: Any) -> Any:
-    """DynamoDB's Decimals back to ints (money and quantities are integers)."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if hasattr(value, "as_integer_ratio") and not isinstance(value, (int, float)):
-        return int(value)
-    return value
-
-
-def get_order(table: Table, user_sub: str, order_id: str) -> Order:
+def get_order(store: OrderStore, user_sub: str, order_id: str) -> Order:
     """One of the caller's orders; someone else's is not found, like a missing one."""
-    if not order_id or len(order_id) > 64:
+    if not order_id or len(order_id) > MAX_ORDER_ID:
         raise OrderNotFound(order_id)
-    item = table.get_item(Key=keys.order_key(user_sub, order_id), ConsistentRead=True).get("Item")
-    if item is None:
+    order = store.get(user_sub, order_id)
+    if order is None:
         raise OrderNotFound(order_id)
-    return to_order(item)
+    return order
 
 
-def list_orders(table: Table, user_sub: str, limit: int, page_cursor: str | None) -> OrderPage:
-    """The caller's orders, newest first."""
+def list_orders(store: OrderStore, user_sub: str, limit: int, page_cursor: str | None) -> OrderPage:
+    """The caller's orders, newest first.
+
+    The cursor holds the table's key of the last order of the page
+    (``USER#<sub>`` / ``ORDER#<id>``), checked against the caller's own
+    partition before it is used."""
     fingerprint = cursor.fingerprint({"orders_of": user_sub})
-    request: dict[str, Any] = {
-        "KeyConditionExpression": Key("PK").eq(keys.user_pk(user_sub)) & Key("SK").begins_with(keys.ORDER_PREFIX),
-        "ScanIndexForward": False,
-        "Limit": limit,
-    }
+    owner = keys.user_pk(user_sub)
+    after = None
     if page_cursor:
-        rules = {"PK": cursor.equal_to(keys.user_pk(user_sub)), "SK": cursor.key_text(keys.ORDER_PREFIX)}
-        request["ExclusiveStartKey"] = cursor.decode(page_cursor, fingerprint, rules)
-    response = table.query(**request)
-    last = response.get("LastEvaluatedKey")
-    return OrderPage(
-        items=[to_order(item) for item in response["Items"]],
-        next_cursor=cursor.encode({"PK": last["PK"], "SK": last["SK"]}, fingerprint) if last else None,
-    )
+        rules = {"PK": cursor.equal_to(owner), "SK": cursor.key_text(keys.ORDER_PREFIX)}
+        position = cursor.decode(page_cursor, fingerprint, rules)
+        after = str(position["SK"]).removeprefix(keys.ORDER_PREFIX)
+    page = store.orders_of(user_sub, limit, after)
+    if page.last_id is None:
+        return OrderPage(items=page.orders, next_cursor=None)
+    last = keys.order_key(user_sub, page.last_id)
+    return OrderPage(items=page.orders, next_cursor=cursor.encode({"PK": last["PK"], "SK": last["SK"]}, fingerprint))
 
 
-def cancel_order(table: Table, user_sub: str, order_id: str) -> Order:
-    """Cancel a placed order and put its stock back, in one transaction."""
-    order = get_order(table, user_sub, order_id)
+def cancel_order(store: OrderStore, user_sub: str, order_id: str) -> Order:
+    """Cancel a placed order and put its stock back, in one step."""
+    order = get_order(store, user_sub, order_id)
     if order.status != "placed":
         raise Conflict(f"the order is {order.status}; only a placed order can be cancelled", field="status")
-    still_sold = get_products(table, [line.product_id for line in order.items])
-    actions: list[dict[str, Any]] = [
-        {
-            "Update": {
-                "TableName": table.name,
-                "Key": keys.order_key(user_sub, order_id),
-                "UpdateExpression": "SET #s = :cancelled",
-                "ConditionExpression": "#s = :placed",
-                "ExpressionAttributeNames": {"#s": "status"},
-                "ExpressionAttributeValues": {":cancelled": "cancelled", ":placed": "placed"},
-            }
-        }
-    ]
-    actions += [
-        {
-            "Update": {
-                "TableName": table.name,
-                "Key": keys.product_key(line.product_id),
-                "UpdateExpression": "SET stock = stock + :qty",
-                "ConditionExpression": "attribute_exists(PK)",
-                "ExpressionAttributeValues": {":qty": line.quantity},
-            }
-        }
-        for line in order.items
-        if line.product_id in still_sold  # a product deleted since has no stock to restore
-    ]
+    still_sold = store.catalog.get_many([line.product_id for line in order.items])
+    restock = [line for line in order.items if line.product_id in still_sold]  # a product deleted since has none
     try:
-        table.meta.client.transact_write_items(TransactItems=actions)
-    except ClientError as exc:
-        if _cancellation_codes(exc)[0] == "ConditionalCheckFailed":
-            raise Conflict("the order is no longer placed; it cannot be cancelled", field="status") from exc
+        store.cancel(user_sub, order.id, restock)
+    except OrderNotPlaced as exc:
+        raise Conflict("the order is no longer placed; it cannot be cancelled", field="status") from exc
+    except CancelRefused as exc:
         raise Conflict("the order could not be cancelled just now; try again") from exc
     return order.model_copy(update={"status": "cancelled"})

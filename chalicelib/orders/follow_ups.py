@@ -11,10 +11,10 @@ stream records of that write (no dual writes):
 The search index is another consumer of the same stream
 (chalicelib/search/indexing.py).
 
-Streams deliver at least once, so each effect is guarded by a marker item
-(``EVENT#...``) written with ``attribute_not_exists``: the counters move in
-the same transaction as their marker, so a redelivered batch counts nothing
-twice; a message is sent only by whoever wrote its marker.
+Streams deliver at least once, so each effect is guarded by a marker in the
+``EventLedger`` (chalicelib/orders/event_ledger.py): the counters move in the
+same step as their marker, so a redelivered batch counts nothing twice; a
+message is sent only by whoever wrote its marker.
 
 One record cannot jam the stream: each is handled on its own. A record that no
 retry can handle (SES rejects the address, the record is malformed) is recorded
@@ -29,21 +29,24 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 from botocore.exceptions import ClientError
 
+from chalicelib.orders.event_ledger import EventLedger, SalesChange
 from chalicelib.platform import keys
+from chalicelib.platform.aws import error_code
 from chalicelib.platform.config import ConfigError, Env
 from chalicelib.platform.metrics import DISCARD, STREAM_RECORDS_FAILED, Metric, MetricSink
 from chalicelib.platform.observability import caller_hash
 from chalicelib.platform.stream_records import StreamPolicy, deserialize, image
 
 logger = logging.getLogger(__name__)
-MARKER_TTL_S = 7 * 24 * 3600
+MARKER_TTL_S: Final = 7 * 24 * 3600
+LOW_STOCK_THRESHOLD: Final = 5  # units: a product's stock falling under it is alerted
 
 # SES answers these for a message it will never send, however often it is
 # asked (a fresh account's sandbox rejects every unverified recipient).
@@ -59,14 +62,14 @@ STREAM_POLICY = StreamPolicy()
 class EventSettings:
     sender: str | None  # SES verified sender; None: no confirmation messages
     low_stock_topic_arn: str | None  # SNS topic; None: no alerts
-    low_stock_threshold: int = 5
+    low_stock_threshold: int = LOW_STOCK_THRESHOLD
     failed_records_queue_url: str | None = None  # SQS; None: permanent failures are retried too
     function_name: str | None = None  # named in what is recorded of a failure
 
 
 @dataclass
 class EventDeps:
-    table: Any
+    ledger: EventLedger  # markers of the events handled, and the sales counters
     ses: Callable[[], Any]
     sns: Callable[[], Any]
     settings: EventSettings
@@ -110,7 +113,7 @@ def classify(exc: Exception) -> Failure:
     if isinstance(exc, KeyError | ValueError | TypeError):  # a malformed record or image
         return Failure(type(exc).__name__, permanent=True)
     if isinstance(exc, ClientError):
-        return Failure(str(exc.response.get("Error", {}).get("Code", "ClientError")), permanent=False)
+        return Failure(error_code(exc) or "ClientError", permanent=False)
     return Failure(type(exc).__name__, permanent=False)
 
 
@@ -209,10 +212,10 @@ def _dead_letter(facts: dict[str, Any], queue_url: str, deps: EventDeps) -> None
     redelivery sends the message again; a record is never left unrecorded.
     """
     marker = f"failed#{facts['eventID'] or facts['sequenceNumber']}"
-    if "Item" in deps.table.get_item(Key=keys.event_marker_key(marker), ConsistentRead=True):
+    if deps.ledger.is_recorded(marker):
         return  # recorded by an earlier delivery of the same record
     deps.sqs().send_message(QueueUrl=queue_url, MessageBody=json.dumps(facts))
-    _once([_marker(marker, deps)], deps)
+    _once(marker, deps)
 
 
 def _order_changed(event: str, new: dict[str, Any], old: dict[str, Any], deps: EventDeps, done: dict[str, int]) -> None:
@@ -230,48 +233,27 @@ def _order_changed(event: str, new: dict[str, Any], old: dict[str, Any], deps: E
         done["uncounted"] += 1
 
 
-def _marker(event_id: str, deps: EventDeps) -> dict[str, Any]:
-    return {
-        "Put": {
-            "TableName": deps.table.name,
-            "Item": {**keys.event_marker_key(event_id), "expires_at": int(deps.clock()) + MARKER_TTL_S},
-            "ConditionExpression": "attribute_not_exists(PK)",
-        }
-    }
+def sales_changes(order: dict[str, Any], sign: int) -> list[SalesChange]:
+    """What an order image adds to (sign +1) or, cancelled, takes from (-1) each product's counters."""
+    return [
+        SalesChange(
+            product_id=str(line["product_id"]),
+            units=sign * int(line["quantity"]),
+            cents=sign * int(line["line_total_cents"]),
+            orders=sign,
+        )
+        for line in order.get("items", [])
+    ]
 
 
 def _count(order: dict[str, Any], sign: int, event_id: str, deps: EventDeps) -> bool:
     """Move the sales counters of an order's products, once per event."""
-    actions = [_marker(event_id, deps)]
-    for line in order.get("items", []):
-        actions.append(
-            {
-                "Update": {
-                    "TableName": deps.table.name,
-                    "Key": keys.sales_key(str(line["product_id"])),
-                    "UpdateExpression": "ADD units_sold :units, revenue_cents :cents, orders :one",
-                    "ExpressionAttributeValues": {
-                        ":units": sign * int(line["quantity"]),
-                        ":cents": sign * int(line["line_total_cents"]),
-                        ":one": sign,
-                    },
-                }
-            }
-        )
-    return _once(actions, deps)
+    return _once(event_id, deps, sales_changes(order, sign))
 
 
-def _once(actions: list[dict[str, Any]], deps: EventDeps) -> bool:
-    try:
-        deps.table.meta.client.transact_write_items(TransactItems=actions)
-    except ClientError as exc:
-        reasons = exc.response.get("CancellationReasons") or [{}]
-        if exc.response["Error"]["Code"] == "TransactionCanceledException" and (
-            reasons[0].get("Code") == "ConditionalCheckFailed"
-        ):
-            return False  # the marker exists: this event was handled before
-        raise
-    return True
+def _once(event_id: str, deps: EventDeps, sales: Sequence[SalesChange] = ()) -> bool:
+    """Mark the event handled (with its counters); False if an earlier delivery did."""
+    return deps.ledger.record(event_id, int(deps.clock()) + MARKER_TTL_S, sales)
 
 
 def _confirm(order: dict[str, Any], deps: EventDeps) -> bool:
@@ -279,7 +261,8 @@ def _confirm(order: dict[str, Any], deps: EventDeps) -> bool:
     if not email:
         logger.warning("order %s has no email to confirm to", order["id"])
         return False
-    if not _once([_marker(f"order-confirmed#{order['id']}", deps)], deps):
+    marker = f"order-confirmed#{order['id']}"
+    if not _once(marker, deps):
         return False
     lines = "\n".join(
         f"  {line['quantity']} x {line['name']}: ${int(line['line_total_cents']) / 100:.2f}" for line in order["items"]
@@ -300,8 +283,8 @@ def _confirm(order: dict[str, Any], deps: EventDeps) -> bool:
         )
     except ClientError as exc:
         # Forget the marker, so that a later delivery (or a redrive) can send it.
-        deps.table.delete_item(Key=keys.event_marker_key(f"order-confirmed#{order['id']}"))
-        code = str(exc.response.get("Error", {}).get("Code", ""))
+        deps.ledger.forget(marker)
+        code = error_code(exc)
         if code in SES_REJECTIONS:
             raise ConfirmationRejected(code) from exc
         raise
@@ -313,15 +296,23 @@ def _stock_changed(
     event_id: str, new: dict[str, Any], old: dict[str, Any], deps: EventDeps, done: dict[str, int]
 ) -> None:
     before, after = int(old.get("stock", 0)), int(new.get("stock", 0))
-    threshold = deps.settings.low_stock_threshold
     topic = deps.settings.low_stock_topic_arn
-    if topic and after < threshold <= before and _alert(topic, event_id, new, after, deps):
+    if (
+        topic
+        and falls_under(before, after, deps.settings.low_stock_threshold)
+        and _alert(topic, event_id, new, after, deps)
+    ):
         done["alerts"] += 1
+
+
+def falls_under(before: int, after: int, threshold: int) -> bool:
+    """A stock that crosses the threshold downwards: alerted once, not at every sale below it."""
+    return after < threshold <= before
 
 
 def _alert(topic: str, event_id: str, product: dict[str, Any], left: int, deps: EventDeps) -> bool:
     marker = f"low-stock#{event_id}"
-    if not _once([_marker(marker, deps)], deps):
+    if not _once(marker, deps):
         return False
     try:
         deps.sns().publish(
@@ -331,20 +322,20 @@ def _alert(topic: str, event_id: str, product: dict[str, Any], left: int, deps: 
             MessageAttributes={"product_id": {"DataType": "String", "StringValue": str(product.get("id"))}},
         )
     except Exception:
-        deps.table.delete_item(Key=keys.event_marker_key(marker))  # so that the retry alerts
+        deps.ledger.forget(marker)  # so that the retry alerts
         raise
     return True
 
 
 def event_settings_from_env(environ: Mapping[str, str] | None = None) -> EventSettings:
     """Follow-up work of orders: NOTIFY_FROM (SES sender), LOW_STOCK_TOPIC_ARN
-    (SNS), LOW_STOCK_THRESHOLD (default 5). Unset: that effect is off.
+    (SNS), LOW_STOCK_THRESHOLD (default ``LOW_STOCK_THRESHOLD``). Unset: that effect is off.
 
     FAILED_RECORDS_QUEUE_URL (SQS) receives the stream records that cannot be
     handled; unset, they are retried like any other failure. Lambda sets
     AWS_LAMBDA_FUNCTION_NAME, named in what is recorded of a failure."""
     env = Env(environ)
-    threshold = env.get("LOW_STOCK_THRESHOLD", "5")
+    threshold = env.get("LOW_STOCK_THRESHOLD", str(LOW_STOCK_THRESHOLD))
     if not threshold.isdigit():
         raise ConfigError(f"LOW_STOCK_THRESHOLD must be a whole number, not {threshold!r}")
     return EventSettings(

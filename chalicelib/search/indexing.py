@@ -32,12 +32,12 @@ from pathlib import Path
 from typing import Any, Final
 
 import tantivy
-from boto3.dynamodb.conditions import Attr
 from pydantic import ValidationError
 
 from chalicelib.catalog.product import Product
-from chalicelib.catalog.products import Table, to_product
+from chalicelib.catalog.product_table import DynamoProductStore, to_product
 from chalicelib.platform import keys
+from chalicelib.platform.aws import Table
 from chalicelib.platform.stream_records import StreamPolicy, image
 from chalicelib.search.index import WRITER_HEAP_BYTES, build, document, index_state, schema
 from chalicelib.search.index_store import IndexStore, Pointer, Raced
@@ -147,16 +147,10 @@ class Indexer:
         raise Raced(f"gave up rebuilding after {MAX_ATTEMPTS} races with other writers")
 
     def _all_products(self) -> Iterator[Product]:
-        request: dict[str, Any] = {"FilterExpression": Attr("SK").eq(keys.PRODUCT_SK)}
-        while True:
-            page = self.table.scan(**request)
-            for item in page["Items"]:
-                product = _product(item)
-                if product is not None:
-                    yield product
-            if "LastEvaluatedKey" not in page:
-                return
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        for item in DynamoProductStore(self.table).items():
+            product = _product(item)
+            if product is not None:
+                yield product
 
     # -- the warm copy ---------------------------------------------------------------
     def _copy_of(self, pointer: Pointer) -> Path:

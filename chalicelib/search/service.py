@@ -23,8 +23,9 @@ from typing import Any, Final
 import tantivy
 
 from chalicelib.catalog.product import Product
-from chalicelib.catalog.products import Table, get_products
+from chalicelib.catalog.product_table import DynamoProductStore
 from chalicelib.platform import cursor
+from chalicelib.platform.aws import Table
 from chalicelib.platform.folding import fold
 from chalicelib.platform.metrics import DISCARD, SEARCH_ITEMS_READ, SEARCH_LATENCY, Metric, MetricSink
 from chalicelib.search.index import FACETS, SearchIndex
@@ -84,7 +85,7 @@ def search_products(
     found = _ranked(index, query, params, offset, understanding)
     total = int(found.count)
     ids = [index.searcher.doc(address)["id"][0] for _, address in found.hits]
-    products = get_products(table, ids) if ids else {}
+    products = DynamoProductStore(table).get_many(ids) if ids else {}
     page = [products[i] for i in ids if i in products and _still_matches(products[i], params)]
     following = offset + params.limit
     result = SearchResult(

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from localdev.resources import ROOT
+from infra.template import ROOT
 from tests.conftest import free_port
 from tests.e2e.conftest import RunningStack, start_process, start_stack
 

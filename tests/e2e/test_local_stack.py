@@ -9,7 +9,7 @@ from pathlib import Path
 
 import requests
 
-from localdev.resources import ROOT
+from infra.template import ROOT
 from tests.e2e.conftest import RunningStack, bearer_of, searched, start_stack
 
 

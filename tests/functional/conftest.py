@@ -18,10 +18,10 @@ from chalicelib import bootstrap
 from chalicelib.api.indexer import index_table_stream
 from chalicelib.search.indexing import INDEX_STREAM_POLICY
 from infra.import_catalog import load, read_catalog, stage_table_name
+from infra.template import ROOT
 from localdev import gateway
 from localdev.resources import (
     DEMO_USERS,
-    ROOT,
     create_demo_users,
     create_search_index_bucket,
     create_table,
@@ -126,6 +126,7 @@ def make_product(table: Any) -> Iterator[Any]:
     import uuid
 
     from chalicelib.catalog.product import Product
+    from chalicelib.catalog.product_table import DynamoProductStore
     from chalicelib.catalog.products import delete_product, save_product
 
     made: list[str] = []
@@ -144,13 +145,13 @@ def make_product(table: Any) -> Iterator[Any]:
                 **fields,
             }
         )
-        save_product(table, product, create=True)
+        save_product(DynamoProductStore(table), product, create=True)
         made.append(product.id)
         return product
 
     yield make
     for product_id in made:
-        delete_product(table, product_id)
+        delete_product(DynamoProductStore(table), product_id)
 
 
 @pytest.fixture(scope="session")

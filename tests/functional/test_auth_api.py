@@ -161,12 +161,13 @@ def created(client: Client, tokens: dict[str, Any]) -> Iterator[list[str]]:
     ids: list[str] = []
     yield ids
     table = boto3.resource("dynamodb").Table("petstore-local")
+    from chalicelib.catalog.product_table import DynamoProductStore
     from chalicelib.catalog.products import delete_product
     from chalicelib.platform.errors import ProductNotFound
 
     for product_id in ids:
         with contextlib.suppress(ProductNotFound):
-            delete_product(table, product_id)
+            delete_product(DynamoProductStore(table), product_id)
 
 
 def search_ids(client: Client, q: str) -> list[str]:

@@ -13,9 +13,11 @@ import boto3
 from chalice.test import Client
 
 from chalicelib.catalog.product import ProductUpdate
+from chalicelib.catalog.product_table import DynamoProductStore
 from chalicelib.catalog.products import get_product, update_product
 from chalicelib.orders.checkout import place_order
 from chalicelib.orders.order import OrderIn
+from chalicelib.orders.order_table import DynamoOrderStore
 from tests.functional.conftest import bearer
 
 ADDRESS = {"name": "Ada", "line1": "1 Lane", "city": "Town", "postal_code": "1234", "country": "US"}
@@ -39,7 +41,7 @@ def test_five_admin_edits_racing_fifteen_buyers_all_land_and_no_purchase_is_lost
         own = boto3.session.Session().resource("dynamodb").Table(table.name)
         start.wait()
         try:
-            place_order(own, f"edit-racer-{n}", uuid.uuid4().hex, body)
+            place_order(DynamoOrderStore(own), f"edit-racer-{n}", uuid.uuid4().hex, body)
             result = "ok"
         except Exception as exc:
             result = type(exc).__name__
@@ -51,7 +53,7 @@ def test_five_admin_edits_racing_fifteen_buyers_all_land_and_no_purchase_is_lost
         start.wait()
         fields = ProductUpdate.model_validate(edit_fields(chew, name=f"Edited Chew {n}", description=f"Edit {n}."))
         try:
-            update_product(own, chew.id, fields)
+            update_product(DynamoProductStore(own), chew.id, fields)
             result = "ok"
         except Exception as exc:
             result = type(exc).__name__
@@ -65,7 +67,7 @@ def test_five_admin_edits_racing_fifteen_buyers_all_land_and_no_purchase_is_lost
     for t in threads:
         t.join(timeout=120)
     assert sorted(outcomes) == sorted([("buy", "ok")] * 15 + [("edit", "ok")] * 5), outcomes
-    after = get_product(table, chew.id)
+    after = get_product(DynamoProductStore(table), chew.id)
     assert after.stock == 100 - 15  # every purchase counted, none undone by an edit
     assert after.name in {f"Edited Chew {n}" for n in range(5)} and after.version == chew.version + 5
 
@@ -83,7 +85,7 @@ def test_a_second_admins_edit_on_a_stale_copy_is_a_409_and_a_purchase_does_not_m
     }
     # AND a shopper buys one meanwhile (the version does not move)
     place_order(
-        table,
+        DynamoOrderStore(table),
         "edits-buyer",
         uuid.uuid4().hex,
         OrderIn.model_validate({"items": [{"product_id": chew.id, "quantity": 1}], "shipping_address": ADDRESS}),
@@ -98,7 +100,7 @@ def test_a_second_admins_edit_on_a_stale_copy_is_a_409_and_a_purchase_does_not_m
     assert first.json_body["price_cents"] == 1999 and first.json_body["stock"] == 4
     assert first.json_body["version"] == loaded["version"] + 1
     assert second.status_code == 409 and second.json_body["field"] == "If-Match"
-    assert get_product(table, chew.id).price_cents == 1999
+    assert get_product(DynamoProductStore(table), chew.id).price_cents == 1999
 
 
 def test_an_if_match_that_is_not_a_version_is_a_400_naming_it(

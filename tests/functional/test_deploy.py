@@ -28,7 +28,8 @@ from chalicelib.platform.keys import product_key
 from infra import deploy
 from infra.cloudformation import Watch
 from infra.session import Aws, connect
-from localdev.resources import ROOT, create_table, create_user_pool
+from infra.template import ROOT
+from localdev.resources import create_table, create_user_pool
 from tests.support.stubbed_cloudformation import NO_CHANGES, REGION, T0, FakeCloudFormation, event, stack
 
 ARTIFACTS = "petstore-artifacts-123456789012-us-east-1"

@@ -17,8 +17,10 @@ from chalice.test import Client
 
 from chalicelib import bootstrap
 from chalicelib.accounts.verifier import JWKS_TIMEOUT_S
+from chalicelib.catalog.product_table import DynamoProductStore
 from chalicelib.catalog.products import get_product
 from chalicelib.orders.checkout import list_orders
+from chalicelib.orders.order_table import DynamoOrderStore
 from tests.functional.conftest import AwsFaults, bearer
 
 ADDRESS = {"name": "Ada Shopper", "line1": "1 Kibble Lane", "city": "Springfield", "postal_code": "1", "country": "US"}
@@ -89,19 +91,19 @@ def test_a_throttled_purchase_is_a_503_and_writes_nothing_and_its_key_stays_usab
 ) -> None:
     chew = make_product(stock=5)
     key, sub = uuid.uuid4().hex, client.http.get("/me", headers=bearer(shopper)).json_body["id"]
-    orders_before = len(list_orders(table, sub, 50, None).items)
+    orders_before = len(list_orders(DynamoOrderStore(table), sub, 50, None).items)
     aws_faults.fail("TransactWriteItems", **fault)
     dynamo_calls.clear()
 
     assert_busy(buy(client, shopper, chew.id, key))
 
     assert [op for op in dynamo_calls.operations if op in WRITES] == ["TransactWriteItems"]
-    assert get_product(table, chew.id).stock == 5
-    assert len(list_orders(table, sub, 50, None).items) == orders_before
+    assert get_product(DynamoProductStore(table), chew.id).stock == 5
+    assert len(list_orders(DynamoOrderStore(table), sub, 50, None).items) == orders_before
     aws_faults.clear()
     retried = buy(client, shopper, chew.id, key)
     assert retried.status_code == 201 and retried.headers["Idempotent-Replayed"] == "false"
-    assert get_product(table, chew.id).stock == 3
+    assert get_product(DynamoProductStore(table), chew.id).stock == 3
 
 
 @pytest.fixture()

@@ -199,14 +199,15 @@ def run_authorizer(client: Client, tokens: Any, table: Any, make_product: Any, w
 def run_order_events(client: Client, tokens: Any, table: Any, make_product: Any, watch: Watch) -> None:
     from chalicelib.orders.checkout import cancel_order, place_order
     from chalicelib.orders.order import OrderIn
+    from chalicelib.orders.order_table import DynamoOrderStore
 
     product = make_product(stock=6)
     before = wire_item(table, keys.product_key(product.id))
     body = OrderIn.model_validate({"items": [{"product_id": product.id, "quantity": 6}], "shipping_address": ADDRESS})
-    order, _ = place_order(table, "perm-user", uuid.uuid4().hex, body, email="buyer@example.com")
+    order, _ = place_order(DynamoOrderStore(table), "perm-user", uuid.uuid4().hex, body, email="buyer@example.com")
     placed = wire_item(table, keys.order_key("perm-user", order.id))
     sold_out = record("MODIFY", wire_item(table, keys.product_key(product.id)), before)
-    cancel_order(table, "perm-user", order.id)
+    cancel_order(DynamoOrderStore(table), "perm-user", order.id)
     cancelled = record("MODIFY", wire_item(table, keys.order_key("perm-user", order.id)), placed)
     # A confirmation SES rejects (an address without a domain) is recorded in the queue.
     rejected = {**placed, "id": {"S": f"{order.id}-x"}, "email": {"S": "no-domain"}}

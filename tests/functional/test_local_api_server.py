@@ -19,8 +19,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from infra.template import ROOT
 from localdev import gateway
-from localdev.resources import ROOT
 from tests.conftest import free_port
 
 HOST = "127.0.0.1"

@@ -21,6 +21,7 @@ from chalicelib.orders import follow_ups as events
 from chalicelib.orders.checkout import cancel_order, place_order
 from chalicelib.orders.follow_ups import event_settings_from_env
 from chalicelib.orders.order import OrderIn
+from chalicelib.orders.order_table import DynamoOrderStore
 from chalicelib.platform import keys
 from localdev.resources import create_notifications
 from tests.functional.conftest import eventually
@@ -77,7 +78,7 @@ def test_an_order_counts_and_confirms_once_however_often_it_is_delivered(
     treat = product(stock=20)
     buyer = f"buyer-{uuid.uuid4().hex[:6]}@example.com"
     body = OrderIn.model_validate({"items": [{"product_id": treat.id, "quantity": 3}], "shipping_address": ADDRESS})
-    order, _ = place_order(table, "events-user", uuid.uuid4().hex, body, email=buyer)
+    order, _ = place_order(DynamoOrderStore(table), "events-user", uuid.uuid4().hex, body, email=buyer)
     batch = [record("INSERT", wire_item(table, keys.order_key("events-user", order.id)))]
     deliver(client, batch)
     deliver(client, batch)  # at-least-once: the same batch again
@@ -86,7 +87,7 @@ def test_an_order_counts_and_confirms_once_however_often_it_is_delivered(
     assert len(messages) == 1 and order.id in messages[0].subject and "$9.00" in messages[0].body
 
     before = wire_item(table, keys.order_key("events-user", order.id))
-    cancel_order(table, "events-user", order.id)
+    cancel_order(DynamoOrderStore(table), "events-user", order.id)
     cancelled = [record("MODIFY", wire_item(table, keys.order_key("events-user", order.id)), before)]
     deliver(client, cancelled)
     deliver(client, cancelled)
@@ -99,7 +100,7 @@ def test_falling_under_the_threshold_alerts_once(
     treat = product(stock=6)
     before = wire_item(table, keys.product_key(treat.id))
     body = OrderIn.model_validate({"items": [{"product_id": treat.id, "quantity": 2}], "shipping_address": ADDRESS})
-    place_order(table, "events-user", uuid.uuid4().hex, body)
+    place_order(DynamoOrderStore(table), "events-user", uuid.uuid4().hex, body)
     batch = [record("MODIFY", wire_item(table, keys.product_key(treat.id)), before)]
     deliver(client, batch)
     deliver(client, batch)
@@ -115,7 +116,7 @@ def test_selling_out_is_followed_by_the_search_indexs_in_stock_filter(client: Cl
     eventually(lambda: treat.id in [p["id"] for p in client.http.get(listed).json_body["items"]])
     # WHEN the last unit is bought
     body = OrderIn.model_validate({"items": [{"product_id": treat.id, "quantity": 1}], "shipping_address": ADDRESS})
-    place_order(table, "events-user", uuid.uuid4().hex, body)
+    place_order(DynamoOrderStore(table), "events-user", uuid.uuid4().hex, body)
     # THEN the indexer, from the stream, moves it out of the in-stock results and into the others
     sold_out = "/products?brand=Testbrand&in_stock=false&limit=100"
     eventually(lambda: treat.id in [p["id"] for p in client.http.get(sold_out).json_body["items"]])
@@ -143,7 +144,7 @@ def queued(url: str) -> list[dict[str, Any]]:
 def ordered(table: Any, treat: Any, email: str) -> tuple[Any, dict[str, Any]]:
     """An order of one treat by ``email``, and the INSERT record of its item."""
     body = OrderIn.model_validate({"items": [{"product_id": treat.id, "quantity": 1}], "shipping_address": ADDRESS})
-    order, _ = place_order(table, "events-user", uuid.uuid4().hex, body, email=email)
+    order, _ = place_order(DynamoOrderStore(table), "events-user", uuid.uuid4().hex, body, email=email)
     return order, record("INSERT", wire_item(table, keys.order_key("events-user", order.id)))
 
 
@@ -205,13 +206,15 @@ def test_a_throttled_write_is_returned_for_retry_and_not_recorded(
 ) -> None:
     from botocore.stub import Stubber
 
+    from chalicelib.orders.event_ledger import DynamoEventLedger
+
     # GIVEN the handler's table answers the counters' transaction with a throttle
     _, placed = ordered(table, product(stock=20), f"buyer-{uuid.uuid4().hex[:6]}@example.com")
     throttled = boto3.resource("dynamodb").Table(table.name)
     stubber = Stubber(throttled.meta.client)
     stubber.add_client_error("transact_write_items", "ProvisionedThroughputExceededException", http_status_code=400)
     deps = events.EventDeps(
-        table=throttled,
+        ledger=DynamoEventLedger(throttled),
         ses=bootstrap.get_ses,
         sns=bootstrap.get_sns,
         sqs=bootstrap.get_sqs,

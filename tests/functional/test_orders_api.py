@@ -12,8 +12,10 @@ import pytest
 from chalice.test import Client
 
 from chalicelib.catalog.product import Product
+from chalicelib.catalog.product_table import DynamoProductStore
 from chalicelib.catalog.products import delete_product, get_product, save_product
 from chalicelib.orders.order import MAX_ORDER_LINES
+from chalicelib.orders.order_table import DynamoOrderStore
 from tests.functional.conftest import bearer
 
 ADDRESS = {
@@ -39,7 +41,7 @@ def checkout(client: Client, token: str, items: list[dict[str, Any]], key: str |
 
 
 def stock(table: Any, product_id: str) -> int:
-    return get_product(table, product_id).stock
+    return get_product(DynamoProductStore(table), product_id).stock
 
 
 def test_an_order_is_priced_by_the_server_and_takes_the_stock(
@@ -99,11 +101,11 @@ def test_a_retry_after_the_product_was_deleted_returns_the_order_it_placed(
             "stock": 4,
         }
     )
-    save_product(shop_table, product, create=True)
+    save_product(DynamoProductStore(shop_table), product, create=True)
     items, key = [{"product_id": product.id, "quantity": 1}], uuid.uuid4().hex
     first = checkout(client, tokens["shopper"]["access"], items, key)
     assert first.status_code == 201, first.body
-    delete_product(shop_table, product.id)
+    delete_product(DynamoProductStore(shop_table), product.id)
     # WHEN the client retries with the same key and body (its answer was lost)
     again = checkout(client, tokens["shopper"]["access"], items, key)
     # THEN it gets the order it placed, not a 400
@@ -120,7 +122,9 @@ def test_a_retry_after_the_product_was_repriced_returns_the_order_at_its_price(
     chew = make_product(stock=5, price_cents=1000)
     items, key = [{"product_id": chew.id, "quantity": 1}], uuid.uuid4().hex
     first = checkout(client, tokens["shopper"]["access"], items, key)
-    save_product(shop_table, chew.model_copy(update={"price_cents": 1500}), create=False, keep_stock=True)
+    save_product(
+        DynamoProductStore(shop_table), chew.model_copy(update={"price_cents": 1500}), create=False, keep_stock=True
+    )
     again = checkout(client, tokens["shopper"]["access"], items, key)
     assert again.status_code == 201 and again.json_body == first.json_body
     assert again.json_body["total_cents"] == 1000 and stock(shop_table, chew.id) == 4
@@ -230,7 +234,9 @@ def test_an_order_keeps_the_name_and_price_it_was_bought_at(
     chew = make_product(price_cents=500, name="Original Name Chew")
     order = checkout(client, tokens["shopper"]["access"], [{"product_id": chew.id, "quantity": 1}]).json_body
     save_product(
-        shop_table, chew.model_copy(update={"name": "Renamed Chew", "price_cents": 900, "stock": 9}), create=False
+        DynamoProductStore(shop_table),
+        chew.model_copy(update={"name": "Renamed Chew", "price_cents": 900, "stock": 9}),
+        create=False,
     )
     again = client.http.get(f"/orders/{order['id']}", headers=bearer(tokens["shopper"]["access"])).json_body
     assert (again["items"][0]["name"], again["items"][0]["unit_price_cents"]) == ("Original Name Chew", 500)
@@ -268,7 +274,7 @@ def test_fifty_buyers_racing_for_ten_units_make_exactly_ten_orders(
     def buyer(n: int) -> None:
         table = boto3.session.Session().resource("dynamodb").Table(shop_table.name)
         try:
-            place_order(table, f"racer-{n}", uuid.uuid4().hex, body)
+            place_order(DynamoOrderStore(table), f"racer-{n}", uuid.uuid4().hex, body)
             result = "ok"
         except Exception as exc:
             result = type(exc).__name__
@@ -296,7 +302,7 @@ def test_a_replay_storm_of_one_key_makes_one_order(aws: str, make_product: Any, 
 
     def retry() -> None:
         table = boto3.session.Session().resource("dynamodb").Table(shop_table.name)
-        order, _ = place_order(table, user, key, body)
+        order, _ = place_order(DynamoOrderStore(table), user, key, body)
         with lock:
             ids.append(order.id)
 
@@ -307,4 +313,4 @@ def test_a_replay_storm_of_one_key_makes_one_order(aws: str, make_product: Any, 
         t.join(timeout=120)
     assert len(ids) == 20 and len(set(ids)) == 1
     assert stock(shop_table, chew.id) == 28
-    assert len(list_orders(shop_table, user, 50, None).items) == 1
+    assert len(list_orders(DynamoOrderStore(shop_table), user, 50, None).items) == 1

@@ -18,7 +18,7 @@ import pytest
 
 from infra import package
 from infra.package import Pin, cached_wheels, locked, search_engine_wheels
-from localdev.resources import ROOT
+from infra.template import ROOT
 
 LOCK = ROOT / "requirements-search.txt"
 

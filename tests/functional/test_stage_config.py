@@ -14,7 +14,7 @@ import pytest
 from botocore.stub import Stubber
 
 from infra import stage_config
-from localdev.resources import ROOT
+from infra.template import ROOT
 from tests.support.stubbed_cloudformation import FakeCloudFormation, stack
 
 COMMITTED = ROOT / ".chalice" / "config.json"

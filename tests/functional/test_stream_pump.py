@@ -158,6 +158,7 @@ def test_six_buyers_racing_for_the_last_unit_make_one_order_one_mail_and_one_sal
     from chalicelib.api.order_events import handle_table_stream
     from chalicelib.orders.checkout import place_order
     from chalicelib.orders.order import OrderIn
+    from chalicelib.orders.order_table import DynamoOrderStore
     from chalicelib.platform import keys
     from chalicelib.platform.errors import OutOfStock
     from localdev.resources import create_notifications
@@ -192,7 +193,7 @@ def test_six_buyers_racing_for_the_last_unit_make_one_order_one_mail_and_one_sal
         mine = boto3.session.Session().resource("dynamodb").Table(table.name)
         start.wait(timeout=WAIT_S)
         try:
-            place_order(mine, f"user-{email}", uuid.uuid4().hex, body, email=email)
+            place_order(DynamoOrderStore(mine), f"user-{email}", uuid.uuid4().hex, body, email=email)
             outcomes[email] = "placed"
         except OutOfStock:
             outcomes[email] = "refused"

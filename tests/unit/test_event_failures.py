@@ -48,7 +48,7 @@ def test_the_lambda_response_lists_the_records_to_retry() -> None:
 
 def test_what_is_kept_of_a_failed_record_names_ids_not_the_buyer() -> None:
     settings = EventSettings(sender=None, low_stock_topic_arn=None, function_name="petstore-dev-events")
-    deps = EventDeps(table=None, ses=dict, sns=dict, sqs=dict, settings=settings, clock=lambda: 1_700_000_000)
+    deps = EventDeps(ledger=None, ses=dict, sns=dict, sqs=dict, settings=settings, clock=lambda: 1_700_000_000)
     record: dict[str, Any] = {
         "eventID": "e1",
         "eventName": "INSERT",

@@ -30,7 +30,7 @@ from pydantic import BaseModel
 
 from chalicelib.api.http import json_body
 from chalicelib.catalog.product import MAX_DESCRIPTION_LINES, Product, ProductIn, ProductUpdate, StockChange
-from chalicelib.catalog.products import product_item
+from chalicelib.catalog.product_table import product_item
 from chalicelib.orders.order import OrderIn, OrderListParams
 from chalicelib.platform import cursor
 from chalicelib.platform.errors import InvalidInput
