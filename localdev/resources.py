@@ -283,7 +283,6 @@ def create_notifications(prefix: str) -> dict[str, str]:
     return {
         "NOTIFY_FROM": LOCAL_SENDER,
         "LOW_STOCK_TOPIC_ARN": topic,
-        "LOW_STOCK_THRESHOLD": "5",
         "FAILED_RECORDS_QUEUE_URL": queue,
     }
 

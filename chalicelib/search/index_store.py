@@ -37,6 +37,7 @@ from typing import Any, Final
 
 from botocore.exceptions import ClientError
 
+from chalicelib.platform.aws import error_code
 from chalicelib.platform.config import ConfigError, Env
 from chalicelib.platform.errors import ShopError
 from chalicelib.search.index import SearchIndex
@@ -82,10 +83,6 @@ class Pointer:
     history: tuple[str, ...] = ()  # the manifests of the versions before it, oldest first
 
 
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
 def _publishable(directory: Path) -> list[Path]:
     """The index's files: all but tantivy's lock files."""
     return sorted(p for p in directory.iterdir() if p.is_file() and not p.name.endswith(".lock"))
@@ -108,7 +105,7 @@ class IndexStore:
         try:
             response = self.s3.get_object(Bucket=self.bucket, Key=CURRENT_KEY, **extra)
         except ClientError as exc:
-            if _code(exc) in _NOT_FOUND | {"304", "NotModified"}:
+            if error_code(exc) in _NOT_FOUND | {"304", "NotModified"}:
                 return None
             raise
         body = json.loads(response["Body"].read())
@@ -166,7 +163,7 @@ class IndexStore:
                 Bucket=self.bucket, Key=CURRENT_KEY, Body=body, ContentType="application/json", **condition
             )
         except ClientError as exc:
-            if _code(exc) in _PRECONDITION:
+            if error_code(exc) in _PRECONDITION:
                 raise Raced(f"version {version} was published by another writer") from exc
             raise
         for old in dropped:
@@ -181,7 +178,7 @@ class IndexStore:
             for key in kept[:-1]:
                 gone -= self._files_of(key)
         except ClientError as exc:
-            if _code(exc) in _NOT_FOUND:
+            if error_code(exc) in _NOT_FOUND:
                 return  # pruned already
             raise
         for sha in gone:
@@ -235,7 +232,7 @@ class IndexReader:
                 self._current = (pointer, self._open(pointer))
                 return
             except ClientError as exc:  # pruned while we loaded it: a newer one is current
-                if _code(exc) not in _NOT_FOUND:
+                if error_code(exc) not in _NOT_FOUND:
                     raise
                 logger.info(
                     "search index version %d went away while loading; reading the pointer again", pointer.version
