@@ -43,15 +43,15 @@ import boto3
 
 from infra.bundle import bundle
 from infra.import_catalog import load, read_catalog
+from infra.template import ROOT
 from localdev.resources import (
-    ROOT,
     create_search_index_bucket,
     create_table,
     fake_aws_environment,
     rebuild_search_index,
     start_embedded_aws,
 )
-from tests.conftest import free_port
+from tests.support.ports import free_port
 
 TABLE = "petstore-bench-coldstart"
 SEED = ROOT / "data" / "products.json"

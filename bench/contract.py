@@ -29,8 +29,8 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
 from chalicelib.api import openapi
-from tests.e2e.conftest import DEMO_ADMIN, DEMO_SHOPPER, RunningStack, bearer_of, stack_environment, start_stack
-from tests.e2e.test_contract import CHECKS, REQUEST_TIMEOUT_S
+from tests.support.contract_checks import CHECKS, REQUEST_TIMEOUT_S
+from tests.support.running_shop import DEMO_ADMIN, DEMO_SHOPPER, RunningStack, bearer_of, stack_environment, start_stack
 
 MODES = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
 

@@ -27,10 +27,10 @@ import boto3
 from chalice.test import Client
 
 from infra.import_catalog import load, read_catalog
+from infra.template import ROOT
 from localdev import gateway
 from localdev.resources import (
     DEMO_USERS,
-    ROOT,
     create_demo_users,
     create_search_index_bucket,
     create_table,
@@ -41,7 +41,7 @@ from localdev.resources import (
     rebuild_search_index,
     start_embedded_aws,
 )
-from tests.conftest import free_port
+from tests.support.ports import free_port
 
 ADDRESS = {"name": "Bench Buyer", "line1": "1 Loop", "city": "Localhost", "postal_code": "127", "country": "US"}
 WRITES = {"PutItem", "UpdateItem", "DeleteItem"}

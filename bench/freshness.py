@@ -33,10 +33,11 @@ import requests
 from bench.common import percentile
 from bench.search import QUERIES
 from chalicelib.catalog.product import ProductIn, ProductUpdate
+from chalicelib.catalog.product_table import DynamoProductStore
 from chalicelib.catalog.products import import_products, update_product
 from localdev.generate_catalog import generate
 from localdev.local_stack import LocalStack
-from tests.conftest import free_port
+from tests.support.ports import free_port
 
 
 def wait_for(api: str, q: str, wanted: str, timeout_s: float = 60) -> float:
@@ -84,7 +85,8 @@ def main(argv: list[str] | None = None) -> None:
             current = requests.get(f"{stack.api_url}/products/{product_id}", timeout=30).json()
             word = "zq" + uuid.uuid4().hex[:8]
             fields = {k: v for k, v in current.items() if k in ProductUpdate.model_fields and k != "stock"}
-            update_product(table, product_id, ProductUpdate.model_validate({**fields, "name": f"{word} Edited"}))
+            changed = ProductUpdate.model_validate({**fields, "name": f"{word} Edited"})
+            update_product(DynamoProductStore(table), product_id, changed)
             delays.append(wait_for(stack.api_url, f"{word} ", product_id))
         print(
             f"edit -> searchable over HTTP, {len(delays)} edits: median {statistics.median(delays) * 1000:.0f} ms, "
@@ -92,7 +94,7 @@ def main(argv: list[str] | None = None) -> None:
         )
         products = [ProductIn.model_validate(p) for p in generate(args.import_size, seed=11)]
         started = time.perf_counter()
-        written = import_products(table, products)
+        written = import_products(DynamoProductStore(table), products)
         took = time.perf_counter() - started
         print(f"import: {written} products in {took:.1f} s, {written / took:.0f} products/s")
         last = products[-1]

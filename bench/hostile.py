@@ -49,8 +49,8 @@ import requests
 
 from localdev.local_stack import LocalStack
 from localdev.resources import DEMO_USERS
-from tests.conftest import free_port
 from tests.support.keys import SigningKey, claims, hs256_with_public_key, tamper, unsigned
+from tests.support.ports import free_port
 
 ADDRESS = {"name": "Ada", "line1": "1 Lane", "city": "Town", "postal_code": "1234", "country": "US"}
 EVIL = "http://evil.example"

@@ -38,8 +38,8 @@ import boto3
 import requests
 
 from chalicelib.platform.config import local_stack_file
-from localdev.resources import ROOT
-from tests.conftest import free_port
+from infra.template import ROOT
+from tests.support.ports import free_port
 
 from .common import percentile
 

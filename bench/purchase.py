@@ -22,12 +22,14 @@ from collections import Counter
 import boto3
 
 from chalicelib.catalog.product import ProductIn
+from chalicelib.catalog.product_table import DynamoProductStore
 from chalicelib.catalog.products import import_products
 from chalicelib.orders.checkout import place_order
 from chalicelib.orders.order import OrderIn
+from chalicelib.orders.order_table import DynamoOrderStore
 from localdev.generate_catalog import generate
 from localdev.resources import create_table, fake_aws_environment, start_embedded_aws
-from tests.conftest import free_port
+from tests.support.ports import free_port
 
 from .common import percentile
 
@@ -50,7 +52,7 @@ def main(argv: list[str] | None = None) -> None:
         session.events.register("before-call.dynamodb", lambda model, **_: calls.update([model.name]))
         table = session.resource("dynamodb").Table("petstore-bench-orders")
         products = [ProductIn.model_validate({**p, "stock": 100_000}) for p in generate(args.products)]
-        import_products(table, products)
+        import_products(DynamoProductStore(table), products)
         calls.clear()
         rng = random.Random(7)
         latencies: list[float] = []
@@ -65,7 +67,7 @@ def main(argv: list[str] | None = None) -> None:
             )
             key = uuid.uuid4().hex
             started = time.perf_counter()
-            place_order(table, f"bench-user-{n % 20}", key, body)
+            place_order(DynamoOrderStore(table), f"bench-user-{n % 20}", key, body)
             latencies.append((time.perf_counter() - started) * 1000)
             last = (key, body)
         placed = Counter(calls)
@@ -74,7 +76,7 @@ def main(argv: list[str] | None = None) -> None:
         replay_ms = []
         for _ in range(50):
             started = time.perf_counter()
-            place_order(table, f"bench-user-{(args.orders - 1) % 20}", *last)
+            place_order(DynamoOrderStore(table), f"bench-user-{(args.orders - 1) % 20}", *last)
             replay_ms.append((time.perf_counter() - started) * 1000)
         replayed = Counter(calls)
     finally:

@@ -56,7 +56,7 @@ from chalicelib.platform.folding import fold
 from chalicelib.search.language import STOPWORDS
 from chalicelib.search.results import SearchParams
 from chalicelib.search.service import search_products
-from localdev.resources import ROOT
+from infra.template import ROOT
 
 KINDS = ["exact", "one typo", "two typos", "filler", "plural/singular", "word order", "synonym", "prefix (typing)"]
 TOP = 10

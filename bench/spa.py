@@ -22,8 +22,8 @@ from pathlib import Path
 from statistics import median
 from typing import Any
 
-from localdev.resources import ROOT
-from tests.e2e.conftest import CHROMIUM, FLAGS, stack_environment, start_stack
+from infra.template import ROOT
+from tests.support.running_shop import CHROMIUM, FLAGS, stack_environment, start_stack
 
 LIGHTHOUSE = ROOT / "node_modules" / ".bin" / "lighthouse"
 CHROME_FLAGS = " ".join(["--headless=new", *FLAGS])

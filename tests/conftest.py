@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -10,16 +9,11 @@ import boto3
 import pytest
 
 from localdev import gateway
+from tests.support.ports import free_port
 
 # API Gateway's own answers in every test client and `chalice local` of the
 # session, installed before any test module imports chalice.test.
 gateway.install()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")

@@ -12,8 +12,8 @@ import pytest
 import requests
 
 from infra.template import ROOT
-from tests.conftest import free_port
-from tests.e2e.conftest import RunningStack, start_process, start_stack
+from tests.support.ports import free_port
+from tests.support.running_shop import RunningStack, start_process, start_stack
 
 CHALICE = str(Path(sys.executable).with_name("chalice"))
 

@@ -20,20 +20,20 @@ import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, settings
 from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 from chalicelib.api import openapi
-from tests.e2e.conftest import DEMO_ADMIN, DEMO_SHOPPER, RunningStack, bearer_of, stack_environment, start_stack
+from tests.support.contract_checks import CHECKS, REQUEST_TIMEOUT_S
+from tests.support.running_shop import (
+    DEMO_ADMIN,
+    DEMO_SHOPPER,
+    RunningStack,
+    bearer_of,
+    stack_environment,
+    start_stack,
+)
 
 EXAMPLES_PER_OPERATION = 25
 BUDGET_S = 240  # the whole run; cases past it are skipped, and say so
-REQUEST_TIMEOUT_S = 15
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 ROLES = ["anonymous", "shopper", "admin"]
 
 

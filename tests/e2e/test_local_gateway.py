@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from localdev.gateway import REQUEST_QUEUE_SIZE, REQUEST_TIMEOUT_S
-from tests.e2e.conftest import RunningStack
+from tests.support.running_shop import RunningStack
 
 CORS = "Access-Control-Allow-Origin"
 

@@ -9,7 +9,8 @@ from urllib.parse import parse_qs, urlparse
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import RunningStack, expect_results, screenshot
+from tests.e2e.conftest import expect_results, screenshot
+from tests.support.running_shop import RunningStack
 
 
 def test_search_filter_and_open_a_product_then_come_back(page: Page, shop: RunningStack) -> None:

@@ -9,7 +9,8 @@ from urllib.parse import parse_qs, urlparse
 
 from playwright.sync_api import Page, Route, expect
 
-from tests.e2e.conftest import DEMO_ADMIN, DEMO_SHOPPER, RunningStack, ShopApi, screenshot, searched, sign_in
+from tests.e2e.conftest import ShopApi, screenshot, searched, sign_in
+from tests.support.running_shop import DEMO_ADMIN, DEMO_SHOPPER, RunningStack
 
 
 def test_a_shopper_never_sees_the_admin_pages(page: Page) -> None:

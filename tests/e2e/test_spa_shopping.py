@@ -8,7 +8,8 @@ from typing import Any
 
 from playwright.sync_api import Page, Route, expect
 
-from tests.e2e.conftest import DEMO_SHOPPER, RunningStack, ShopApi, bearer_of, screenshot, sign_in
+from tests.e2e.conftest import ShopApi, screenshot, sign_in
+from tests.support.running_shop import DEMO_SHOPPER, RunningStack, bearer_of
 
 
 def unique(word: str) -> str:

@@ -23,9 +23,9 @@ from chalice.test import Client
 from chalicelib import bootstrap
 from chalicelib.accounts.verifier import InvalidToken, TokenVerifier, auth_settings_from_env
 from chalicelib.platform import keys
-from tests.conftest import free_port
 from tests.functional.conftest import bearer, eventually
 from tests.support.keys import SigningKey, claims, hs256_with_public_key, jwks, tamper, unsigned
+from tests.support.ports import free_port
 
 NEW_PRODUCT = {
     "name": "Zanzibar Test Feeder",

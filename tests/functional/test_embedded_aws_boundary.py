@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from localdev.resources import spa_origins, start_embedded_aws
-from tests.conftest import free_port
+from tests.support.ports import free_port
 
 SPA = spa_origins(8080)[0]  # http://127.0.0.1:8080
 ELSEWHERE = "http://evil.example"

@@ -21,7 +21,7 @@ import pytest
 
 from infra.template import ROOT
 from localdev import gateway
-from tests.conftest import free_port
+from tests.support.ports import free_port
 
 HOST = "127.0.0.1"
 

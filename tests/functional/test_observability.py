@@ -16,8 +16,8 @@ from chalice.test import Client
 from chalicelib import bootstrap
 from chalicelib.platform import keys
 from chalicelib.platform.observability import caller_hash
-from tests.conftest import free_port
 from tests.functional.conftest import bearer
+from tests.support.ports import free_port
 from tests.support.stream_records import deliver, record, wire_item
 
 ADDRESS = {"name": "Ada Lovelace", "line1": "12 Analytical Row", "city": "Town", "postal_code": "1234", "country": "US"}

@@ -25,6 +25,7 @@ from chalice.test import Client
 
 from chalicelib import bootstrap
 from chalicelib.catalog.product import Product
+from chalicelib.catalog.product_table import DynamoProductStore
 from chalicelib.catalog.products import Table, delete_product, get_product, save_product
 from chalicelib.platform import keys
 from chalicelib.platform.errors import ProductNotFound
@@ -81,15 +82,16 @@ def rename(table: Table, product: Product, name: str) -> dict[str, Any]:
     item as it was and as it is (DynamoDB's wire format)."""
     key = keys.product_key(product.id)
     before = wire_item(table, key)
-    save_product(table, product.model_copy(update={"name": name}), create=False, keep_stock=True)
+    save_product(DynamoProductStore(table), product.model_copy(update={"name": name}), create=False, keep_stock=True)
     return record("MODIFY", wire_item(table, key), before)
 
 
 def reprice(table: Table, product_id: str, price_cents: int) -> dict[str, Any]:
     key = keys.product_key(product_id)
     before = wire_item(table, key)
-    current = get_product(table, product_id)
-    save_product(table, current.model_copy(update={"price_cents": price_cents}), create=False, keep_stock=True)
+    store = DynamoProductStore(table)
+    current = get_product(store, product_id)
+    save_product(store, current.model_copy(update={"price_cents": price_cents}), create=False, keep_stock=True)
     return record("MODIFY", wire_item(table, key), before)
 
 
@@ -196,7 +198,7 @@ def created(table: Table) -> Iterator[list[str]]:
     yield ids
     for product_id in ids:
         with contextlib.suppress(ProductNotFound):  # deleted by the test itself
-            delete_product(table, product_id)
+            delete_product(DynamoProductStore(table), product_id)
 
 
 def exact_ids(client: Client, q: str, **params: Any) -> list[str]:
@@ -382,10 +384,10 @@ def test_a_rebuild_from_the_table_holds_the_products_the_stream_kept_in_the_inde
     kept = make_product(name="Rebuild Probe Kept")
     rename(table, kept, "Rebuild Probe Renamed")
     gone = Product.model_validate({**kept.model_dump(), "id": f"test-{uuid.uuid4().hex[:12]}"})
-    save_product(table, gone, create=True)
-    delete_product(table, gone.id)
+    save_product(DynamoProductStore(table), gone, create=True)
+    delete_product(DynamoProductStore(table), gone.id)
     marker = unique_word()  # the last write: once the stream has brought it, it has brought the others
-    edited = get_product(table, kept.id)
+    edited = get_product(DynamoProductStore(table), kept.id)
     rename(table, edited, f"{edited.name} {marker}")
 
     # WHEN the index is rebuilt from the table

@@ -18,7 +18,7 @@ import requests
 
 from infra.publish_spa import tightened_index
 from localdev.local_stack import FRONTEND, FrontendHandler, FrontendServer, site_headers
-from tests.conftest import free_port
+from tests.support.ports import free_port
 
 # The site's CloudFront response headers policy (infra/package.py), but
 # Strict-Transport-Security (plain http on loopback).

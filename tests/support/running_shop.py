@@ -1,0 +1,103 @@
+"""The shop started as a user starts it (`make run`, `make aws`), for the e2e tier and the benchmarks."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from infra.template import ROOT
+from tests.support.ports import free_port
+
+STARTUP_TIMEOUT_S = 120
+
+
+@dataclass
+class RunningStack:
+    process: subprocess.Popen[str]
+    env: dict[str, str]
+    output: list[str]
+
+    @property
+    def api(self) -> str:
+        return f"http://127.0.0.1:{self.env['API_PORT']}"
+
+    @property
+    def web(self) -> str:
+        return f"http://127.0.0.1:{self.env['WEB_PORT']}"
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            raise AssertionError("the stack did not stop on SIGTERM:\n" + "".join(self.output[-40:])) from None
+
+
+def start_stack(env: dict[str, str], *args: str) -> RunningStack:
+    """`make run` (or, with ``--aws-only``, `make aws`), started as the Makefile does."""
+    return start_process([sys.executable, "-m", "localdev.local_stack", *args], env, "Press Ctrl-C to stop")
+
+
+def start_process(command: list[str], env: dict[str, str], ready_line: str) -> RunningStack:
+    """Start ``command`` and wait until it prints ``ready_line``."""
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output: list[str] = []
+    ready = threading.Event()
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            output.append(line)
+            if ready_line in line:
+                ready.set()
+        ready.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    if not ready.wait(STARTUP_TIMEOUT_S) or process.poll() is not None:
+        process.kill()
+        raise AssertionError(f"{command[-1]} did not start:\n" + "".join(output))
+    return RunningStack(process, env, output)
+
+
+def bearer_of(stack: RunningStack, email: str, password: str) -> dict[str, str]:
+    """An Authorization header, from `python -m localdev.token` as the README shows."""
+    printed = subprocess.run(
+        [sys.executable, "-m", "localdev.token", email, password, "--web", stack.web],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return {"Authorization": "Bearer " + printed.stdout.strip()}
+
+
+def stack_environment(data_dir: Path) -> dict[str, str]:
+    """The environment of a stack on free ports, keeping its data in ``data_dir``."""
+    ports = {name: str(free_port()) for name in ("API_PORT", "WEB_PORT", "AWS_PORT")}
+    # Not the test session's own embedded AWS (the functional tier's): the
+    # stack and what it runs (an import, a token) must reach this stack's.
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    return {**inherited, **ports, "LOCAL_DATA_DIR": str(data_dir)}
+
+
+# The demo users every local stack creates (localdev/resources.py).
+DEMO_SHOPPER = ("shopper@example.com", "Shopper-pass-1")
+DEMO_ADMIN = ("admin@example.com", "Admin-pass-1")
+
+# The browser: Debian's chromium, driven by Playwright (never `playwright install`).
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts"
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
