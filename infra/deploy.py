@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from infra import artifacts, publish_spa
@@ -48,7 +47,7 @@ from infra.cloudformation import (
 )
 from infra.functions import by_key
 from infra.import_catalog import CatalogFileError, load, read_catalog
-from infra.session import Aws, connect
+from infra.session import Aws, connect, operator_session
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"
@@ -506,13 +505,13 @@ def run(args: argparse.Namespace, aws: Aws | None, watch: Watch) -> None:
         options = deploy_options(args)
         stage_build(options.build_dir, options.stage)  # both checked before anything touches AWS
         stage_environment(options.stage, options.chalice_config)
-        deploy(aws or connect(boto3.session.Session()), options, watch, print)
+        deploy(aws or connect(operator_session()), options, watch, print)
     elif args.command == "destroy":
-        destroy(aws or connect(boto3.session.Session()), args.stage, args.purge, args.confirm, watch, print)
+        destroy(aws or connect(operator_session()), args.stage, args.purge, args.confirm, watch, print)
     elif args.command == "reindex":
-        reindex(aws or connect(boto3.session.Session()), args.stage, print)
+        reindex(aws or connect(operator_session()), args.stage, print)
     else:
-        make_admin(aws or connect(boto3.session.Session()), args.stage, args.email, print)
+        make_admin(aws or connect(operator_session()), args.stage, args.email, print)
 
 
 def main(argv: list[str] | None = None, aws: Aws | None = None, watch: Watch | None = None) -> int:

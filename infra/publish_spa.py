@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import boto3
-
 from infra import chalice_config
+from infra.cloudformation import StackError
+from infra.session import checked_session, operator_session
 from infra.template import ROOT
 
 FRONTEND = ROOT / "frontend"
@@ -190,12 +190,15 @@ def main() -> None:
     parser.add_argument("--bucket", required=True, help="the SiteBucketName output of the stage's stack")
     parser.add_argument("--api-url", help="default: the URL `chalice deploy` recorded for the stage")
     args = parser.parse_args()
-    session = boto3.session.Session()
+    try:
+        session = checked_session(operator_session())
+    except StackError as exc:
+        raise SystemExit(f"error: {exc}") from None
     config = site_config(
         args.stage,
         args.api_url or deployed_api_url(args.stage),
         stage_environment(args.stage),
-        session.region_name or "us-east-1",
+        str(session.region_name),
     )
     print(f"Publishing frontend/ to s3://{args.bucket} for stage {args.stage} (API {config['api_url']})")
     written = publish(session.client("s3"), args.bucket, config)

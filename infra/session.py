@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +35,18 @@ class Aws:
     account: str
     region: str
     lambda_: Any  # invokes the indexer (make reindex, a deploy's first index)
+
+
+def operator_session(environ: Mapping[str, str] | None = None) -> Any:
+    """A boto3 session in the region the user chose: AWS_REGION, else AWS_DEFAULT_REGION, else the profile's.
+
+    botocore reads only AWS_DEFAULT_REGION (and the profile); AWS_REGION is
+    what the AWS docs, Lambda and most SDKs use, so it is honoured first.
+    """
+    import boto3
+
+    env = os.environ if environ is None else environ
+    return boto3.session.Session(region_name=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None)
 
 
 def checked_session(session: Any) -> Any:

@@ -18,13 +18,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
 from infra.chalice_config import CHALICE_CONFIG, read_config, stage_environment, write_config
 from infra.cloudformation import StackError, describe, outputs, parameters, stack_name
 from infra.functions import FUNCTIONS, Function
-from infra.session import checked_session
+from infra.session import checked_session, operator_session
 
 CONFIG = CHALICE_CONFIG
 
@@ -164,7 +163,7 @@ def main(argv: list[str] | None = None, cloudformation: Any = None, config_file:
         write_chalice_policies()
         return 0
     try:
-        cfn = cloudformation or checked_session(boto3.session.Session()).client("cloudformation")
+        cfn = cloudformation or checked_session(operator_session()).client("cloudformation")
         configure(cfn, args.stage, config_file)
     except (StackError, ClientError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -117,9 +117,11 @@ def require_aws(environ: MutableMapping[str, str] | None = None) -> None:
         return
     if env.get("AWS_LAMBDA_FUNCTION_NAME"):
         return  # Lambda gives every function its region and credentials
+    if env.get("AWS_REGION") and not env.get("AWS_DEFAULT_REGION"):
+        env["AWS_DEFAULT_REGION"] = env["AWS_REGION"]  # botocore reads only AWS_DEFAULT_REGION (or a profile's)
     import boto3
 
-    session = boto3.session.Session()
+    session = boto3.session.Session(region_name=env.get("AWS_DEFAULT_REGION") or None)
     stage = env.get("STAGE") or "this stage"
     if not session.region_name:
         raise ConfigError(f"stage {stage} has no AWS region: set AWS_REGION (or a profile's region){hint(env)}")
