@@ -59,7 +59,7 @@ class IdempotencyRecord:
 @dataclass(frozen=True)
 class OrdersPage:
     orders: list[Order]  # newest first
-    last_id: str | None  # the id to continue after; None: no more
+    last_id: str | None  # the id to continue after; None: no more (DynamoDB may give one for a full last page)
 
 
 class OrderStore(Protocol):

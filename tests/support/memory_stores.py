@@ -147,7 +147,7 @@ class MemoryOrderStore:
                 product = products.get(line.product_id)
                 if product is None or product.stock < line.quantity or product.price_cents != line.unit_price_cents:
                     raise PurchaseRefused(purchase.order.id)
-            if any(order_id == purchase.order.id for _, order_id in self.orders):
+            if (purchase.user_sub, purchase.order.id) in self.orders:  # the order's key: USER#<sub> / ORDER#<id>
                 raise PurchaseRefused(purchase.order.id)
             for line in purchase.order.items:
                 self._catalog.write_stock(products[line.product_id], products[line.product_id].stock - line.quantity)

@@ -112,6 +112,7 @@ def test_a_placed_order_moves_the_counters_once_however_often_it_is_delivered() 
 def test_an_order_inserted_twice_under_two_event_ids_is_still_counted_once() -> None:
     # GIVEN the same order in two records (a replayed shard): the marker is the order's, not the record's
     ledger = MemoryEventLedger()
+    # WHEN both are handled
     handle(deps_of(ledger, Outbox()), record("INSERT", order()), record("INSERT", order()))
     # THEN it is counted once
     assert ledger.sales["chew"] == Sales(3, 900, 1)
