@@ -10,8 +10,8 @@ from pathlib import Path
 import requests
 
 from infra.template import ROOT
-from tests.e2e.conftest import searched
 from tests.support.running_shop import RunningStack, bearer_of, start_stack
+from tests.support.shop_api import searched
 
 
 def test_make_run_serves_the_api_the_spa_and_its_config(stack: RunningStack) -> None:

@@ -9,8 +9,8 @@ from urllib.parse import parse_qs, urlparse
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import expect_results, screenshot
 from tests.support.running_shop import RunningStack
+from tests.support.spa_pages import expect_results, screenshot
 
 
 def test_search_filter_and_open_a_product_then_come_back(page: Page, shop: RunningStack) -> None:

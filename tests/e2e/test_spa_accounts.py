@@ -9,8 +9,9 @@ from urllib.parse import parse_qs, urlparse
 
 from playwright.sync_api import Page, Route, expect
 
-from tests.e2e.conftest import ShopApi, screenshot, searched, sign_in
 from tests.support.running_shop import DEMO_ADMIN, DEMO_SHOPPER, RunningStack
+from tests.support.shop_api import ShopApi, searched
+from tests.support.spa_pages import screenshot, sign_in
 
 
 def test_a_shopper_never_sees_the_admin_pages(page: Page) -> None:

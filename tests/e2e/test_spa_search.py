@@ -8,7 +8,7 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.test_spa_shopping import cart_count, unique
+from tests.support.spa_pages import cart_count, unique
 
 
 def test_a_mistyped_search_finds_the_product_says_how_and_adds_it_to_the_cart_from_the_results(
@@ -27,6 +27,8 @@ def test_a_mistyped_search_finds_the_product_says_how_and_adds_it_to_the_cart_fr
     # THEN both are found, and the page says how it understood the search
     cards = page.get_by_test_id("product-card")
     expect(cards).to_have_count(2)
+    # each card shows the word meant in its own text (what the shopper reads, not the answer's `matches`)
+    expect(cards).to_contain_text([word, word])
     expect(page.get_by_text("Showing results for")).to_contain_text(word)
     expect(page.get_by_role("link", name=f"Search exactly for {typo}")).to_be_visible()
     # the matched word is highlighted in the name, as text

@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import re
-import uuid
 from typing import Any
 
 from playwright.sync_api import Page, Route, expect
 
-from tests.e2e.conftest import ShopApi, screenshot, sign_in
 from tests.support.running_shop import DEMO_SHOPPER, RunningStack, bearer_of
-
-
-def unique(word: str) -> str:
-    """A made-up word no seeded product contains, so a search finds only the test's products."""
-    return f"{word}{uuid.uuid4().hex[:6]}"
+from tests.support.shop_api import ShopApi
+from tests.support.spa_pages import cart_count, screenshot, sign_in, unique
 
 
 def add_to_cart(page: Page, product: dict[str, Any], quantity: int = 1) -> None:
@@ -40,10 +35,6 @@ def at_checkout(page: Page, *lines: tuple[dict[str, Any], int]) -> None:
         add_to_cart(page, product, quantity)
     page.goto("/#/cart")
     fill_address(page)
-
-
-def cart_count(page: Page) -> Any:
-    return page.get_by_role("navigation", name="Account").get_by_role("link", name=re.compile("^Cart"))
 
 
 def test_a_shopper_searches_buys_two_products_and_cancelling_puts_the_stock_back(

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -60,18 +59,6 @@ def table(aws: str) -> Iterator[Any]:
     patch.undo()
 
 
-def eventually(check: Callable[[], Any], timeout_s: float = 20.0) -> Any:
-    """``check()``'s first truthy answer, asked every 50 ms: the search index
-    follows the table by seconds, so a test waits for it instead of sleeping."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        found = check()
-        if found or time.monotonic() > deadline:
-            assert found, f"still not so after {timeout_s} s"
-            return found
-        time.sleep(0.05)
-
-
 @pytest.fixture(scope="session")
 def user_pool(aws: str) -> dict[str, str]:
     """The local user pool (from infra/template.yaml) with the demo users."""
@@ -114,10 +101,6 @@ def client(table: Any, dynamo_calls: Any, auth_env: dict[str, str]) -> Iterator[
     with Client(app, stage_name="local") as test_client:
         yield test_client
     bootstrap.reset()
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture()

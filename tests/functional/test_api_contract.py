@@ -17,7 +17,8 @@ from openapi_spec_validator import validate
 from chalicelib.api import shop_app
 from chalicelib.api.responses import CATALOG_CACHE
 from chalicelib.search.language import MAX_WORD_LEN
-from tests.functional.conftest import bearer, eventually
+from tests.support.api_calls import bearer
+from tests.support.waiting import eventually
 
 PRODUCT = {
     "name": "Contract Test Feeder",

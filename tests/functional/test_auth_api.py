@@ -23,9 +23,10 @@ from chalice.test import Client
 from chalicelib import bootstrap
 from chalicelib.accounts.verifier import InvalidToken, TokenVerifier, auth_settings_from_env
 from chalicelib.platform import keys
-from tests.functional.conftest import bearer, eventually
+from tests.support.api_calls import bearer
 from tests.support.keys import SigningKey, claims, hs256_with_public_key, jwks, tamper, unsigned
 from tests.support.ports import free_port
+from tests.support.waiting import eventually
 
 NEW_PRODUCT = {
     "name": "Zanzibar Test Feeder",

@@ -18,7 +18,7 @@ from chalicelib.catalog.products import get_product, update_product
 from chalicelib.orders.checkout import place_order
 from chalicelib.orders.order import OrderIn
 from chalicelib.orders.order_table import DynamoOrderStore
-from tests.functional.conftest import bearer
+from tests.support.api_calls import bearer
 
 ADDRESS = {"name": "Ada", "line1": "1 Lane", "city": "Town", "postal_code": "1234", "country": "US"}
 

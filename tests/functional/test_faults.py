@@ -21,7 +21,8 @@ from chalicelib.catalog.product_table import DynamoProductStore
 from chalicelib.catalog.products import get_product
 from chalicelib.orders.checkout import list_orders
 from chalicelib.orders.order_table import DynamoOrderStore
-from tests.functional.conftest import AwsFaults, bearer
+from tests.functional.conftest import AwsFaults
+from tests.support.api_calls import bearer
 
 ADDRESS = {"name": "Ada Shopper", "line1": "1 Kibble Lane", "city": "Springfield", "postal_code": "1", "country": "US"}
 WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}

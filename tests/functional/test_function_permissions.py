@@ -28,7 +28,7 @@ from chalicelib.platform import keys
 from infra.functions import FUNCTIONS, RESOURCES, TOKEN_AUTHORISED, Function, Grant
 from infra.package import role_id
 from localdev.resources import create_notifications
-from tests.functional.conftest import bearer
+from tests.support.api_calls import bearer
 from tests.support.stream_records import deliver, record, wire_item
 
 Watch = Callable[[], AbstractContextManager[None]]

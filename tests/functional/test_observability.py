@@ -16,7 +16,7 @@ from chalice.test import Client
 from chalicelib import bootstrap
 from chalicelib.platform import keys
 from chalicelib.platform.observability import caller_hash
-from tests.functional.conftest import bearer
+from tests.support.api_calls import bearer
 from tests.support.ports import free_port
 from tests.support.stream_records import deliver, record, wire_item
 

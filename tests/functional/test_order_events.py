@@ -24,8 +24,8 @@ from chalicelib.orders.order import OrderIn
 from chalicelib.orders.order_table import DynamoOrderStore
 from chalicelib.platform import keys
 from localdev.resources import create_notifications
-from tests.functional.conftest import eventually
 from tests.support.stream_records import deliver, record, wire_item
+from tests.support.waiting import eventually
 
 ADDRESS = {"name": "Ada", "line1": "1 Lane", "city": "Town", "postal_code": "1234", "country": "US"}
 

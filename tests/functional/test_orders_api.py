@@ -16,28 +16,12 @@ from chalicelib.catalog.product_table import DynamoProductStore
 from chalicelib.catalog.products import delete_product, get_product, save_product
 from chalicelib.orders.order import MAX_ORDER_LINES
 from chalicelib.orders.order_table import DynamoOrderStore
-from tests.functional.conftest import bearer
-
-ADDRESS = {
-    "name": "Ada Shopper",
-    "line1": "1 Kibble Lane",
-    "city": "Springfield",
-    "postal_code": "12345",
-    "country": "US",
-}
+from tests.support.api_calls import ADDRESS, bearer, checkout
 
 
 @pytest.fixture()
 def shop_table(table: Any) -> Any:
     return table
-
-
-def checkout(client: Client, token: str, items: list[dict[str, Any]], key: str | None = None, **extra: Any) -> Any:
-    headers = {**bearer(token), "Content-Type": "application/json"}
-    if key is not False:
-        headers["Idempotency-Key"] = key or uuid.uuid4().hex
-    body = {"items": items, "shipping_address": ADDRESS, **extra}
-    return client.http.post("/orders", headers=headers, body=json.dumps(body))
 
 
 def stock(table: Any, product_id: str) -> int:

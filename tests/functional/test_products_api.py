@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 from chalice.test import Client
@@ -11,30 +10,19 @@ from chalice.test import Client
 from chalicelib.platform.folding import fold
 from chalicelib.platform.schema import DEFAULT_PAGE, MAX_PAGE
 from chalicelib.search.language import stem, words
-
-
-def search(client: Client, **params: Any) -> dict[str, Any]:
-    response = client.http.get("/products?" + urlencode(params))
-    assert response.status_code == 200, response.body
-    return response.json_body  # type: ignore[no-any-return]
+from chalicelib.search.results import SearchParams
+from tests.support.api_calls import search, walk
 
 
 def names(page: dict[str, Any]) -> list[str]:
     return [p["name"] for p in page["items"]]
 
 
-def walk(client: Client, **params: Any) -> list[dict[str, Any]]:
-    """Every item of a search, following the cursor to the end."""
-    items: list[dict[str, Any]] = []
-    cursor = None
-    for _ in range(200):
-        page = search(client, **params, **({"cursor": cursor} if cursor else {}))
-        assert page["items"] or not (items or page["next_cursor"]), "an empty page while results follow"
-        items += page["items"]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            return items
-    raise AssertionError("the cursor never ended")
+def longest(parameter: str) -> int:
+    """The longest value GET /products accepts for ``parameter`` (its model's max_length)."""
+    return next(
+        rule.max_length for rule in SearchParams.model_fields[parameter].metadata if hasattr(rule, "max_length")
+    )
 
 
 def expected_ids(products: list[dict[str, Any]], **match: Any) -> set[str]:
@@ -60,14 +48,14 @@ def test_an_unknown_product_is_a_404_with_a_json_error(client: Client) -> None:
 
 
 def test_one_word_finds_name_description_and_brand_matches(client: Client, seed_products: list[dict[str, Any]]) -> None:
-    found = {p["id"] for p in walk(client, q="salmon ", limit=100)}
+    found = {p["id"] for p in walk(client, q="salmon ", limit=MAX_PAGE)}
     truth = {p["id"] for p in seed_products if "salmon" in fold(p["name"] + " " + p["description"])}
     assert found == truth and found
 
 
 def test_words_are_matched_in_the_brand(client: Client, seed_products: list[dict[str, Any]]) -> None:
     brand = seed_products[0]["brand"]
-    found = {p["id"] for p in walk(client, q=brand.split()[0] + " ", limit=100)}
+    found = {p["id"] for p in walk(client, q=brand.split()[0] + " ", limit=MAX_PAGE)}
     assert expected_ids(seed_products, brand=brand) <= found
 
 
@@ -77,14 +65,14 @@ def test_search_ignores_case_and_accents(client: Client) -> None:
 
 
 def test_plural_and_singular_find_the_same_products(client: Client) -> None:
-    plural = {p["id"] for p in walk(client, q="puppies ", limit=100)}
-    singular = {p["id"] for p in walk(client, q="puppy ", limit=100)}
+    plural = {p["id"] for p in walk(client, q="puppies ", limit=MAX_PAGE)}
+    singular = {p["id"] for p in walk(client, q="puppy ", limit=MAX_PAGE)}
     assert plural == singular and plural
 
 
 def test_the_last_word_matches_as_a_prefix_while_typing(client: Client) -> None:
-    typing = {p["id"] for p in walk(client, q="aquar", limit=100)}
-    whole = {p["id"] for p in walk(client, q="aquarium ", limit=100, exact="true")}  # without "fish tank"
+    typing = {p["id"] for p in walk(client, q="aquar", limit=MAX_PAGE)}
+    whole = {p["id"] for p in walk(client, q="aquarium ", limit=MAX_PAGE, exact="true")}  # without "fish tank"
     assert whole <= typing and whole
 
 
@@ -104,13 +92,13 @@ def test_several_words_must_all_match(client: Client, seed_products: list[dict[s
 
 
 def test_name_matches_rank_before_description_matches(client: Client) -> None:
-    items = walk(client, q="salmon ", limit=100)
+    items = walk(client, q="salmon ", limit=MAX_PAGE)
     in_name = ["salmon" in fold(p["name"]) for p in items]
     assert in_name == sorted(in_name, reverse=True)
 
 
 def test_filters_combine_with_words(client: Client, seed_products: list[dict[str, Any]]) -> None:
-    items = walk(client, q="food ", species="cat", in_stock="true", max_price=3000, limit=100)
+    items = walk(client, q="food ", species="cat", in_stock="true", max_price=3000, limit=MAX_PAGE)
     assert items
     for p in items:
         assert p["species"] == "cat" and p["stock"] > 0 and p["price_cents"] <= 3000
@@ -143,7 +131,7 @@ def test_attribute_filters_alone_return_exactly_the_matching_products(
 
 def test_a_brand_filter_is_case_insensitive(client: Client, seed_products: list[dict[str, Any]]) -> None:
     brand = seed_products[10]["brand"]
-    found = {p["id"] for p in walk(client, brand=brand.upper(), limit=100)}
+    found = {p["id"] for p in walk(client, brand=brand.upper(), limit=MAX_PAGE)}
     assert found == expected_ids(seed_products, brand=brand)
 
 
@@ -182,13 +170,14 @@ def test_no_request_scans_the_table(client: Client, dynamo_calls: Any) -> None:
         ("min_price=abc", "min_price"),
         ("max_price=-1", "max_price"),
         ("limit=0", "limit"),
-        ("limit=100000", "limit"),
+        (f"limit={MAX_PAGE + 1}", "limit"),
         ("sort=random", "sort"),
         ("in_stock=maybe", "in_stock"),
         ("cursor=garbled", "cursor"),
         ("min_price=500&max_price=100", "max_price"),
         ("colour=red", "colour"),
-        ("q=" + "x" * 300, "q"),
+        ("q=" + "x" * (longest("q") + 1), "q"),
+        ("brand=" + "x" * (longest("brand") + 1), "brand"),
     ],
 )
 def test_bad_parameters_are_a_400_naming_the_parameter(client: Client, query: str, field: str) -> None:

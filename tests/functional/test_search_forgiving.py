@@ -17,10 +17,11 @@ from chalice.test import Client
 
 from chalicelib.catalog.products import Table
 from chalicelib.platform.folding import fold
+from chalicelib.platform.schema import MAX_PAGE
 from chalicelib.search.language import stem, words
-from tests.functional.conftest import eventually
-from tests.functional.test_products_api import search, walk
-from tests.functional.test_search_index import settled
+from tests.support.api_calls import search, walk
+from tests.support.index_settling import settled
+from tests.support.waiting import eventually
 
 
 @pytest.fixture(autouse=True)
@@ -72,8 +73,8 @@ def test_a_word_as_near_to_two_words_is_decided_by_the_other_words(client: Clien
 
 
 def test_a_typo_near_two_forms_of_one_word_finds_what_the_word_finds(client: Client) -> None:
-    meant = {p["id"] for p in walk(client, q="treat ", limit=100)}
-    typo = {p["id"] for p in walk(client, q="treatz ", limit=100)}  # "treat" or "treats": one stem
+    meant = {p["id"] for p in walk(client, q="treat ", limit=MAX_PAGE)}
+    typo = {p["id"] for p in walk(client, q="treatz ", limit=MAX_PAGE)}  # "treat" or "treats": one stem
     assert typo == meant and meant
 
 
@@ -122,7 +123,7 @@ def test_filler_words_never_empty_a_search(client: Client) -> None:
 def test_words_that_find_nothing_together_are_left_out_least_telling_first_and_the_answer_says_which(
     client: Client, q: str, kept: set[str], left_out: set[str]
 ) -> None:
-    page = search(client, q=q, limit=100)
+    page = search(client, q=q, limit=MAX_PAGE)
     searched = set(page["query"]["text"].split())
     assert kept <= searched and not searched & left_out
     assert left_out <= set(page["query"]["ignored"])
@@ -158,7 +159,7 @@ def test_a_query_of_words_the_catalog_does_not_know_finds_nothing(client: Client
     [("catfood ", "cat food", "Cat Food"), ("scratchingpost ", "scratching post", "Sisal Scratching Post, 80 cm")],
 )
 def test_a_word_the_catalog_writes_as_two_finds_them(client: Client, q: str, meant: str, first: str) -> None:
-    page = search(client, q=q, limit=100)
+    page = search(client, q=q, limit=MAX_PAGE)
     assert page["query"]["corrected"] == {q.strip(): meant}
     assert page["items"] and first in page["items"][0]["name"]
     assert all({stem(w) for w in meant.split()} <= stems_of(p) for p in page["items"])
@@ -239,14 +240,14 @@ def test_exact_searches_a_known_word_without_its_synonyms(client: Client) -> Non
 )
 def test_a_sorted_search_orders_the_whole_result_page_after_page(client: Client, q: str, sort: str, key: Any) -> None:
     items = walk(client, q=q, sort=sort, limit=4)
-    whole = walk(client, q=q, sort=sort, limit=100)
+    whole = walk(client, q=q, sort=sort, limit=MAX_PAGE)
     assert len(items) > 4 and [p["id"] for p in items] == [p["id"] for p in whole]  # none repeated or missing
     assert [key(p) for p in items] == sorted(key(p) for p in items)
 
 
 @pytest.mark.parametrize("q", ["dog bed ", "heat lamp ", "guinea pig "])
 def test_page_one_of_a_search_by_relevance_holds_the_best_of_the_whole_result(client: Client, q: str) -> None:
-    whole = ids(search(client, q=q, limit=100))
+    whole = ids(search(client, q=q, limit=MAX_PAGE))
     assert ids(search(client, q=q, limit=3)) == whole[:3]
     assert [p["id"] for p in walk(client, q=q, limit=3)] == whole
 
@@ -297,7 +298,7 @@ def test_matches_give_offsets_of_the_matched_words_in_name_and_description(clien
 )
 def test_facets_count_every_product_of_the_whole_result(client: Client, params: dict[str, Any]) -> None:
     page = search(client, **params)
-    every = walk(client, **{**params, "limit": 100})
+    every = walk(client, **{**params, "limit": MAX_PAGE})
     assert page["facets"]["counted"] == len(every)
     chosen = {name: params[name] for name in ("species", "category") if name in params}
     for name in ("species", "category"):
@@ -307,7 +308,7 @@ def test_facets_count_every_product_of_the_whole_result(client: Client, params: 
         counts = {f["value"]: f["count"] for f in page["facets"][name]}
         assert counts[value] == len(every) and len(counts) > 1
         for other, count in counts.items():
-            assert len(walk(client, **{**params, name: other, "limit": 100})) == count, other
+            assert len(walk(client, **{**params, name: other, "limit": MAX_PAGE})) == count, other
 
 
 def test_the_openapi_document_describes_the_explained_answer(client: Client) -> None:

@@ -17,8 +17,6 @@ from urllib.parse import urlencode
 
 import boto3
 import pytest
-import tantivy
-from boto3.dynamodb.conditions import Attr
 from botocore.config import Config
 from botocore.exceptions import EndpointConnectionError
 from chalice.test import Client
@@ -34,38 +32,15 @@ from chalicelib.search.index_store import KEEP, IndexReader, IndexStore, Pointer
 from chalicelib.search.indexing import Indexer
 from chalicelib.search.results import SearchParams
 from chalicelib.search.service import search_products
-from tests.functional.conftest import bearer, eventually
-from tests.functional.test_orders_api import checkout
+from tests.support.api_calls import bearer, checkout
+from tests.support.index_settling import index_ids, table_ids
 from tests.support.stream_records import record, wire_item
+from tests.support.waiting import eventually
 
 WAIT_S = 30.0  # a thread of the test waiting for another, on a busy machine
 
 
 # -- helpers ---------------------------------------------------------------------------
-
-
-def index_ids(index: SearchIndex) -> set[str]:
-    """Every product id of one index version."""
-    found = index.searcher.search(tantivy.Query.all_query(), limit=max(index.size, 1))
-    return {index.searcher.doc(address)["id"][0] for _, address in found.hits}
-
-
-def table_ids(table: Table) -> set[str]:
-    """Every product id of the table (a Scan: the truth the index is derived from)."""
-    request: dict[str, Any] = {"FilterExpression": Attr("SK").eq(keys.PRODUCT_SK), "ProjectionExpression": "id"}
-    ids: set[str] = set()
-    while True:
-        page = table.scan(**request)
-        ids |= {item["id"] for item in page["Items"]}
-        if "LastEvaluatedKey" not in page:
-            return ids
-        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
-def settled(table: Table) -> None:
-    """Wait until the session's index holds exactly the table's products (the
-    stream may still carry the deletions of an earlier test's products)."""
-    eventually(lambda: index_ids(bootstrap.get_search_index()) == table_ids(table))
 
 
 def found_ids(table: Table, index: SearchIndex, q: str, **params: Any) -> list[str]:

@@ -12,11 +12,12 @@ from hypothesis import strategies as st
 
 from chalicelib import bootstrap
 from chalicelib.catalog.products import Table
+from chalicelib.platform.schema import MAX_PAGE
 from chalicelib.search.language import stem, words
 from chalicelib.search.results import SearchParams
 from chalicelib.search.service import search_products
-from tests.functional.test_products_api import search, walk
-from tests.functional.test_search_index import settled
+from tests.support.api_calls import search, walk
+from tests.support.index_settling import settled
 
 # Each example runs a few searches: a few dozen keep the tier fast.
 bounded = settings(
@@ -44,7 +45,7 @@ def found_by(table: Table, q: str, product_id: str) -> bool:
     index = bootstrap.get_search_index()
     cursor = None
     for _ in range(50):
-        result = search_products(table, index, SearchParams(q=q, limit=100, cursor=cursor))
+        result = search_products(table, index, SearchParams(q=q, limit=MAX_PAGE, cursor=cursor))
         if product_id in result.order:
             return True
         cursor = result.next_cursor
@@ -69,14 +70,14 @@ def test_every_word_of_a_product_typed_whole_or_in_part_finds_it(
 def test_a_whole_word_whose_stem_starts_differently_finds_every_product_with_it(
     client: Client, seed_products: list[dict[str, Any]], word: str
 ) -> None:
-    found = {p["id"] for p in walk(client, q=word + " ", limit=100)}
+    found = {p["id"] for p in walk(client, q=word + " ", limit=MAX_PAGE)}
     truth = {p["id"] for p in seed_products if any(stem(w) == stem(word) for w in product_words(p))}
     assert found == truth and found
 
 
 def test_dry_food_finds_dry_food(client: Client) -> None:
     for q in ("dry food", "dry food "):
-        names = [p["name"] for p in walk(client, q=q, limit=100)]
+        names = [p["name"] for p in walk(client, q=q, limit=MAX_PAGE)]
         assert any("Dry Dog Food" in n for n in names), q
 
 
@@ -84,14 +85,14 @@ def test_dry_food_finds_dry_food(client: Client) -> None:
 def test_a_stop_word_or_letter_being_typed_finds_the_words_it_starts(
     client: Client, seed_products: list[dict[str, Any]], typed: str
 ) -> None:
-    found = {p["id"] for p in walk(client, q=typed, limit=100)}
+    found = {p["id"] for p in walk(client, q=typed, limit=MAX_PAGE)}
     truth = {p["id"] for p in seed_products if any(w.startswith(typed) for w in product_words(p))}
     assert found == truth and 0 < len(found) < len(seed_products)
 
 
 def test_a_stop_word_typed_last_does_not_narrow_the_words_before_it(client: Client) -> None:
-    typing = walk(client, q="dog for", limit=100)
-    finished = walk(client, q="dog ", limit=100)
+    typing = walk(client, q="dog for", limit=MAX_PAGE)
+    finished = walk(client, q="dog ", limit=MAX_PAGE)
     assert {p["id"] for p in typing} == {p["id"] for p in finished}
     assert any(any(w.startswith("for") for w in product_words(p)) for p in typing)  # "formula" is among them
 
@@ -106,7 +107,7 @@ def test_a_stop_word_typed_last_does_not_narrow_the_words_before_it(client: Clie
     ],
 )
 def test_a_full_last_page_carries_no_cursor(client: Client, params: dict[str, Any]) -> None:
-    total = len(walk(client, **params, limit=100))
+    total = len(walk(client, **params, limit=MAX_PAGE))
     assert total > 1
     page = search(client, **params, limit=total)
     assert len(page["items"]) == total and page["next_cursor"] is None
