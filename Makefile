@@ -23,14 +23,14 @@ aws: $(STAMP)
 api: $(STAMP)
 	$(PY) -m localdev.chalice_local --stage local $(API_ARGS)
 
-## test: the static checks (ruff, mypy, bandit), both stages' templates built and cfn-lint'ed, every test tier
+## test: the static checks (ruff, mypy, bandit), both stages' templates built, expanded by the SAM transform and cfn-lint'ed, every test tier
 test: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m mypy chalicelib infra localdev app.py
 	$(VENV)/bin/bandit --quiet --recursive --severity-level medium chalicelib app.py infra localdev
 	$(PY) -m infra.package --stage dev
 	$(PY) -m infra.package --stage prod
-	$(VENV)/bin/cfn-lint infra/template.yaml build/dev/template.json build/prod/template.json
+	$(VENV)/bin/cfn-lint infra/template.yaml build/dev/expanded.json build/prod/expanded.json
 	$(PY) -m pytest
 
 unit functional e2e: $(STAMP)

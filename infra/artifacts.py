@@ -19,9 +19,10 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from infra.cloudformation import Out, StackError
+from infra.expand import CODE_PROPERTIES, expand
 
 # The property of each SAM type that may name a local file (a zip next to the template).
-LOCAL_ARTIFACTS = {"AWS::Serverless::Function": "CodeUri", "AWS::Serverless::LayerVersion": "ContentUri"}
+LOCAL_ARTIFACTS = CODE_PROPERTIES
 MISSING = ("404", "NoSuchBucket", "NotFound")
 
 
@@ -110,7 +111,7 @@ def template_url(bucket: str, region: str, key: str) -> str:
 
 
 def upload_stage(s3: Any, bucket: str, region: str, build_dir: Path, prefix: str, out: Out) -> str:
-    """Upload the stage's zip(s) and its template; returns the template's URL."""
+    """Upload the stage's zip(s) and its template, expanded by the SAM transform; returns the template's URL."""
     template = json.loads((build_dir / "template.json").read_text())
 
     def put(path: Path) -> dict[str, str]:
@@ -119,7 +120,8 @@ def upload_stage(s3: Any, bucket: str, region: str, build_dir: Path, prefix: str
         upload(s3, bucket, key, body, out)
         return {"Bucket": bucket, "Key": key}
 
-    body = json.dumps(with_uploaded_code(template, build_dir, put), indent=1).encode()
+    expanded = expand(with_uploaded_code(template, build_dir, put), region)
+    body = json.dumps(expanded, indent=1, sort_keys=True).encode()
     key = content_key(prefix, body, ".template.json")
     upload(s3, bucket, key, body, out)
     return template_url(bucket, region, key)

@@ -163,9 +163,10 @@ def delete(cfn: Any, stack: Mapping[str, Any], watch: Watch, out: Out) -> Outcom
     return outcome
 
 
-# The template has IAM roles without names (CAPABILITY_IAM) and the SAM
-# transform (CAPABILITY_AUTO_EXPAND); no named roles, so no CAPABILITY_NAMED_IAM.
-CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]
+# The template has IAM roles without names (CAPABILITY_IAM); no named roles, so
+# no CAPABILITY_NAMED_IAM; already expanded (infra/expand.py), so no
+# CAPABILITY_AUTO_EXPAND.
+CAPABILITIES = ["CAPABILITY_IAM"]
 NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
 
 

@@ -58,6 +58,7 @@ from chalicelib.orders.follow_ups import STREAM_POLICY
 from chalicelib.platform.stream_records import StreamPolicy
 from infra import monitoring
 from infra.chalice_config import stage_environment
+from infra.expand import lint_copy
 from infra.functions import FUNCTIONS, RESOURCES, Function
 from infra.gateway_responses import gateway_responses
 from infra.template import ROOT, template
@@ -77,6 +78,7 @@ STREAM_EVENTS = {
 CHALICE_FUNCTIONS = (API_FUNCTION, "JwtAuth", *STREAM_EVENTS)  # the functions Chalice's template has
 SEARCH_LAYER = "SearchEngineLayer"
 SEARCH_LAYER_ZIP = "search-layer.zip"
+EXPANDED = "expanded.json"  # the SAM transform's result, before upload: what `make test` lints
 SEARCH_REQUIREMENTS = ROOT / "requirements-search.txt"
 WHEEL_PLATFORM = "manylinux2014_x86_64"  # the functions' architecture, x86_64
 CACHE = BUILD / ".cache"
@@ -292,6 +294,9 @@ def rest_api(stage: str) -> dict[str, Any]:
         "DependsOn": ["ApiGatewayAccount"],
         "Properties": {
             "Name": {"Ref": "AWS::StackName"},
+            # Without it SAM's deployment also creates a stage named "Stage":
+            # unthrottled, unlogged, untraced, yet allowed to invoke every function.
+            "OpenApiVersion": "3.0.1",
             "DefinitionBody": api_definition(stage),
             "TracingEnabled": True,
             "AccessLogSetting": {
@@ -756,10 +761,15 @@ def cors_origin(stage: str) -> str:
     return "*" if stage_environment(stage).get("CORS_ALLOW_ORIGIN") == "*" else ""
 
 
+def build_region() -> str:
+    """The region the build names (the template itself is region-free: ``${AWS::Region}``)."""
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
 def run_chalice_package(stage: str, merge_file: Path, out: Path) -> None:
     if out.exists():
         shutil.rmtree(out)
-    env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
+    env = {**os.environ, "AWS_DEFAULT_REGION": build_region()}
     env.pop("TABLE_STREAM_ARN", None)  # the template wires the stream by reference
     chalice = Path(sys.executable).parent / "chalice"
     command = [str(chalice), "package", "--stage", stage, "--merge-template", str(merge_file), str(out)]
@@ -778,8 +788,13 @@ def build(stage: str, out: Path | None = None) -> Path:
     run_chalice_package(stage, merge_file, out / "chalice")
     built = without_preflights(json.loads((out / "chalice" / "sam.json").read_text()), stage)
     (out / "template.json").write_text(json.dumps(built, indent=2, sort_keys=True) + "\n")
+    expanded = lint_copy(built, region=build_region())
+    (out / EXPANDED).write_text(json.dumps(expanded, indent=2, sort_keys=True) + "\n")
     report = bundle(out / "chalice" / "deployment.zip", out / "deployment.zip")
-    print(f"{out.relative_to(ROOT)}/template.json: {len(built['Resources'])} resources")
+    print(
+        f"{out.relative_to(ROOT)}/template.json: {len(built['Resources'])} resources; "
+        f"expanded by the SAM transform ({EXPANDED}): {len(expanded['Resources'])}"
+    )
     size_mb = report.size_bytes / 1e6
     print(f"{out.relative_to(ROOT)}/deployment.zip: {size_mb:.1f} MB, {report.compiled} modules compiled")
     print(build_search_layer(out), flush=True)

@@ -154,6 +154,18 @@ def built_stage() -> Any:
     return template_of
 
 
+@pytest.fixture(scope="session")
+def expanded_stage(built_stage: Any) -> Any:
+    """build/<stage>/expanded.json: the built template after the SAM transform (infra/expand.py)."""
+    from infra import package
+
+    def expanded_of(stage: str) -> dict[str, Any]:
+        built_stage(stage)
+        return dict(json.loads((package.BUILD / stage / package.EXPANDED).read_text()))
+
+    return expanded_of
+
+
 class AwsFaults:
     """Answers chosen DynamoDB operations with an error at the HTTP layer, so
     botocore's retries, backoff and error parsing run as they do against AWS."""

@@ -14,7 +14,7 @@ from botocore.stub import ANY, Stubber
 
 REGION, ACCOUNT = "us-east-1", "123456789012"
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
-CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]
+CAPABILITIES = ["CAPABILITY_IAM"]  # the template comes expanded: no CAPABILITY_AUTO_EXPAND
 NO_CHANGES = "The submitted information didn't contain changes. Submit different information to create a change set."
 
 
