@@ -39,7 +39,19 @@ from importlib.util import cache_from_source
 from pathlib import Path, PurePosixPath
 from typing import Final
 
-RUNTIME: Final = "python3.11"  # the stage's Lambda runtime
+# The functions run on the Lambda runtime of the Python that builds them: a
+# .pyc only loads in the version that wrote it, and chalice package fetches the
+# dependencies' wheels for its own Python. These are the Lambda runtimes the
+# shop is tested for (the locks hash their wheels).
+SUPPORTED_RUNTIMES: Final = ("python3.11", "python3.12", "python3.13")
+
+
+def runtime_of(version: tuple[int, ...] = tuple(sys.version_info[:2])) -> str:
+    """The Lambda runtime of a Python version: (3, 12) -> "python3.12"."""
+    return f"python{version[0]}.{version[1]}"
+
+
+RUNTIME: Final = runtime_of()  # the stage's Lambda runtime: the building Python's
 MAX_ZIP_BYTES: Final = 10_000_000
 FIXED_TIME: Final = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip entry can hold
 FIRST_PARTY: Final = ("app.py", "chalicelib/")
@@ -95,8 +107,22 @@ def drop_reason(name: str) -> str | None:
 STEMMERS_LOADED: Final = frozenset({"english_stemmer.py"})
 
 
+def require_supported_runtime(version: tuple[int, ...] = tuple(sys.version_info[:2])) -> str:
+    """The runtime this Python builds for, if Lambda runs it; else say what to install."""
+    runtime = runtime_of(version)
+    if runtime not in SUPPORTED_RUNTIMES:
+        supported = ", ".join(r.removeprefix("python") for r in SUPPORTED_RUNTIMES)
+        newest = SUPPORTED_RUNTIMES[-1]
+        raise BundleError(
+            f"the functions run on the Lambda runtime of the Python that builds them, and this is "
+            f"{runtime.removeprefix('python')}: build with Python {supported}. Install one (e.g. "
+            f"`apt install {newest}-venv`), then `rm -rf .venv && make package PYTHON={newest} STAGE=...`"
+        )
+    return runtime
+
+
 def check_runtime(runtime: str) -> None:
-    here = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    here = runtime_of()
     if runtime != here:
         raise BundleError(
             f"the stage runs {runtime} but this is {here}: a .pyc only loads in the Python version"

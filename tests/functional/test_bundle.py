@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.bundle import BundleError, bundle, bundle_layer
+from infra.bundle import RUNTIME, BundleError, bundle, bundle_layer, require_supported_runtime, runtime_of
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = {
@@ -157,6 +157,34 @@ def test_another_runtime_than_this_python_is_refused(chalice_zip: Path, tmp_path
     with pytest.raises(BundleError, match=r"the stage runs python3\.99 but this is python3\.\d+"):
         bundle(chalice_zip, tmp_path / "deployment.zip", runtime="python3.99")
     assert not (tmp_path / "deployment.zip").exists()
+
+
+@pytest.mark.parametrize("version", [(3, 11), (3, 12), (3, 13)])
+def test_the_functions_run_on_the_runtime_of_the_python_that_builds_them(version: tuple[int, int]) -> None:
+    assert require_supported_runtime(version) == f"python3.{version[1]}"
+    assert RUNTIME == runtime_of(tuple(sys.version_info[:2])) == f"python3.{sys.version_info.minor}"
+
+
+@pytest.mark.parametrize("version", [(3, 10), (3, 14), (4, 0)])
+def test_a_python_lambda_does_not_run_is_refused_with_what_to_install(version: tuple[int, int]) -> None:
+    with pytest.raises(BundleError) as refused:
+        require_supported_runtime(version)
+    message = str(refused.value)
+    assert f"this is {version[0]}.{version[1]}" in message
+    assert "build with Python 3.11, 3.12, 3.13" in message
+    assert "make package PYTHON=python3.13" in message
+
+
+def test_make_package_refuses_such_a_python_before_building_anything(monkeypatch: pytest.MonkeyPatch) -> None:
+    from infra import package
+
+    built: list[str] = []
+    monkeypatch.setattr(package, "build", built.append)
+    with pytest.raises(SystemExit, match=r"package: .*this is 3\.14: build with Python 3\.11"):
+        package.main(["--stage", "dev"], python=(3, 14))
+    assert built == []
+    package.main(["--stage", "dev"], python=(3, 12))
+    assert built == ["dev"]
 
 
 # -- a layer from wheels ------------------------------------------------------------

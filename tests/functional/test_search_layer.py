@@ -1,4 +1,4 @@
-"""The search engine layer's inputs (infra/package.py): a hashed lock, one download, then offline builds.
+"""The search engine layer's inputs (infra/search_layer.py): a hashed lock, one download, then offline builds.
 
 requirements-search.in names the engine; `make lock` pins it with every
 file's hash into requirements-search.txt. `make package` downloads the
@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from infra import package
-from infra.package import Pin, cached_wheels, locked, search_engine_wheels
+from infra import search_layer
+from infra.search_layer import Pin, cached_wheels, locked, search_engine_wheels
 from infra.template import ROOT
 
 LOCK = ROOT / "requirements-search.txt"
@@ -117,9 +117,9 @@ def test_the_download_asks_pip_for_lambdas_platform_with_the_locks_hashes(
         commands.append(command)
         return Failed()
 
-    monkeypatch.setattr(package.subprocess, "run", run)
+    monkeypatch.setattr(search_layer.subprocess, "run", run)
     with pytest.raises(SystemExit, match=r"could not download .* manylinux2014_x86_64: ERROR: Could not find"):
-        package.pip_download(LOCK, tmp_path)
+        search_layer.pip_download(LOCK, tmp_path)
     (command,) = commands
     joined = " ".join(command[1:])
     assert joined.startswith("-m pip download")
@@ -127,7 +127,7 @@ def test_the_download_asks_pip_for_lambdas_platform_with_the_locks_hashes(
         "--only-binary=:all:",
         "--platform manylinux2014_x86_64",
         "--implementation cp",
-        f"--python-version {package.RUNTIME.removeprefix('python')}",
+        f"--python-version {search_layer.RUNTIME.removeprefix('python')}",
         "--require-hashes",
         "--no-deps",
         f"-r {LOCK}",

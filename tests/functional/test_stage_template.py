@@ -24,7 +24,8 @@ import pytest
 from chalicelib.orders.follow_ups import STREAM_POLICY
 from infra.bundle import MAX_ZIP_BYTES
 from infra.functions import FUNCTIONS, RESOURCES, Function
-from infra.package import BUILD, INDEXER_BATCHING, role_id, routes
+from infra.package import BUILD, INDEXER_BATCHING, role_id
+from infra.rest_api import routes
 
 WRITES = {
     "dynamodb:PutItem",
