@@ -16,6 +16,10 @@ from typing import Any
 from infra.template import ROOT
 
 CHALICE_CONFIG = ROOT / ".chalice" / "config.json"
+# Who may manage the catalog: a Cognito group of the stage's pool (or an Auth0
+# role). One setting, ADMIN_ROLE, read by the template's group, every function,
+# the SPA's config.json and `make admin`.
+DEFAULT_ADMIN_ROLE = "admin"
 
 
 class UnknownStage(SystemExit):
@@ -41,3 +45,8 @@ def stage_environment(stage: str, config_file: Path = CHALICE_CONFIG) -> dict[st
         raise UnknownStage(stage, config_file)
     stage_env = config["stages"][stage].get("environment_variables", {})
     return {str(k): str(v) for k, v in {**config.get("environment_variables", {}), **stage_env}.items()}
+
+
+def admin_role(env: dict[str, str]) -> str:
+    """The stage's ADMIN_ROLE (``admin`` unless its settings name another)."""
+    return env.get("ADMIN_ROLE", "").strip() or DEFAULT_ADMIN_ROLE

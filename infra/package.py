@@ -58,7 +58,7 @@ from chalicelib.orders.follow_ups import STREAM_POLICY
 from chalicelib.platform.stream_records import StreamPolicy
 from infra import monitoring
 from infra.bundle import RUNTIME, BundleError, require_supported_runtime
-from infra.chalice_config import stage_environment
+from infra.chalice_config import admin_role, stage_environment
 from infra.edge import edge
 from infra.expand import lint_copy
 from infra.functions import FUNCTIONS, RESOURCES, Function
@@ -167,8 +167,18 @@ def concurrency_parameter(function: Function) -> str:
 
 
 def environment(stage: str, stage_env: dict[str, str]) -> dict[str, Any]:
-    """Every function's environment: the stage's settings, its resources by reference."""
+    """Every function's environment: the stage's settings, then its resources by reference.
+
+    Chalice gives its own functions the stage's ``environment_variables``
+    (.chalice/config.json); the functions it does not make (purchase, admin)
+    would get none of them, so every function gets them here. A value the
+    stack owns (its table, topics, pool...) is a reference, whatever the
+    stage's settings hold (`make chalice-config` writes literal copies there
+    for `chalice deploy`).
+    """
     env: dict[str, Any] = {
+        **stage_env,
+        "ADMIN_ROLE": admin_role(stage_env),
         "STAGE": stage,
         "TABLE_NAME": {"Ref": "ShopTable"},
         "TABLE_STREAM_ARN": {"Fn::GetAtt": ["ShopTable", "StreamArn"]},
@@ -327,6 +337,7 @@ def parameters_and_conditions(infra: dict[str, Any], stage: str) -> tuple[dict[s
 def merge_document(stage: str, stage_env: dict[str, str]) -> dict[str, Any]:
     """What ``chalice package --merge-template`` merges into Chalice's template."""
     infra = intrinsic(template())
+    infra["Resources"]["AdminGroup"]["Properties"]["GroupName"] = admin_role(stage_env)
     parameters, conditions = parameters_and_conditions(infra, stage)
     resources: dict[str, Any] = dict(infra["Resources"])
     for function in FUNCTIONS:
