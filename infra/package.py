@@ -62,7 +62,7 @@ from infra.chalice_config import admin_role, stage_environment
 from infra.edge import edge
 from infra.expand import lint_copy
 from infra.functions import FUNCTIONS, RESOURCES, Function
-from infra.rest_api import LOG_RETENTION_DAYS, api_logging, cors_origin, rest_api, without_preflights
+from infra.rest_api import LOG_RETENTION_DAYS, api_key_required, api_logging, cors_origin, rest_api, without_preflights
 from infra.search_layer import SEARCH_LAYER, build_search_layer, search_layer
 from infra.template import ROOT, template
 
@@ -404,7 +404,7 @@ def build(stage: str, out: Path | None = None) -> Path:
     merge_file.write_text(json.dumps(merge_document(stage, stage_environment(stage)), indent=2) + "\n")
     print(f"chalice package --stage {stage} --merge-template {merge_file.relative_to(ROOT)}", flush=True)
     run_chalice_package(stage, merge_file, out / "chalice")
-    built = without_preflights(json.loads((out / "chalice" / "sam.json").read_text()), stage)
+    built = api_key_required(without_preflights(json.loads((out / "chalice" / "sam.json").read_text()), stage))
     (out / "template.json").write_text(json.dumps(built, indent=2, sort_keys=True) + "\n")
     expanded = lint_copy(built, region=build_region())
     (out / EXPANDED).write_text(json.dumps(expanded, indent=2, sort_keys=True) + "\n")

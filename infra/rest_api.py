@@ -17,6 +17,7 @@ from infra.functions import FUNCTIONS, Function
 from infra.gateway_responses import gateway_responses
 
 LOG_RETENTION_DAYS: Final = {"dev": 30, "prod": 90}
+API_KEY_SCHEME: Final = "api_key"  # API Gateway's name for the x-api-key requirement
 
 
 def routes(function: Function) -> dict[str, list[str]]:
@@ -56,6 +57,9 @@ def rest_api(stage: str) -> dict[str, Any]:
     return {
         "Properties": {
             "Name": {"Ref": "AWS::StackName"},
+            # Behind the shop's own CloudFront: an edge-optimized API would put a
+            # second CloudFront, which the shop cannot configure, in every request.
+            "EndpointConfiguration": {"Type": "REGIONAL"},
             # Without it SAM's deployment also creates a stage named "Stage":
             # unthrottled, unlogged, untraced, yet allowed to invoke every function.
             "OpenApiVersion": "3.0.1",
@@ -133,4 +137,29 @@ def without_preflights(built: dict[str, Any], stage: str) -> dict[str, Any]:
     if not cors_origin(stage):
         for methods in built["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["paths"].values():
             methods.pop("options", None)
+    return built
+
+
+def api_key_required(built: dict[str, Any]) -> dict[str, Any]:
+    """Every method of the API requires the key only CloudFront sends (infra/edge.py, ``origin_key``).
+
+    Added to each method's security requirements (with its authorizer, if it
+    has one: both must hold), as API Gateway reads them when it imports the
+    definition. CORS preflights stay open: they are answered by API Gateway
+    itself (a mock integration), and browsers send no custom headers with them.
+    """
+    from infra.edge import ORIGIN_KEY_HEADER
+
+    body = built["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    body.setdefault("securityDefinitions", {})[API_KEY_SCHEME] = {
+        "type": "apiKey",
+        "name": ORIGIN_KEY_HEADER,
+        "in": "header",
+    }
+    for methods in body["paths"].values():
+        for method, operation in methods.items():
+            if method != "options":
+                operation["security"] = [
+                    {**requirement, API_KEY_SCHEME: []} for requirement in operation.get("security") or [{}]
+                ]
     return built

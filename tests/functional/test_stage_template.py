@@ -105,8 +105,8 @@ def test_every_function_is_in_the_template_with_its_own_handler_and_role(stage: 
         assert properties["MemorySize"] == function.memory_mb and properties["Timeout"] == function.timeout_s
 
 
-def test_every_reference_names_something_in_the_template(stage: Any) -> None:
-    _, template = stage
+def test_every_reference_names_something_in_the_template(stage: Any, expanded_stage: Any) -> None:
+    template = expanded_stage(stage[0])  # as CloudFormation resolves them: SAM's own (RestAPI.Stage) expanded
     known = set(template["Resources"]) | set(template["Parameters"])
     known |= {"AWS::StackName", "AWS::Region", "AWS::AccountId", "AWS::Partition", "AWS::URLSuffix", "AWS::NoValue"}
     found = set(references(template["Resources"])) | set(references(template["Outputs"]))
