@@ -20,10 +20,12 @@ from typing import Final
 
 @dataclass(frozen=True)
 class Grant:
-    """Some actions of one service on some of the stage's resources."""
+    """Some actions of one service on some of the stage's resources, under a condition if any."""
 
     actions: tuple[str, ...]  # IAM actions, e.g. "dynamodb:Query"
     resources: tuple[str, ...]  # names in RESOURCES
+    # (operator, condition key, template parameter whose value it must have)
+    condition: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -50,10 +52,16 @@ RESOURCES: Final[dict[str, object]] = {
     "low-stock-topic": {"Ref": "LowStockTopic"},
     "failed-records-queue": {"Fn::GetAtt": ["FailedRecordsQueue", "Arn"]},
     # SES authorises SendEmail on the sender's (and, in the sandbox, the
-    # recipient's) identity: any verified identity of the account.
+    # recipient's) identity: any verified identity of the account, as long as
+    # the mail is from the stage's sender (FROM_THE_SENDER).
     "ses-identities": {"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*"},
     "xray": "*",  # X-Ray's actions take no resource
 }
+
+# The order events function mails only as the stage's sender (NotifyFrom),
+# whatever other identities the account has verified; with no sender it
+# sends nothing (confirmations are off), and the condition matches none.
+FROM_THE_SENDER: Final = (("StringEquals", "ses:FromAddress", "NotifyFrom"),)
 
 # Active tracing: Lambda sends each invocation's segments with the function's role.
 TRACING: Final = Grant(("xray:PutTelemetryRecords", "xray:PutTraceSegments"), ("xray",))
@@ -149,7 +157,7 @@ FUNCTIONS: Final[tuple[Function, ...]] = (
         timeout_s=30,
         code=(
             Grant(("dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"), ("table",)),
-            Grant(("ses:SendEmail",), ("ses-identities",)),
+            Grant(("ses:SendEmail",), ("ses-identities",), FROM_THE_SENDER),
             Grant(("sns:Publish",), ("low-stock-topic",)),
             Grant(("sqs:SendMessage",), ("failed-records-queue",)),
         ),

@@ -70,6 +70,9 @@ STAGES = ("dev", "prod")
 BUILD = ROOT / "build"
 EXPANDED = "expanded.json"  # the SAM transform's result, before upload: what `make test` lints
 API_THROTTLE = {"dev": (20, 40), "prod": (200, 400)}  # requests per second, burst (docs/operations.md)
+# A WAF rate-based rule counts requests per address over 5 minutes, from 10 to 2e9.
+WAF_MIN_RATE_LIMIT: Final = 10
+WAF_MAX_RATE_LIMIT: Final = 2_000_000_000
 API_FUNCTION = "APIHandler"  # Chalice's name for the function behind the API
 # Chalice's names for the stream handlers' mappings (on_dynamodb_record).
 STREAM_EVENTS = {
@@ -116,18 +119,19 @@ def policy_statements(function: Function) -> list[dict[str, Any]]:
             "Resource": _log_group_arn(function),
         }
     ]
-    merged: dict[tuple[str, ...], set[str]] = {}
+    merged: dict[tuple[tuple[str, ...], tuple[tuple[str, str, str], ...]], set[str]] = {}
     for grant in (*function.code, *function.platform):
-        merged.setdefault(grant.resources, set()).update(grant.actions)
-    for resources, actions in merged.items():
-        statements.append(
-            {
-                "Sid": "".join(r.title().replace("-", "") for r in resources),
-                "Effect": "Allow",
-                "Action": sorted(actions),
-                "Resource": [RESOURCES[r] for r in resources],
-            }
-        )
+        merged.setdefault((grant.resources, grant.condition), set()).update(grant.actions)
+    for (resources, condition), actions in merged.items():
+        statement: dict[str, Any] = {
+            "Sid": "".join(r.title().replace("-", "") for r in resources),
+            "Effect": "Allow",
+            "Action": sorted(actions),
+            "Resource": [RESOURCES[r] for r in resources],
+        }
+        for operator, key, parameter in condition:
+            statement.setdefault("Condition", {}).setdefault(operator, {})[key] = {"Ref": parameter}
+        statements.append(statement)
     return statements
 
 
@@ -310,7 +314,9 @@ def parameters_and_conditions(infra: dict[str, Any], stage: str) -> tuple[dict[s
         "Type": "Number",
         "Default": 0,
         "MinValue": 0,
-        "Description": "Requests per 5 minutes one address may make before WAF blocks it (e.g. 2000); 0: no WAF. "
+        "MaxValue": WAF_MAX_RATE_LIMIT,
+        "Description": f"Requests per 5 minutes one address may make before WAF blocks it, from {WAF_MIN_RATE_LIMIT} "
+        "(e.g. 2000); 0: no WAF. "
         "CloudFront's WAF exists in us-east-1 only: elsewhere this has no effect",
     }
     conditions = dict(infra["Conditions"])
@@ -332,6 +338,22 @@ def parameters_and_conditions(infra: dict[str, Any], stage: str) -> tuple[dict[s
             }
             conditions[f"{name}Set"] = {"Fn::Not": [{"Fn::Equals": [{"Ref": name}, "0"]}]}
     return parameters, conditions
+
+
+def rules() -> dict[str, Any]:
+    """Checks of the parameters before CloudFormation changes anything (it cannot compare numbers)."""
+    too_low = [str(n) for n in range(1, WAF_MIN_RATE_LIMIT)]
+    return {
+        "WafRateLimitIsOffOrAtLeastTheMinimum": {
+            "Assertions": [
+                {
+                    "Assert": {"Fn::Not": [{"Fn::Contains": [too_low, {"Ref": "WafRateLimit"}]}]},
+                    "AssertDescription": f"WafRateLimit is 0 (no WAF) or at least {WAF_MIN_RATE_LIMIT}, "
+                    "the least a WAF rate rule accepts",
+                }
+            ]
+        }
+    }
 
 
 def merge_document(stage: str, stage_env: dict[str, str]) -> dict[str, Any]:
@@ -372,6 +394,7 @@ def merge_document(stage: str, stage_env: dict[str, str]) -> dict[str, Any]:
     return {
         "Description": infra["Description"],
         "Parameters": parameters,
+        "Rules": rules(),
         "Conditions": conditions,
         "Resources": resources,
         "Outputs": outputs,

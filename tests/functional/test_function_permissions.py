@@ -74,7 +74,8 @@ class CallRecorder:
             return {(f"dynamodb:{TRANSACTION_ACTIONS[kind]}", "table") for kind in kinds}
         if service == "dynamodb":
             return {(f"dynamodb:{operation}", "table-indexes" if params.get("IndexName") else "table")}
-        if service == "ses":
+        if service == "ses":  # as the stage's sender only (the grant's ses:FromAddress condition)
+            assert params["Source"] == self.env["NOTIFY_FROM"]
             return {(f"ses:{operation}", "ses-identities")}
         if service == "sns":
             assert params["TopicArn"] == self.env["LOW_STOCK_TOPIC_ARN"]

@@ -158,6 +158,9 @@ def test_search_and_the_authorizer_write_nothing_and_only_order_events_send_mail
         assert all("*" not in a for a in granted), f"{function.key} has a wildcard action"
         for statement in statements(template, function):  # "*" only where IAM offers no resource
             assert statement["Resource"] != ["*"] or all(a.startswith("xray:") for a in statement["Action"])
+    (mail,) = [s for s in statements(template, by_key("order-events")) if "ses:SendEmail" in s["Action"]]
+    assert mail["Action"] == ["ses:SendEmail"]  # the condition binds this action alone
+    assert mail["Condition"] == {"StringEquals": {"ses:FromAddress": {"Ref": "NotifyFrom"}}}  # the stage's sender
 
 
 def test_roles_grant_only_the_stages_own_resources(stage: Any) -> None:
