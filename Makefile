@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: run aws api test unit functional e2e lint lock audit bench bench-auth bench-purchase bench-spa bench-load bench-quality vendor import clean-local
 
-$(STAMP): requirements.txt requirements-search.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-search.txt requirements-images.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.txt
 	touch $(STAMP)
@@ -60,16 +60,17 @@ vendor:
 		> frontend/vendor/auth0-spa-js.production.esm.js
 	cp node_modules/@auth0/auth0-spa-js/LICENSE frontend/vendor/auth0-spa-js.LICENSE
 
-## lock: the pinned and hashed requirements: requirements.txt (the Lambda package) from requirements.in, requirements-search.txt (the search engine layer) from requirements-search.in, then requirements-dev.txt (the tools and tests, keeping those two's pins) from requirements-dev.in
+## lock: the pinned and hashed requirements: requirements.txt (the Lambda package) from requirements.in, requirements-search.txt (the search engine layer) from requirements-search.in, requirements-images.txt (the image function's layer) from requirements-images.in, then requirements-dev.txt (the tools and tests, keeping those two's pins) from requirements-dev.in
 LOCK := $(VENV)/bin/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links
 lock: $(STAMP)
 	$(LOCK) --output-file requirements.txt requirements.in
 	$(LOCK) --output-file requirements-search.txt requirements-search.in
+	$(LOCK) --output-file requirements-images.txt requirements-images.in
 	$(LOCK) --output-file requirements-dev.txt requirements-dev.in
 
-## audit: known vulnerabilities in the locked Lambda requirements and search engine layer (needs PyPI's JSON API or OSV on the network)
+## audit: known vulnerabilities in the locked Lambda requirements, search engine and image layers (needs PyPI's JSON API or OSV on the network)
 audit: $(STAMP)
-	$(VENV)/bin/pip-audit --strict --require-hashes --disable-pip -r requirements.txt -r requirements-search.txt
+	$(VENV)/bin/pip-audit --strict --require-hashes --disable-pip -r requirements.txt -r requirements-search.txt -r requirements-images.txt
 
 ## import: load FILE into the running local stack (for AWS: python -m infra.import_catalog FILE --stage dev)
 import: $(STAMP)
@@ -85,6 +86,8 @@ STAGE ?= dev
 given = $(filter-out undefined,$(origin $(1)))
 DEPLOY_ARGS = $(if $(call given,ALARM_EMAIL),--alarm-email '$(ALARM_EMAIL)') \
 	$(if $(call given,NOTIFY_FROM),--notify-from '$(NOTIFY_FROM)') \
+	$(if $(call given,LOW_STOCK_EMAIL),--parameter 'LowStockEmail=$(LOW_STOCK_EMAIL)') \
+	$(if $(filter 0 no false,$(SMOKE)),--no-smoke) \
 	$(foreach p,$(PARAMS),--parameter '$(p)') \
 	$(if $(filter force,$(SEED)),--force-seed,$(if $(filter 1 yes true,$(SEED)),--seed))
 DESTROY_ARGS = $(if $(filter 1 yes true,$(PURGE)),--purge) $(if $(CONFIRM),--confirm '$(CONFIRM)')
@@ -95,7 +98,7 @@ DESTROY_ARGS = $(if $(filter 1 yes true,$(PURGE)),--purge) $(if $(CONFIRM),--con
 package: $(STAMP)
 	$(PY) -m infra.package --stage $(STAGE)
 
-## deploy: create or update the stage and publish its shop (STAGE, ALARM_EMAIL, NOTIFY_FROM, PARAMS, SEED=1|force)
+## deploy: create or update the stage, publish its shop, then check it answers (STAGE, ALARM_EMAIL, NOTIFY_FROM, LOW_STOCK_EMAIL, PARAMS, SEED=1|force, SMOKE=0)
 deploy: package
 	$(PY) -m infra.deploy deploy --stage $(STAGE) $(DEPLOY_ARGS)
 

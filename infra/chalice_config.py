@@ -10,6 +10,7 @@ them here, so they cannot disagree on that rule.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,6 @@ def stage_environment(stage: str, config_file: Path = CHALICE_CONFIG) -> dict[st
     return {str(k): str(v) for k, v in {**config.get("environment_variables", {}), **stage_env}.items()}
 
 
-def admin_role(env: dict[str, str]) -> str:
+def admin_role(env: Mapping[str, str]) -> str:
     """The stage's ADMIN_ROLE (``admin`` unless its settings name another)."""
     return env.get("ADMIN_ROLE", "").strip() or DEFAULT_ADMIN_ROLE

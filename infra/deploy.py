@@ -1,7 +1,7 @@
 """Create or update a stage's stack and publish its shop; remove it; make its first admin; rebuild its index.
 
     python -m infra.deploy deploy --stage dev [--alarm-email A] [--notify-from S] [--parameter NAME=VALUE]
-                                              [--seed | --force-seed]
+                                              [--seed | --force-seed] [--no-smoke]
     python -m infra.deploy destroy --stage dev [--purge [--confirm prod]]
     python -m infra.deploy admin --stage dev --email you@example.com
     python -m infra.deploy reindex --stage dev
@@ -9,7 +9,8 @@
 `make deploy`, `make destroy`, `make admin` and `make reindex` run these
 (docs/deploy.md). The stack is built offline by `make package STAGE=<stage>`
 into build/<stage>/. A deploy that leaves the stage without a search index
-(a new stage, or one upgraded from the index in the table) builds it once.
+(a new stage, or one upgraded from the index in the table) builds it once,
+and ends with a smoke test through the shop's address (infra/smoke.py).
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from infra import artifacts, publish_spa
-from infra.chalice_config import CHALICE_CONFIG
+from infra import api_gateway_account, artifacts, publish_spa, smoke
+from infra.chalice_config import CHALICE_CONFIG, admin_role
 from infra.chalice_config import stage_environment as chalice_stage_environment
 from infra.cloudformation import (
     READY_FOR_CREATE,
@@ -83,6 +84,7 @@ class DeployOptions:
     build_dir: Path = BUILD
     chalice_config: Path = CHALICE_CONFIG
     seed_file: Path = SEED_FILE
+    smoke: bool = True  # end with infra/smoke.py's requests through the shop's address
 
 
 # --- deploy ------------------------------------------------------------------------------------
@@ -148,6 +150,7 @@ def deploy(aws: Aws, options: DeployOptions, watch: Watch, out: Out) -> dict[str
     artifacts.ensure_bucket(aws.s3, bucket, aws.account, aws.region, out)
     out(f"Uploading build/{stage}/ to s3://{bucket}:")
     url = artifacts.upload_stage(aws.s3, bucket, aws.region, build_dir, name, out)
+    api_gateway_account.ensure_logging_role(aws.apigateway, aws.iam, aws.region, watch.sleep, out)
 
     stack = apply(aws.cloudformation, name, "UPDATE" if updating else "CREATE", url, params, watch, out) or stack
     if stack is None:
@@ -159,6 +162,10 @@ def deploy(aws: Aws, options: DeployOptions, watch: Watch, out: Out) -> dict[str
     ensure_index(aws, stage, outs["SearchIndexBucketName"], out)
     for line in next_steps(stage, stack, env, aws.region, seeded=options.seed or options.force_seed):
         out(line)
+    if options.smoke:
+        smoke.smoke_test(outs["SiteUrl"], name, watch.sleep, out)
+    else:
+        out("Smoke test skipped (SMOKE=0, --no-smoke).")
     return outs
 
 
@@ -196,8 +203,9 @@ def publish_site(aws: Aws, stage: str, outs: Mapping[str, str], env: Mapping[str
     # The shop calls its API on its own origin (CloudFront sends /api/* to API Gateway).
     config = publish_spa.site_config(stage, site_api_url(outs), site_env, aws.region)
     out(f"Publishing the shop to s3://{outs['SiteBucketName']}:")
-    written = publish_spa.publish(aws.s3, outs["SiteBucketName"], config)
-    out(f"{len(written)} files published.")
+    release = publish_spa.publish(aws.s3, outs["SiteBucketName"], config)
+    out(f"{len(release.keys)} files published.")
+    publish_spa.invalidate(aws.cloudfront, outs.get("SiteDistributionId"), release, out)
 
 
 def seed_catalog(table: Any, seed_file: Path, force: bool, out: Out) -> None:
@@ -302,7 +310,13 @@ def reindex(aws: Aws, stage: str, out: Out) -> Any:
 
 def next_steps(stage: str, stack: Mapping[str, Any], env: Mapping[str, str], region: str, seeded: bool) -> list[str]:
     outs, params = outputs(stack), parameters(stack)
-    lines = ["", f"The shop: {outs['SiteUrl']}", f"The API:  {site_api_url(outs)} (also {outs['ApiUrl']})", "", "Next:"]
+    lines = [
+        "",
+        f"The shop: {outs['SiteUrl']}",
+        f"The API:  {site_api_url(outs)} (its own address, {outs['ApiUrl']}, refuses calls not sent by CloudFront)",
+        "",
+        "Next:",
+    ]
     alarm_email = params.get("AlarmEmail")
     if alarm_email:
         lines.append(f"- Confirm the alarms' subscription: AWS has e-mailed {alarm_email} a link to click.")
@@ -327,7 +341,7 @@ def next_steps(stage: str, stack: Mapping[str, Any], env: Mapping[str, str], reg
 def admin_steps(stage: str, outs: Mapping[str, str], env: Mapping[str, str], region: str) -> list[str]:
     if env.get("AUTH_PROVIDER") == "auth0":
         return ["- Give your admins the admin role in Auth0 (docs/auth.md)."]
-    pool, group = outs["UserPoolId"], env.get("ADMIN_ROLE", "admin")
+    pool, group = outs["UserPoolId"], admin_role(env)
     return [
         f"- The first admin: sign up in the shop, then: make admin STAGE={stage} EMAIL=you@example.com",
         f"  (or: aws cognito-idp admin-add-user-to-group --user-pool-id {pool} --username you@example.com "
@@ -423,10 +437,13 @@ def retained(aws: Aws, stage: str, outs: Mapping[str, str], purged: bool) -> lis
             kept.append(f"- the table {outs['TableName']} (catalog and orders)")
         if "UserPoolId" in outs:
             kept.append(f"- the user pool {outs['UserPoolId']} (accounts)")
-    kept += [
-        f"- the artifacts bucket s3://{artifacts.bucket_name(aws.account, aws.region)} (shared by the stages)",
-        "- the role API Gateway writes access logs with (an account-wide setting)",
-    ]
+    kept.append(f"- the artifacts bucket s3://{artifacts.bucket_name(aws.account, aws.region)} (shared by the stages)")
+    role = api_gateway_account.current_role(aws.apigateway)
+    if role:
+        kept.append(
+            f"- the role {api_gateway_account.name_of(role)} API Gateway writes logs with "
+            f"(shared by the account's APIs in {aws.region})"
+        )
     if not purged:
         confirm = f" CONFIRM={stage}" if stage in CONFIRMED_PURGE else ""
         kept.append(f"To delete the table and the user pool too: make destroy STAGE={stage} PURGE=1{confirm}")
@@ -445,7 +462,7 @@ def make_admin(aws: Aws, stage: str, email: str, out: Out) -> None:
     if stack is None:
         raise StackError(f"there is no stack {stack_name(stage)}: run `make deploy STAGE={stage}` first")
     outs = outputs(stack)
-    pool, group = outs["UserPoolId"], env.get("ADMIN_ROLE", "admin")
+    pool, group = outs["UserPoolId"], admin_role(env)
     try:
         user = aws.cognito.admin_get_user(UserPoolId=pool, Username=email)
     except aws.cognito.exceptions.UserNotFoundException as exc:
@@ -478,6 +495,7 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--parameter", type=parameter, action="append", default=[], metavar="NAME=VALUE")
     up.add_argument("--seed", action="store_true", help="import data/products.json if the table is empty")
     up.add_argument("--force-seed", action="store_true", help="import data/products.json even if it is not")
+    up.add_argument("--no-smoke", action="store_true", help="skip the smoke test through the shop's address")
     up.add_argument("--build-dir", type=Path, default=BUILD, help=argparse.SUPPRESS)
     down = commands.add_parser("destroy", help="delete the stage's stack (its data is retained)")
     down.add_argument("--stage", required=True)
@@ -497,7 +515,7 @@ def deploy_options(args: argparse.Namespace) -> DeployOptions:
         given["AlarmEmail"] = args.alarm_email
     if args.notify_from is not None:
         given["NotifyFrom"] = args.notify_from
-    return DeployOptions(args.stage, given, args.seed, args.force_seed, args.build_dir)
+    return DeployOptions(args.stage, given, args.seed, args.force_seed, args.build_dir, smoke=not args.no_smoke)
 
 
 def run(args: argparse.Namespace, aws: Aws | None, watch: Watch) -> None:

@@ -6,17 +6,21 @@ The API URL comes from `chalice deploy`'s record (.chalice/deployed/<stage>.json
 unless --api-url is given; the identity provider from the stage's environment
 in .chalice/config.json (Cognito: COGNITO_USER_POOL_ID and COGNITO_CLIENT_ID;
 Auth0: AUTH0_DOMAIN, AUTH0_AUDIENCE and AUTH0_SPA_CLIENT_ID, the SPA
-application's client id). CloudFront (SiteUrl output) serves the bucket.
-`make deploy` publishes the SPA itself, with the values of the stage's stack.
+application's client id). CloudFront (SiteUrl output) serves the bucket;
+with --distribution-id (the SiteDistributionId output) its cached copies are
+invalidated after the upload. `make deploy` publishes the SPA itself, with the
+values of the stage's stack, and invalidates them.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import mimetypes
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,6 +35,11 @@ FRONTEND = ROOT / "frontend"
 # points are revalidated on every load so a new release shows at once.
 CACHE = {"index.html": "no-cache", "config.json": "no-cache"}
 DEFAULT_CACHE = "public, max-age=300"
+# What a publish invalidates at the edge: everything. No file name is hashed,
+# so the modules and styles (cached 5 minutes) change under the same names as
+# the entry points, and "/" (the default root object) is cached apart from
+# "/index.html"; one wildcard path costs what one path does.
+INVALIDATED = ["/*"]
 TYPES = {
     ".js": "text/javascript; charset=utf-8",
     ".css": "text/css; charset=utf-8",
@@ -93,7 +102,7 @@ def site_config(stage: str, api_url: str, env: Mapping[str, str], region: str) -
         }
     else:
         raise SystemExit(f"AUTH_PROVIDER must be cognito or auth0, not {provider!r}")
-    return {"api_url": api_url.rstrip("/"), "stage": stage, "auth": auth, "admin_role": env.get("ADMIN_ROLE", "admin")}
+    return {"api_url": api_url.rstrip("/"), "stage": stage, "auth": auth, "admin_role": chalice_config.admin_role(env)}
 
 
 _CSP_META = re.compile(r'(<meta\s+http-equiv="Content-Security-Policy"\s+content=")([^"]*)"', re.IGNORECASE)
@@ -163,25 +172,76 @@ def content_type(path: str) -> str:
     return TYPES.get(suffix) or mimetypes.guess_type(path)[0] or "application/octet-stream"
 
 
-def publish(s3: Any, bucket: str, config: dict[str, Any]) -> list[str]:
-    """Upload frontend/ and config.json; returns the keys written."""
-    written = []
+@dataclass(frozen=True)
+class Release:
+    """What one publish wrote: its keys, and a reference naming exactly those objects."""
+
+    keys: list[str]
+    reference: str
+
+
+def site_uploads(config: Mapping[str, Any]) -> list[tuple[str, bytes]]:
+    """(key, body) of frontend/'s files, index.html's CSP tightened, and config.json."""
     uploads = [(p.relative_to(FRONTEND).as_posix(), p.read_bytes()) for p in site_files()]
     uploads = [
         (key, tightened_index(body.decode(), config).encode() if key == "index.html" else body) for key, body in uploads
     ]
     uploads.append(("config.json", json.dumps(config, indent=2).encode()))
-    for key, body in uploads:
-        s3.put_object(
+    return uploads
+
+
+def release_reference(written: list[tuple[str, bytes, str]]) -> str:
+    """A digest of (key, content, version id) of each object written.
+
+    The same request made again (a retry) carries the same reference, and
+    CloudFront makes no second invalidation for it. The version ids (the site
+    bucket is versioned) tell two publishes of the same files apart: after
+    A, B, then A again, the third must invalidate B's copies too.
+    """
+    digest = hashlib.sha256()
+    for key, body, version in sorted(written):
+        digest.update(f"{key}\0{hashlib.sha256(body).hexdigest()}\0{version}\n".encode())
+    return f"publish-{digest.hexdigest()[:48]}"
+
+
+def publish(s3: Any, bucket: str, config: dict[str, Any]) -> Release:
+    """Upload frontend/ and config.json; returns what was written."""
+    written = []
+    for key, body in site_uploads(config):
+        put = s3.put_object(
             Bucket=bucket,
             Key=key,
             Body=body,
             ContentType=content_type(key),
             CacheControl=CACHE.get(key, DEFAULT_CACHE),
         )
-        written.append(key)
+        written.append((key, body, str(put.get("VersionId") or "")))
         print(f"  {key} ({len(body):,} bytes)")
-    return written
+    return Release([key for key, _, _ in written], release_reference(written))
+
+
+def invalidate(
+    cloudfront: Any, distribution_id: str | None, release: Release, out: Callable[[str], None]
+) -> str | None:
+    """Have CloudFront drop its copies of the site, so the release shows at once; returns the invalidation's id."""
+    if not distribution_id:
+        out(
+            "Not invalidating CloudFront's copies: the stack has no SiteDistributionId output (it predates it). "
+            "The previous files may be served for up to 5 minutes."
+        )
+        return None
+    created = cloudfront.create_invalidation(
+        DistributionId=distribution_id,
+        InvalidationBatch={
+            "Paths": {"Quantity": len(INVALIDATED), "Items": INVALIDATED},
+            "CallerReference": release.reference,
+        },
+    )["Invalidation"]
+    out(
+        f"Invalidated {', '.join(INVALIDATED)} on CloudFront {distribution_id}: {created['Id']} "
+        f"({created['Status']}; the edges drop their copies within minutes)."
+    )
+    return str(created["Id"])
 
 
 def main() -> None:
@@ -189,6 +249,7 @@ def main() -> None:
     parser.add_argument("--stage", required=True)
     parser.add_argument("--bucket", required=True, help="the SiteBucketName output of the stage's stack")
     parser.add_argument("--api-url", help="default: the URL `chalice deploy` recorded for the stage")
+    parser.add_argument("--distribution-id", help="the SiteDistributionId output: invalidate its cached copies")
     args = parser.parse_args()
     try:
         session = checked_session(operator_session())
@@ -201,8 +262,10 @@ def main() -> None:
         str(session.region_name),
     )
     print(f"Publishing frontend/ to s3://{args.bucket} for stage {args.stage} (API {config['api_url']})")
-    written = publish(session.client("s3"), args.bucket, config)
-    print(f"{len(written)} files published.")
+    release = publish(session.client("s3"), args.bucket, config)
+    print(f"{len(release.keys)} files published.")
+    if args.distribution_id:
+        invalidate(session.client("cloudfront"), args.distribution_id, release, print)
 
 
 if __name__ == "__main__":

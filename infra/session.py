@@ -35,6 +35,9 @@ class Aws:
     account: str
     region: str
     lambda_: Any  # invokes the indexer (make reindex, a deploy's first index)
+    apigateway: Any  # the account's logging role setting (infra/api_gateway_account.py)
+    iam: Any  # that role
+    cloudfront: Any  # invalidates the shop's cached files after a publish
 
 
 def operator_session(environ: Mapping[str, str] | None = None) -> Any:
@@ -74,4 +77,7 @@ def connect(session: Any) -> Aws:
         account=account,
         region=str(session.region_name),
         lambda_=session.client("lambda", config=INVOKE_CONFIG),
+        apigateway=session.client("apigateway"),
+        iam=session.client("iam"),
+        cloudfront=session.client("cloudfront"),
     )

@@ -34,6 +34,22 @@ from localdev.stream_pump import StreamPump
 SEED = ROOT / "data" / "products.json"
 
 
+def _import_the_app_as_the_local_stage_serves_it() -> None:
+    """The app reads its CORS setting once, when imported: import it first with
+    the local stage's settings, whichever test (or in-process build, which
+    reads the app's routes) imports it next."""
+    saved = dict(os.environ)
+    os.environ.update(local_stage_environment())
+    try:
+        import app  # noqa: F401
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+_import_the_app_as_the_local_stage_serves_it()
+
+
 @pytest.fixture(scope="session")
 def seed_products() -> list[dict[str, Any]]:
     return list(json.loads(Path(SEED).read_text()))

@@ -1,8 +1,11 @@
 """`make deploy`, `make destroy`, `make admin` and `make reindex` (infra/deploy.py), offline.
 
-S3, STS, DynamoDB and Cognito are moto's server; CloudFormation is stubbed
-(tests/support/stubbed_cloudformation.py) and its waits never sleep; so is Lambda
-(botocore's Stubber), which a deploy invokes only to build a missing index.
+S3, STS, DynamoDB, Cognito, IAM, API Gateway's account setting and CloudFront
+are moto's server; CloudFormation is stubbed (tests/support/stubbed_cloudformation.py)
+and its waits never sleep; so is Lambda (botocore's Stubber), which a deploy
+invokes only to build a missing index. The deploys here skip the smoke test
+(tests/functional/test_smoke.py tests it against a loopback server) unless a
+test asks for it.
 """
 
 from __future__ import annotations
@@ -16,21 +19,24 @@ import re
 import uuid
 import zipfile
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
 from chalicelib.platform.keys import product_key
-from infra import deploy
+from infra import artifacts, deploy, smoke
 from infra.cloudformation import Watch
 from infra.expand import expand
 from infra.session import Aws, connect
 from infra.template import ROOT
 from localdev.resources import create_table, create_user_pool
+from tests.support.ports import free_port
 from tests.support.stubbed_cloudformation import NO_CHANGES, REGION, T0, FakeCloudFormation, event, stack
 
 ARTIFACTS = "petstore-artifacts-123456789012-us-east-1"
@@ -85,14 +91,39 @@ def build_dir(tmp_path: Path) -> Path:
     return tmp_path / "build"
 
 
+def lift_tls_only(client: Any) -> list[dict[str, Any]]:
+    """Record each bucket policy the client sets, then take it off again; returns the policies recorded.
+
+    The tests reach moto over plain http, where a TLS-only bucket rightly
+    refuses every object request (and moto, evaluating no request context,
+    refuses them whatever the transport). Lifted, the policy lets the uploads
+    that follow stand in for the deploy's https ones;
+    ``test_the_artifacts_bucket_refuses_requests_without_tls`` keeps it on.
+    """
+    recorded: list[dict[str, Any]] = []
+    plain = boto3.client("s3")
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        recorded.append({"Bucket": params["Bucket"], **json.loads(params["Policy"])})
+
+    def lift(**_: Any) -> None:
+        plain.delete_bucket_policy(Bucket=recorded[-1]["Bucket"])
+
+    client.meta.events.register("provide-client-params.s3.PutBucketPolicy", record)
+    client.meta.events.register("after-call.s3.PutBucketPolicy", lift)
+    return recorded
+
+
 @pytest.fixture()
 def s3(aws: str) -> Any:
-    """moto's S3, without the artifacts bucket another test may have left."""
+    """moto's S3, without the artifacts bucket another test may have left; bucket policies it sets are lifted."""
     client = boto3.client("s3")
     if ARTIFACTS in [b["Name"] for b in client.list_buckets()["Buckets"]]:
+        client.delete_bucket_policy(Bucket=ARTIFACTS)
         for item in client.list_objects_v2(Bucket=ARTIFACTS).get("Contents", []):
             client.delete_object(Bucket=ARTIFACTS, Key=item["Key"])
         client.delete_bucket(Bucket=ARTIFACTS)
+    lift_tls_only(client)
     return client
 
 
@@ -117,10 +148,55 @@ def pool() -> dict[str, str]:
     return create_user_pool(boto3.client("cognito-idp"), f"petstore-{uuid.uuid4().hex[:6]}")
 
 
-def stack_outputs(site_bucket: str, pool: dict[str, str], table: str = "petstore-dev-ShopTable-1X2Y") -> dict[str, str]:
-    return {
+@pytest.fixture()
+def distribution(site_bucket: str) -> str:
+    """The stack's CloudFront distribution (moto's), in front of its site bucket."""
+    origin = {
+        "Id": "site",
+        "DomainName": f"{site_bucket}.s3.amazonaws.com",
+        "S3OriginConfig": {"OriginAccessIdentity": ""},
+    }
+    config = {
+        "CallerReference": uuid.uuid4().hex,
+        "Comment": "the shop",
+        "Enabled": True,
+        "Origins": {"Quantity": 1, "Items": [origin]},
+        "DefaultCacheBehavior": {
+            "TargetOriginId": "site",
+            "ViewerProtocolPolicy": "redirect-to-https",
+            "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6",
+        },
+    }
+    return str(boto3.client("cloudfront").create_distribution(DistributionConfig=config)["Distribution"]["Id"])
+
+
+LOGGING_ROLE = "apigateway-cloudwatch-logs"  # made by hand, or by an earlier deploy
+
+
+@pytest.fixture()
+def logging_role(aws: str) -> str:
+    """The account already has API Gateway's logging role (tests/functional/test_api_gateway_account.py makes one)."""
+    iam = boto3.client("iam")
+    try:
+        arn = iam.get_role(RoleName=LOGGING_ROLE)["Role"]["Arn"]
+    except iam.exceptions.NoSuchEntityException:
+        trust = {"Version": "2012-10-17", "Statement": []}
+        arn = iam.create_role(RoleName=LOGGING_ROLE, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    patch = [{"op": "replace", "path": "/cloudwatchRoleArn", "value": arn}]
+    boto3.client("apigateway").update_account(patchOperations=patch)
+    return str(arn)
+
+
+def stack_outputs(
+    site_bucket: str,
+    pool: dict[str, str],
+    table: str = "petstore-dev-ShopTable-1X2Y",
+    distribution: str | None = None,
+    site_url: str = "https://d111111abcdef8.cloudfront.net",
+) -> dict[str, str]:
+    found = {
         "ApiUrl": "https://abc123.execute-api.us-east-1.amazonaws.com/api",
-        "SiteUrl": "https://d111111abcdef8.cloudfront.net",
+        "SiteUrl": site_url,
         "SiteBucketName": site_bucket,
         "TableName": table,
         "UserPoolId": pool["user_pool_id"],
@@ -128,6 +204,7 @@ def stack_outputs(site_bucket: str, pool: dict[str, str], table: str = "petstore
         "AlarmTopicArn": "arn:aws:sns:us-east-1:123456789012:petstore-dev-AlarmTopic-1",
         "SearchIndexBucketName": index_bucket_of(site_bucket),
     }
+    return {**found, "SiteDistributionId": distribution} if distribution else found
 
 
 class Deployer:
@@ -139,6 +216,8 @@ class Deployer:
         self.aws, self.cfn, self.lambda_, self.build_dir, self.capsys = aws_clients, cfn, lambda_, build_dir, capsys
         self.sleeps: list[float] = []
         self.template_urls: list[str] = []
+        self.bucket_policies = lift_tls_only(aws_clients.s3)
+        self.smoke = False  # a test that wants the smoke test sets it
         events = aws_clients.cloudformation.meta.events
         events.register("provide-client-params.cloudformation.CreateChangeSet", self._record_url)
 
@@ -147,7 +226,7 @@ class Deployer:
 
     def __call__(self, *argv: str) -> tuple[int, str, str]:
         if argv[0] == "deploy":
-            argv = (*argv, "--build-dir", str(self.build_dir))
+            argv = (*argv, "--build-dir", str(self.build_dir), *([] if self.smoke else ["--no-smoke"]))
         watch = Watch(poll_seconds=0.0, sleep=self.sleeps.append)
         code = deploy.main(list(argv), aws=self.aws, watch=watch)
         captured = self.capsys.readouterr()
@@ -177,7 +256,9 @@ def lambda_(aws: str) -> Iterator[Stubber]:
 
 
 @pytest.fixture()
-def run(s3: Any, cfn: FakeCloudFormation, lambda_: Stubber, build_dir: Path, capsys: Any) -> Deployer:
+def run(
+    s3: Any, cfn: FakeCloudFormation, lambda_: Stubber, build_dir: Path, capsys: Any, logging_role: str
+) -> Deployer:
     clients = dataclasses.replace(
         connect(boto3.session.Session()), cloudformation=cfn.stubber.client, lambda_=lambda_.client
     )
@@ -207,6 +288,24 @@ def read_json(s3: Any, bucket: str, key: str) -> Any:
     return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
 
 
+def tls_only(bucket: str) -> dict[str, Any]:
+    return {
+        "Sid": "TlsRequestsOnly",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
+def lifecycle(s3: Any, bucket: str) -> dict[str, Any]:
+    """What each lifecycle rule does, by id (only enabled rules that apply to every object)."""
+    rules = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    assert all(rule["Status"] == "Enabled" and not rule.get("Filter") for rule in rules)
+    return {rule["ID"]: rule.get("AbortIncompleteMultipartUpload") or rule.get("Expiration") or rule for rule in rules}
+
+
 def printed_events(out: str) -> list[tuple[str, str]]:
     """(status, resource) of each event line printed ("  12:00:01  STATUS  Resource (Type)...")."""
     lines = [line.split() for line in out.splitlines() if re.match(r"  \d\d:\d\d:\d\d  ", line)]
@@ -233,9 +332,15 @@ def created(cfn: FakeCloudFormation, outputs: dict[str, str], parameters: dict[s
 
 
 def test_a_first_deploy_uploads_the_stage_creates_the_stack_and_publishes_the_shop(
-    run: Deployer, s3: Any, site_bucket: str, pool: dict[str, str], build_dir: Path
+    run: Deployer,
+    s3: Any,
+    site_bucket: str,
+    pool: dict[str, str],
+    build_dir: Path,
+    distribution: str,
+    logging_role: str,
 ) -> None:
-    outputs = stack_outputs(site_bucket, pool)
+    outputs = stack_outputs(site_bucket, pool, distribution=distribution)
     run.cfn.no_stack()
     run.cfn.change_set("CREATE", [{"ParameterKey": "AlarmEmail", "ParameterValue": "ops@example.com"}])
     created(run.cfn, outputs, {**dict.fromkeys(PARAMETERS, ""), "AlarmEmail": "ops@example.com"})
@@ -248,6 +353,16 @@ def test_a_first_deploy_uploads_the_stage_creates_the_stack_and_publishes_the_sh
     assert all(block.values()) and len(block) == 4
     rules = s3.get_bucket_encryption(Bucket=ARTIFACTS)["ServerSideEncryptionConfiguration"]["Rules"]
     assert rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    # ... TLS only, and its incomplete uploads and old objects expire.
+    [policy] = run.bucket_policies
+    assert policy["Bucket"] == ARTIFACTS and policy["Statement"] == [tls_only(ARTIFACTS)]
+    assert lifecycle(s3, ARTIFACTS) == {
+        "abort-incomplete-uploads": {"DaysAfterInitiation": 1},
+        "expire-old-artifacts": {"Days": 180},
+    }
+    # API Gateway's logging role, an account setting, is there before the stack that logs with it.
+    assert f"API Gateway logs with {logging_role} (the account's setting in us-east-1, kept)." in out
+    assert out.index("API Gateway logs with") < out.index("Creating a change set (CREATE)")
     # The change set reads the uploaded template, whose functions run the uploaded zip.
     zip_body = (build_dir / "dev" / "deployment.zip").read_bytes()
     zip_key = f"petstore-dev/{hashlib.sha256(zip_body).hexdigest()}.zip"
@@ -270,7 +385,10 @@ def test_a_first_deploy_uploads_the_stage_creates_the_stack_and_publishes_the_sh
     # Progress, then where the shop is and what to do next.
     assert "ShopTable (AWS::DynamoDB::Table)" in out and "petstore-dev is CREATE_COMPLETE" in out
     assert "The shop: https://d111111abcdef8.cloudfront.net" in out
-    api = "https://d111111abcdef8.cloudfront.net/api (also https://abc123.execute-api.us-east-1.amazonaws.com/api)"
+    api = (
+        "https://d111111abcdef8.cloudfront.net/api (its own address, "
+        "https://abc123.execute-api.us-east-1.amazonaws.com/api, refuses calls not sent by CloudFront)"
+    )
     assert f"The API:  {api}" in out
     assert "AWS has e-mailed ops@example.com" in out
     assert "Order confirmations are off" in out
@@ -290,6 +408,12 @@ def test_a_first_deploy_uploads_the_stage_creates_the_stack_and_publishes_the_sh
     }
     index = s3.get_object(Bucket=site_bucket, Key="index.html")["Body"].read().decode()
     assert "https://d111111abcdef8.cloudfront.net https://cognito-idp.us-east-1.amazonaws.com" in index
+    # CloudFront drops its copies of the previous files.
+    [invalidation] = boto3.client("cloudfront").list_invalidations(DistributionId=distribution)["InvalidationList"][
+        "Items"
+    ]
+    assert f"Invalidated /* on CloudFront {distribution}: {invalidation['Id']}" in out
+    assert "Smoke test skipped (SMOKE=0, --no-smoke)." in out.splitlines()[-1]
     assert run.sleeps == [0.0]  # one wait between the two polls, of the injected length
 
 
@@ -306,6 +430,8 @@ def test_a_second_deploy_without_changes_deletes_the_empty_change_set_and_succee
     assert "petstore-dev: nothing to change (the empty change set was deleted)." in out
     assert "Executing" not in out
     assert read_json(s3, site_bucket, "config.json")["auth"]["user_pool_id"] == pool["user_pool_id"]
+    # A stack from before its SiteDistributionId output: published, not invalidated, and it says so.
+    assert "Not invalidating CloudFront's copies: the stack has no SiteDistributionId output" in out
 
 
 def test_the_uploads_are_content_addressed_so_an_unchanged_stage_uploads_nothing_new(s3: Any, build_dir: Path) -> None:
@@ -320,6 +446,75 @@ def test_the_uploads_are_content_addressed_so_an_unchanged_stage_uploads_nothing
     assert first == second
     assert len(lines) == 3 and all(line.endswith("is already uploaded") for line in lines)
     assert len(s3.list_objects_v2(Bucket=ARTIFACTS)["Contents"]) == 3  # the zip, the layer, the template
+
+
+def test_an_artifacts_bucket_made_by_an_older_version_gets_tls_only_and_the_lifecycle_keeping_its_own_rules(
+    s3: Any,
+) -> None:
+    s3.create_bucket(Bucket=ARTIFACTS)  # as an older deploy left it: no policy, no lifecycle...
+    theirs = {"ID": "archive-logs", "Status": "Enabled", "Filter": {"Prefix": "logs/"}, "Expiration": {"Days": 7}}
+    s3.put_bucket_lifecycle_configuration(Bucket=ARTIFACTS, LifecycleConfiguration={"Rules": [theirs]})
+    said: list[str] = []
+
+    artifacts.ensure_bucket(s3, ARTIFACTS, "123456789012", REGION, said.append)
+
+    assert said == [
+        f"The artifacts bucket s3://{ARTIFACTS} takes TLS requests only (bucket policy).",
+        f"The artifacts bucket s3://{ARTIFACTS} aborts incomplete uploads after a day "
+        "and expires objects after 180 days (lifecycle).",
+    ]
+    rules = {r["ID"]: r for r in s3.get_bucket_lifecycle_configuration(Bucket=ARTIFACTS)["Rules"]}
+    assert set(rules) == {"archive-logs", "abort-incomplete-uploads", "expire-old-artifacts"}
+    assert rules["archive-logs"]["Expiration"] == {"Days": 7}
+    assert rules["expire-old-artifacts"]["Expiration"] == {"Days": 180}
+    assert rules["abort-incomplete-uploads"]["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+
+
+def test_a_configured_artifacts_bucket_is_only_read_on_the_next_deploy(aws: str, s3: Any) -> None:
+    kept_on = boto3.client("s3")  # no policy lifted: nothing here reads or writes an object
+    artifacts.ensure_bucket(kept_on, ARTIFACTS, "123456789012", REGION, print)
+    calls: list[str] = []
+    kept_on.meta.events.register("before-call.s3.*", lambda model, **_: calls.append(model.name))
+    said: list[str] = []
+
+    artifacts.ensure_bucket(kept_on, ARTIFACTS, "123456789012", REGION, said.append)
+
+    assert calls == ["HeadBucket", "GetBucketPolicy", "GetBucketLifecycleConfiguration"]
+    assert said == []
+
+
+def test_the_artifacts_bucket_refuses_requests_without_tls(aws: str, s3: Any) -> None:
+    kept_on = boto3.client("s3")  # moto's endpoint is plain http: the policy must refuse it
+    artifacts.ensure_bucket(kept_on, ARTIFACTS, "123456789012", REGION, print)
+
+    with pytest.raises(ClientError) as refused:
+        kept_on.put_object(Bucket=ARTIFACTS, Key="petstore-dev/x.zip", Body=b"zip")
+
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert json.loads(kept_on.get_bucket_policy(Bucket=ARTIFACTS)["Policy"])["Statement"] == [tls_only(ARTIFACTS)]
+
+
+def test_an_upload_renews_an_object_a_month_old_so_what_a_stack_runs_does_not_expire(s3: Any) -> None:
+    artifacts.ensure_bucket(s3, ARTIFACTS, "123456789012", REGION, print)
+    key, body = "petstore-dev/0123.zip", b"the code"
+    said: list[str] = []
+    artifacts.upload(s3, ARTIFACTS, key, body, said.append)
+    uploaded = s3.head_object(Bucket=ARTIFACTS, Key=key)["LastModified"]
+    copies: list[dict[str, Any]] = []
+    s3.meta.events.register("provide-client-params.s3.CopyObject", lambda params, **_: copies.append(params))
+
+    artifacts.upload(s3, ARTIFACTS, key, body, said.append, now=uploaded + timedelta(days=29))
+    assert copies == []  # recent enough: left as it is
+    artifacts.upload(s3, ARTIFACTS, key, body, said.append, now=uploaded + timedelta(days=31))
+
+    assert [(c["CopySource"], c["Key"], c["MetadataDirective"]) for c in copies] == [
+        (f"{ARTIFACTS}/{key}", key, "REPLACE")  # onto itself: a new object, whose age starts again
+    ]
+    assert said[1] == f"  s3://{ARTIFACTS}/{key} is already uploaded"
+    assert (
+        said[2] == f"  s3://{ARTIFACTS}/{key} is already uploaded (31 days ago: renewed, so it does not expire in use)"
+    )
+    assert s3.get_object(Bucket=ARTIFACTS, Key=key)["Body"].read() == body
 
 
 def test_an_update_passes_the_given_parameters_and_keeps_the_others(
@@ -465,7 +660,7 @@ def test_the_seed_goes_into_an_empty_table_only_unless_forced(
     products = json.loads((ROOT / "data" / "products.json").read_text())[:3]
     seed_file = tmp_path / "products.json"
     seed_file.write_text(json.dumps(products))
-    options = deploy.DeployOptions("dev", build_dir=run.build_dir, seed=True, seed_file=seed_file)
+    options = deploy.DeployOptions("dev", build_dir=run.build_dir, seed=True, seed_file=seed_file, smoke=False)
     forced = dataclasses.replace(options, force_seed=True)
     watch = Watch(poll_seconds=0.0, sleep=run.sleeps.append)
     said: list[list[str]] = [[], [], []]
@@ -489,7 +684,7 @@ def test_an_auth0_stage_publishes_its_tenant_to_the_spa(
     )
     chalice_config = tmp_path / "config.json"
     chalice_config.write_text(json.dumps(config))
-    options = deploy.DeployOptions("dev", build_dir=run.build_dir, chalice_config=chalice_config)
+    options = deploy.DeployOptions("dev", build_dir=run.build_dir, chalice_config=chalice_config, smoke=False)
     lines: list[str] = []
 
     with pytest.raises(deploy.StackError, match="uses Auth0: set AUTH0_SPA_CLIENT_ID"):
@@ -566,6 +761,26 @@ def test_a_deploy_whose_index_cannot_be_built_says_the_stage_is_deployed_and_wha
     assert "Raced: another writer published version 2 first" in err
     assert "run `make reindex STAGE=dev`" in err
     assert "files published" in out  # the shop was published before
+
+
+# --- the smoke test ---------------------------------------------------------------------------
+
+
+def test_a_deploy_whose_shop_does_not_answer_exits_non_zero_saying_the_stack_is_deployed(
+    run: Deployer, site_bucket: str, pool: dict[str, str]
+) -> None:
+    nobody = f"http://127.0.0.1:{free_port()}"  # the shop's address, where nothing answers yet
+    unchanged(run, stack_outputs(site_bucket, pool, site_url=nobody))
+    run.smoke = True
+
+    code, out, err = run("deploy", "--stage", "dev")
+
+    assert code == 1
+    assert f"Smoke test through {nobody} (CloudFront):" in out
+    assert "petstore-dev is deployed, but the API's health does not answer through the shop's address" in err
+    assert f"GET {nobody}/api/health -> no answer (ConnectionError" in err
+    assert run.sleeps == list(smoke.PAUSES)  # the watch's pause, bounded; never slept
+    assert out.index("Next:") < out.index("Smoke test through")  # what is left to do was said before
 
 
 def test_reindex_rebuilds_the_index_from_the_table_and_prints_the_answer(run: Deployer) -> None:
@@ -695,6 +910,10 @@ def test_destroy_empties_the_versioned_site_bucket_deletes_the_stack_and_names_w
     assert "- the table petstore-dev-ShopTable-1X2Y" in retained
     assert f"- the user pool {pool['user_pool_id']}" in retained
     assert f"- the artifacts bucket s3://{ARTIFACTS}" in retained
+    assert (
+        f"- the role {LOGGING_ROLE} API Gateway writes logs with (shared by the account's APIs in us-east-1)"
+        in retained
+    )
     assert "log group" not in retained  # the stack owns them: they go with it
     assert "search" not in retained  # the index is derived: it goes with the stack
     assert "make destroy STAGE=dev PURGE=1" in retained
@@ -772,3 +991,22 @@ def test_an_event_line_shows_its_time_status_resource_and_reason() -> None:
     line = describe_event(event("dev", 2, "ShopTable", "CREATE_FAILED", "AWS::DynamoDB::Table", "quota"))
 
     assert line == f"  {T0:%H:%M}:02  CREATE_FAILED        ShopTable (AWS::DynamoDB::Table): quota"
+
+
+def test_make_admin_uses_the_stages_admin_role_setting(
+    run: Deployer, site_bucket: str, pool: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cognito = boto3.client("cognito-idp")
+    cognito.create_group(UserPoolId=pool["user_pool_id"], GroupName="catalog-admins")  # the template's, so named
+    email = f"owner-{uuid.uuid4().hex[:6]}@example.com"
+    cognito.sign_up(ClientId=pool["client_id"], Username=email, Password="Owner-pass-123")
+    run.cfn.has_stack(stack("dev", "UPDATE_COMPLETE", stack_outputs(site_bucket, pool)))
+    settings = {"STAGE": "dev", "AUTH_PROVIDER": "cognito", "ADMIN_ROLE": "catalog-admins"}
+    monkeypatch.setattr(deploy, "chalice_stage_environment", lambda stage, *_: settings)
+
+    code, out, err = run("admin", "--stage", "dev", "--email", email)
+
+    assert code == 0, err
+    groups = cognito.admin_list_groups_for_user(UserPoolId=pool["user_pool_id"], Username=email)["Groups"]
+    assert [g["GroupName"] for g in groups] == ["catalog-admins"]
+    assert f"{email} is in the group catalog-admins of" in out

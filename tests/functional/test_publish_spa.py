@@ -1,4 +1,4 @@
-"""Publishing the SPA to S3 (moto's server), as `infra.publish_spa` does for a stage."""
+"""Publishing the SPA to S3 and invalidating CloudFront's copies (moto's server), as `infra.publish_spa` does."""
 
 from __future__ import annotations
 
@@ -31,10 +31,10 @@ def test_the_site_and_its_config_are_uploaded_with_types_and_cache_headers(bucke
         "dev", "https://abc.execute-api.eu-west-1.amazonaws.com/api/", COGNITO_STAGE, "eu-west-1"
     )
 
-    written = publish_spa.publish(s3, bucket, config)
+    release = publish_spa.publish(s3, bucket, config)
 
     assert {"index.html", "styles.css", "js/app.js", "vendor/auth0-spa-js.production.esm.js", "config.json"} <= set(
-        written
+        release.keys
     )
     index = s3.get_object(Bucket=bucket, Key="index.html")
     assert index["ContentType"].startswith("text/html") and index["CacheControl"] == "no-cache"
@@ -134,3 +134,94 @@ def test_the_page_in_the_repo_talks_to_nobody_until_publish_names_the_stages_ori
 def test_a_config_value_that_is_not_an_origin_cannot_widen_the_csp(config: dict[str, Any]) -> None:
     with pytest.raises(SystemExit, match="not an origin"):
         publish_spa.tightened_index((publish_spa.FRONTEND / "index.html").read_text(), config)
+
+
+# --- CloudFront's copies ---------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def site_bucket(aws: str) -> str:
+    """A stage's site bucket: versioned, as the template makes it."""
+    name = f"site-{uuid.uuid4().hex[:8]}"
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=name)
+    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    return name
+
+
+@pytest.fixture()
+def distribution(site_bucket: str) -> str:
+    """The stage's CloudFront distribution in front of the bucket (moto's)."""
+    origin = {
+        "Id": "site",
+        "DomainName": f"{site_bucket}.s3.amazonaws.com",
+        "S3OriginConfig": {"OriginAccessIdentity": ""},
+    }
+    config = {
+        "CallerReference": uuid.uuid4().hex,
+        "Comment": "the shop",
+        "Enabled": True,
+        "Origins": {"Quantity": 1, "Items": [origin]},
+        "DefaultCacheBehavior": {
+            "TargetOriginId": "site",
+            "ViewerProtocolPolicy": "redirect-to-https",
+            "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6",
+        },
+    }
+    return str(boto3.client("cloudfront").create_distribution(DistributionConfig=config)["Distribution"]["Id"])
+
+
+def cognito_config() -> dict[str, Any]:
+    return publish_spa.site_config("dev", "https://d1.cloudfront.net/api", COGNITO_STAGE, "eu-west-1")
+
+
+def test_a_publish_invalidates_every_cached_file_since_no_name_is_hashed(site_bucket: str, distribution: str) -> None:
+    s3, cloudfront = boto3.client("s3"), boto3.client("cloudfront")
+    release = publish_spa.publish(s3, site_bucket, cognito_config())
+    said: list[str] = []
+
+    invalidation_id = publish_spa.invalidate(cloudfront, distribution, release, said.append)
+
+    batch = cloudfront.get_invalidation(DistributionId=distribution, Id=invalidation_id)["Invalidation"]
+    assert batch["InvalidationBatch"]["Paths"]["Items"] == ["/*"]  # "/" and the modules too, not only index.html
+    assert batch["InvalidationBatch"]["CallerReference"] == release.reference
+    assert said == [
+        f"Invalidated /* on CloudFront {distribution}: {invalidation_id} "
+        f"({batch['Status']}; the edges drop their copies within minutes)."
+    ]
+    # Why every file: the modules keep their names from release to release and are cached for minutes.
+    assert s3.head_object(Bucket=site_bucket, Key="js/app.js")["CacheControl"] == "public, max-age=300"
+
+
+def test_a_retried_invalidation_carries_the_same_reference_and_each_publish_its_own(
+    site_bucket: str, distribution: str
+) -> None:
+    s3, cloudfront = boto3.client("s3"), boto3.client("cloudfront")
+    first = publish_spa.publish(s3, site_bucket, cognito_config())
+    again = publish_spa.publish(s3, site_bucket, cognito_config())  # the same files, written again
+    other = publish_spa.publish(s3, site_bucket, {**cognito_config(), "stage": "prod"})
+
+    tried = [publish_spa.invalidate(cloudfront, distribution, first, print) for _ in range(2)]
+
+    # A retry of the same request: the same reference, so CloudFront makes no second invalidation.
+    references = {
+        cloudfront.get_invalidation(DistributionId=distribution, Id=i)["Invalidation"]["InvalidationBatch"][
+            "CallerReference"
+        ]
+        for i in tried
+    }
+    assert references == {first.reference}
+    # Each publish writes new versions: after A, B, then A again, the edges must drop B's copies.
+    assert len({first.reference, again.reference, other.reference}) == 3
+    assert first.keys == again.keys == other.keys
+
+
+def test_a_stack_without_its_distribution_id_is_not_invalidated_and_says_so(site_bucket: str) -> None:
+    release = publish_spa.publish(boto3.client("s3"), site_bucket, cognito_config())
+    said: list[str] = []
+
+    assert publish_spa.invalidate(boto3.client("cloudfront"), None, release, said.append) is None
+    assert said == [
+        "Not invalidating CloudFront's copies: the stack has no SiteDistributionId output (it predates it). "
+        "The previous files may be served for up to 5 minutes."
+    ]
