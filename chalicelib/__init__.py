@@ -13,6 +13,9 @@
                 the follow-ups of an order from the stream (mail, counters,
                 low-stock alerts)
     accounts/   who the caller is: the JWT verifier, the identity it yields, /me
+    photos/     product photos: what a product records of one, the
+                content-addressed keys of its renditions, and the pipeline
+                (Pillow, in the image function only) that makes them
     platform/   what every feature shares and nothing else: domain errors
                 (without chalice), settings, DynamoDB keys, cursors, the reader
                 of AWS's errors, the stream's records, logs and metrics

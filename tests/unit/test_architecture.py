@@ -4,7 +4,7 @@ Read ``chalicelib/__init__.py`` for the map. In short, arrows point one way:
 
 - ``chalicelib.platform`` (errors, config, keys, metrics...) imports nothing
   else of the shop;
-- the features (``catalog``, ``search``, ``orders``, ``accounts``) never
+- the features (``catalog``, ``search``, ``orders``, ``accounts``, ``photos``) never
   import ``chalice``, the API layer or the composition root: they are called
   with what they need;
 - only ``chalicelib.api`` (and the per-function entries in
@@ -27,10 +27,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = ("app.py", "chalicelib", "infra", "localdev", "bench", "tests")
-FEATURES = ("chalicelib.catalog", "chalicelib.search", "chalicelib.orders", "chalicelib.accounts")
-# Which features a feature may use: search and orders read the catalog.
+FEATURES = ("chalicelib.catalog", "chalicelib.search", "chalicelib.orders", "chalicelib.accounts", "chalicelib.photos")
+# Which features a feature may use: search and orders read the catalog; a product records its photos.
 FEATURE_USES = {
-    "chalicelib.catalog": (),
+    "chalicelib.photos": (),
+    "chalicelib.catalog": ("chalicelib.photos",),
     "chalicelib.accounts": (),
     "chalicelib.search": ("chalicelib.catalog",),
     "chalicelib.orders": ("chalicelib.catalog",),
