@@ -13,13 +13,14 @@ fixtures install.
 
 from __future__ import annotations
 
-from chalicelib.api import admin, authorizer, indexer, order_events, purchase, search, shop_app
+from chalicelib.api import admin, authorizer, images, indexer, order_events, purchase, search, shop_app
 
 app = shop_app(
     search.bp,  # GET /health, /products, /products/{id}, /openapi.json
     purchase.bp,  # /me, /orders... (signed in)
-    admin.bp,  # POST/PUT/DELETE /products, /products/{id}/stock (admin role)
+    admin.bp,  # POST/PUT/DELETE /products, /products/{id}/stock, /products/{id}/photos (admin role)
     authorizer.bp,  # jwt_auth: verifies the caller's JWT
     order_events.bp,  # handle_table_stream: the table's stream -> order follow-ups
     indexer.bp,  # index_table_stream: the table's stream -> the search index
+    images.bp,  # process_photo_uploads: the uploads bucket's queue -> photo renditions
 )

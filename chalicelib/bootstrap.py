@@ -25,9 +25,11 @@ from chalicelib.platform.observability import Telemetry, build_telemetry
 
 if TYPE_CHECKING:
     from chalicelib.accounts.verifier import TokenVerifier
+    from chalicelib.catalog.photo_processing import PhotoWork
     from chalicelib.catalog.product_table import DynamoProductStore
     from chalicelib.orders.follow_ups import EventDeps
     from chalicelib.orders.order_table import DynamoOrderStore
+    from chalicelib.photos.uploads import PhotoBuckets
     from chalicelib.search.index import SearchIndex
     from chalicelib.search.index_store import IndexReader, IndexStore
     from chalicelib.search.indexing import Indexer
@@ -139,6 +141,22 @@ def get_s3() -> Any:
     return boto3.client("s3", config=aws_config())
 
 
+@cache
+def get_photo_buckets() -> PhotoBuckets:
+    from chalicelib.photos.uploads import photo_buckets_from_env
+
+    get_settings()  # the stage's AWS first (a 503 naming what is missing)
+    return photo_buckets_from_env()
+
+
+@cache
+def get_photo_work() -> PhotoWork:
+    """What the image function needs: the catalog, S3 and the two photo buckets."""
+    from chalicelib.catalog.photo_processing import PhotoWork
+
+    return PhotoWork(store=get_product_store(), s3=get_s3(), buckets=get_photo_buckets())
+
+
 def index_store(role: str) -> IndexStore:
     """The search index's versions in S3, with a working folder of its own
     for ``role`` (the reader and the indexer may share a process locally)."""
@@ -205,6 +223,8 @@ def reset() -> None:
         get_sns,
         get_sqs,
         get_s3,
+        get_photo_buckets,
+        get_photo_work,
         get_index_reader,
         get_indexer,
         get_event_deps,

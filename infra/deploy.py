@@ -367,7 +367,7 @@ def destroy(aws: Aws, stage: str, purge: bool, confirm: str | None, watch: Watch
     if is_busy(stack["StackStatus"]):
         raise StackError(f"{name} is busy ({stack['StackStatus']}): wait until it has settled, then destroy it")
     outs = outputs(stack)
-    for bucket in ("SiteBucketName", "SearchIndexBucketName"):  # the stack's own buckets
+    for bucket in ("SiteBucketName", "SearchIndexBucketName", "UploadsBucketName"):  # the stack's own buckets
         if bucket in outs:
             empty_bucket(aws.s3, outs[bucket], out)
     out(f"Deleting {name}; its events as they come:")
@@ -400,6 +400,14 @@ def empty_bucket(s3: Any, bucket: str, out: Out) -> None:
 def purge_data(aws: Aws, outs: Mapping[str, str], out: Out) -> None:
     if "TableName" in outs:
         delete_table(aws.dynamodb.meta.client, outs["TableName"], out)
+    if "RenditionsBucketName" in outs:  # the products' photos
+        empty_bucket(aws.s3, outs["RenditionsBucketName"], out)
+        try:
+            aws.s3.delete_bucket(Bucket=outs["RenditionsBucketName"])
+            out(f"Deleted the bucket {outs['RenditionsBucketName']} (the products' photos).")
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "NoSuchBucket":
+                raise
     if "UserPoolId" in outs:
         delete_user_pool(aws.cognito, outs["UserPoolId"], out)
 
@@ -437,6 +445,8 @@ def retained(aws: Aws, stage: str, outs: Mapping[str, str], purged: bool) -> lis
             kept.append(f"- the table {outs['TableName']} (catalog and orders)")
         if "UserPoolId" in outs:
             kept.append(f"- the user pool {outs['UserPoolId']} (accounts)")
+        if "RenditionsBucketName" in outs:
+            kept.append(f"- the bucket {outs['RenditionsBucketName']} (the products' photos)")
     kept.append(f"- the artifacts bucket s3://{artifacts.bucket_name(aws.account, aws.region)} (shared by the stages)")
     role = api_gateway_account.current_role(aws.apigateway)
     if role:
@@ -446,7 +456,9 @@ def retained(aws: Aws, stage: str, outs: Mapping[str, str], purged: bool) -> lis
         )
     if not purged:
         confirm = f" CONFIRM={stage}" if stage in CONFIRMED_PURGE else ""
-        kept.append(f"To delete the table and the user pool too: make destroy STAGE={stage} PURGE=1{confirm}")
+        kept.append(
+            f"To delete the table, the user pool and the photos too: make destroy STAGE={stage} PURGE=1{confirm}"
+        )
     return ["", "Retained (not deleted):", *kept]
 
 

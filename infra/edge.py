@@ -17,6 +17,7 @@ from infra import monitoring
 # X-Frame-Options SAMEORIGIN and the deprecated X-XSS-Protection).
 SITE_HEADERS_POLICY: Final = "SiteHeadersPolicy"
 HSTS_MAX_AGE_S: Final = 31_536_000  # a year, as the managed policy
+CACHING_OPTIMIZED: Final = "658327ea-f89d-4fab-a63d-7e88639e58f6"  # managed: honours Cache-Control, long TTLs
 # CloudFront's policies and access controls are named per account, not per
 # region: the same stage in two regions must not clash.
 GLOBAL_NAME: Final = "${AWS::StackName}-${AWS::Region}"
@@ -46,7 +47,26 @@ def edge(site_distribution: dict[str, Any]) -> dict[str, Any]:
             "OriginCustomHeaders": [{"HeaderName": ORIGIN_KEY_HEADER, "HeaderValue": ORIGIN_KEY_VALUE}],
         }
     )
+    config["Origins"].append(
+        {
+            "Id": "photos",
+            "DomainName": {"Fn::GetAtt": ["RenditionsBucket", "RegionalDomainName"]},
+            "OriginAccessControlId": {"Fn::GetAtt": ["SiteOriginAccess", "Id"]},
+            "S3OriginConfig": {"OriginAccessIdentity": ""},
+        }
+    )
     config["CacheBehaviors"] = [
+        {
+            # Photos' renditions: the path is the key (img/<content id>/...); immutable, cached for good.
+            "PathPattern": "img/*",
+            "TargetOriginId": "photos",
+            "ViewerProtocolPolicy": "https-only",
+            "AllowedMethods": ["GET", "HEAD"],
+            "CachedMethods": ["GET", "HEAD"],
+            "Compress": False,  # WebP and JPEG are compressed already
+            "CachePolicyId": CACHING_OPTIMIZED,
+            "ResponseHeadersPolicyId": {"Ref": SITE_HEADERS_POLICY},
+        },
         {
             "PathPattern": f"{monitoring.API_STAGE}/*",  # the API's stage is its path: /api/products
             "TargetOriginId": "api",

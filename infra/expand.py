@@ -18,6 +18,7 @@ locations, which only the lint copy carries.
 from __future__ import annotations
 
 import copy
+import logging
 from typing import Any, Final
 
 import boto3
@@ -26,6 +27,8 @@ from samtranslator.translator.translator import Translator  # type: ignore[impor
 
 from infra.cloudformation import StackError
 
+# samtranslator logs a warning about its own usage metrics on every run: not the operator's concern.
+logging.getLogger("samtranslator").setLevel(logging.ERROR)
 NOT_UPLOADED: Final = "not-uploaded-yet"  # the bucket named by the build's lint copy
 # The property of each SAM type that names the code (a zip next to the template, until uploaded).
 CODE_PROPERTIES: Final = {"AWS::Serverless::Function": "CodeUri", "AWS::Serverless::LayerVersion": "ContentUri"}

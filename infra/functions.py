@@ -40,6 +40,7 @@ class Function:
     blueprint: str | None = None  # API functions: the module whose routes it serves
     reserved_concurrency: bool = False  # a stack parameter may reserve concurrency for it
     search_engine: bool = False  # the search engine layer (tantivy) is attached to it
+    image_library: bool = False  # the image layer (Pillow) is attached to it
 
 
 # What grants may name, as CloudFormation values of the stage's template.
@@ -55,6 +56,14 @@ RESOURCES: Final[dict[str, object]] = {
     # recipient's) identity: any verified identity of the account, as long as
     # the mail is from the stage's sender (FROM_THE_SENDER).
     "ses-identities": {"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*"},
+    # Photos: uploads (admins' browsers write them with the admin function's
+    # presigned POST; the image function reads and deletes them) and the
+    # renditions made of them (served by CloudFront under /img/).
+    "uploads-objects": {"Fn::Sub": "${UploadsBucket.Arn}/uploads/*"},
+    "uploads-bucket": {"Fn::GetAtt": ["UploadsBucket", "Arn"]},
+    "renditions-objects": {"Fn::Sub": "${RenditionsBucket.Arn}/img/*"},
+    "renditions-bucket": {"Fn::GetAtt": ["RenditionsBucket", "Arn"]},
+    "uploads-queue": {"Fn::GetAtt": ["UploadsQueue", "Arn"]},
     "xray": "*",  # X-Ray's actions take no resource
 }
 
@@ -88,6 +97,20 @@ STREAM_TRIGGER: Final = (
         ("table-stream",),
     ),
     Grant(("sqs:SendMessage",), ("failed-records-queue",)),
+)
+
+# What Lambda does to run a function on a queue: receive, delete, hide a message while it works.
+QUEUE_TRIGGER: Final = (
+    Grant(
+        ("sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"),
+        ("uploads-queue",),
+    ),
+)
+
+# A photo's renditions are one prefix: listed, then deleted in one request.
+DELETE_RENDITIONS: Final = (
+    Grant(("s3:DeleteObject",), ("renditions-objects",)),
+    Grant(("s3:ListBucket",), ("renditions-bucket",)),
 )
 
 FUNCTIONS: Final[tuple[Function, ...]] = (
@@ -137,6 +160,10 @@ FUNCTIONS: Final[tuple[Function, ...]] = (
                 ("dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),
                 ("table",),
             ),
+            # The presigned POST is signed with this role: S3 checks PutObject on
+            # it when the browser uploads. A deleted photo's upload and renditions go.
+            Grant(("s3:DeleteObject", "s3:PutObject"), ("uploads-objects",)),
+            *DELETE_RENDITIONS,
         ),
         platform=(TRACING,),
         reserved_concurrency=True,
@@ -176,6 +203,22 @@ FUNCTIONS: Final[tuple[Function, ...]] = (
         ),
         platform=(TRACING, *STREAM_TRIGGER),
         search_engine=True,
+    ),
+    Function(
+        key="images",
+        logical_id="ProcessPhotoUploads",  # Chalice's name for process_photo_uploads
+        handler="chalicelib.api.images.process_photo_uploads",
+        memory_mb=1024,  # a 40-megapixel upload decodes to a few hundred MB (bench/images.py)
+        timeout_s=60,
+        code=(
+            Grant(("dynamodb:GetItem", "dynamodb:UpdateItem"), ("table",)),  # the product's photo list
+            Grant(("s3:DeleteObject", "s3:GetObject"), ("uploads-objects",)),
+            Grant(("s3:ListBucket",), ("uploads-bucket",)),  # a missing upload is a 404, not a 403
+            Grant(("s3:PutObject",), ("renditions-objects",)),
+            *DELETE_RENDITIONS,  # a photo deleted while its renditions were made
+        ),
+        platform=(TRACING, *QUEUE_TRIGGER),
+        image_library=True,
     ),
 )
 

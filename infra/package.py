@@ -22,7 +22,7 @@ infra/template.yaml and infra/functions.py, so that the result holds:
 - the stream handlers' event source mappings on the table's stream (by
   reference), with bisection, bounded retries and an on-failure queue;
 - the search engine (tantivy, requirements-search.txt) as a Lambda layer,
-  ``SearchEngineLayer`` (infra/search_layer.py), attached to the functions
+  ``SearchEngineLayer`` (infra/layers.py), attached to the functions
   that search or index (``search_engine`` in infra/functions.py) and to no
   other: the deployment zip does not carry it;
 - the API (infra/rest_api.py): each route's function, API Gateway's own
@@ -62,8 +62,8 @@ from infra.chalice_config import admin_role, stage_environment
 from infra.edge import edge
 from infra.expand import lint_copy
 from infra.functions import FUNCTIONS, RESOURCES, Function
+from infra.layers import IMAGE_LIBRARY, LAYERS, SEARCH_LAYER, build_layer, layer_resource
 from infra.rest_api import LOG_RETENTION_DAYS, api_key_required, api_logging, cors_origin, rest_api, without_preflights
-from infra.search_layer import SEARCH_LAYER, build_search_layer, search_layer
 from infra.template import ROOT, template
 
 STAGES = ("dev", "prod")
@@ -79,7 +79,9 @@ STREAM_EVENTS = {
     "HandleTableStream": "HandleTableStreamDynamodbEventSource",
     "IndexTableStream": "IndexTableStreamDynamodbEventSource",
 }
-CHALICE_FUNCTIONS = (API_FUNCTION, "JwtAuth", *STREAM_EVENTS)  # the functions Chalice's template has
+# Chalice's name for the image function's mapping (on_sqs_message): the uploads queue.
+QUEUE_EVENTS = {"ProcessPhotoUploads": "ProcessPhotoUploadsSqsEventSource"}
+CHALICE_FUNCTIONS = (API_FUNCTION, "JwtAuth", *STREAM_EVENTS, *QUEUE_EVENTS)  # the functions Chalice's template has
 
 
 # -- the merge document --------------------------------------------------------
@@ -189,6 +191,8 @@ def environment(stage: str, stage_env: dict[str, str]) -> dict[str, Any]:
         "LOW_STOCK_TOPIC_ARN": {"Ref": "LowStockTopic"},
         "FAILED_RECORDS_QUEUE_URL": {"Ref": "FailedRecordsQueue"},
         "SEARCH_INDEX_BUCKET": {"Ref": "SearchIndexBucket"},
+        "UPLOADS_BUCKET": {"Ref": "UploadsBucket"},
+        "RENDITIONS_BUCKET": {"Ref": "RenditionsBucket"},
         "NOTIFY_FROM": {"Ref": "NotifyFrom"},
         "CORS_ALLOW_ORIGIN": cors_origin(stage),
     }
@@ -211,8 +215,9 @@ def function_properties(function: Function, stage: str, stage_env: dict[str, str
         "Environment": {"Variables": environment(stage, stage_env)},
         "Tracing": "Active",
     }
-    if function.search_engine:
-        properties["Layers"] = [{"Ref": SEARCH_LAYER}]
+    layers = [SEARCH_LAYER] * function.search_engine + [IMAGE_LIBRARY.logical_id] * function.image_library
+    if layers:
+        properties["Layers"] = [{"Ref": layer} for layer in layers]
     # None reserved unless a parameter asks: a default account's quota refuses
     # reservations that leave under 100 unreserved.
     properties["ReservedConcurrentExecutions"] = {"Ref": "AWS::NoValue"}
@@ -287,6 +292,11 @@ def stream_event(policy: StreamPolicy = STREAM_POLICY, extra: dict[str, int] | N
     if policy.report_batch_item_failures:
         properties["FunctionResponseTypes"] = ["ReportBatchItemFailures"]
     return {"Type": "DynamoDB", "Properties": properties}
+
+
+def uploads_event() -> dict[str, Any]:
+    """The image function on the uploads queue, one upload at a time, by reference."""
+    return {"Type": "SQS", "Properties": {"Queue": {"Fn::GetAtt": ["UploadsQueue", "Arn"]}, "BatchSize": 1}}
 
 
 def parameters_and_conditions(infra: dict[str, Any], stage: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -377,7 +387,10 @@ def merge_document(stage: str, stage_env: dict[str, str]) -> dict[str, Any]:
     policies = stream_policies()
     for logical_id, event in STREAM_EVENTS.items():
         resources[logical_id]["Properties"]["Events"] = {event: stream_event(*policies[logical_id])}
-    resources[SEARCH_LAYER] = search_layer()
+    for logical_id, event in QUEUE_EVENTS.items():
+        resources[logical_id]["Properties"]["Events"] = {event: uploads_event()}
+    for layer in LAYERS:
+        resources[layer.logical_id] = layer_resource(layer)
     resources["RestAPI"] = rest_api(stage)
     resources.update(api_logging(stage))
     resources.update(monitoring.resources())
@@ -438,7 +451,8 @@ def build(stage: str, out: Path | None = None) -> Path:
     )
     size_mb = report.size_bytes / 1e6
     print(f"{out.relative_to(ROOT)}/deployment.zip: {size_mb:.1f} MB, {report.compiled} modules compiled")
-    print(build_search_layer(out), flush=True)
+    for layer in LAYERS:
+        print(build_layer(out, layer), flush=True)
     return out
 
 

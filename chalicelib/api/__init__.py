@@ -4,10 +4,11 @@
 |---|---|---|
 | ``search`` | search | GET /health, /products, /products/{id}, /openapi.json |
 | ``purchase`` | purchase | /me, /orders, /orders/{id}, POST /orders/{id}/cancel |
-| ``admin`` | catalog admin | POST/PUT/DELETE /products, POST /products/{id}/stock |
+| ``admin`` | catalog admin | POST/PUT/DELETE /products, POST /products/{id}/stock, /products/{id}/photos |
 | ``authorizer`` | authorizer | the JWT authorizer of the signed-in routes |
 | ``order_events`` | order events | the table's stream |
 | ``indexer`` | indexer | the table's stream (and ``{"rebuild": true}``) |
+| ``images`` | image | the uploads bucket's queue: photo renditions |
 
 ``app.py`` registers them all: that is the app ``chalice local``, ``chalice
 deploy`` and the tests run. In a packaged stage (``make package``) each API

@@ -10,77 +10,25 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from pydantic import BaseModel
-
 from chalicelib.accounts.me import Me
+from chalicelib.api.openapi_parts import (
+    PUBLIC,
+    RETRY_AFTER,
+    SIGNED_IN,
+    SIGNED_IN_ERRORS,
+    WITH_BODY,
+)
+from chalicelib.api.openapi_parts import body as _body
+from chalicelib.api.openapi_parts import error as _error
+from chalicelib.api.openapi_parts import errors as _errors
+from chalicelib.api.openapi_parts import ok as _ok
+from chalicelib.api.openapi_parts import query_parameters as _query_parameters
+from chalicelib.api.openapi_parts import schemas as _schemas
+from chalicelib.api.photo_paths import PHOTO_MODELS, photo_paths
 from chalicelib.catalog.product import Product, ProductIn, ProductUpdate, StockChange
 from chalicelib.orders.order import Order, OrderIn, OrderListParams, OrderPage
 from chalicelib.platform.schema import ErrorBody
 from chalicelib.search.results import ProductPage, SearchParams
-
-REF = "#/components/schemas/"
-
-
-def _schemas(*models: type[BaseModel]) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    for model in models:
-        schema = model.model_json_schema(ref_template=REF + "{model}")
-        found.update(schema.pop("$defs", {}))
-        found[model.__name__] = schema
-    return found
-
-
-def _error(description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
-    response: dict[str, Any] = {
-        "description": description,
-        "content": {"application/json": {"schema": {"$ref": REF + "ErrorBody"}}},
-    }
-    if headers:
-        response["headers"] = headers
-    return response
-
-
-def _ok(description: str, schema: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": {"$ref": REF + schema}}}}
-
-
-def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
-    """The query string of ``model``; the enums it names are in components (``_schemas``)."""
-    schema = model.model_json_schema(ref_template=REF + "{model}")
-    params = []
-    for name, prop in schema["properties"].items():
-        description = prop.pop("description", None)
-        param: dict[str, Any] = {"name": name, "in": "query", "required": False, "schema": prop}
-        if description:
-            param["description"] = description
-        params.append(param)
-    return params
-
-
-def _body(schema: str) -> dict[str, Any]:
-    return {"required": True, "content": {"application/json": {"schema": {"$ref": REF + schema}}}}
-
-
-def _errors(*statuses: str) -> dict[str, Any]:
-    """The common error answers named by ``statuses`` (see ERRORS)."""
-    return {status: ERRORS[status] for status in statuses}
-
-
-SIGNED_IN: list[dict[str, list[str]]] = [{"bearer": []}]
-RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again", "schema": {"type": "integer"}}}
-ERRORS: dict[str, dict[str, Any]] = {
-    "400": _error("A parameter or the body is invalid; `field` names it (code invalid_input)"),
-    "401": _error("No valid token: API Gateway's answer (code UNAUTHORIZED)"),
-    "403": _error("API Gateway refused the token (code ACCESS_DENIED), or the caller lacks the role (code forbidden)"),
-    "413": _error("The body is larger than 64 KiB (code payload_too_large)"),
-    "415": _error("The body is not `application/json` (code unsupported_media_type)"),
-    "429": _error("API Gateway's rate limit (code THROTTLED)", RETRY_AFTER),
-    "503": _error("The database is busy or unreachable; nothing was changed (code service_unavailable)", RETRY_AFTER),
-}
-PUBLIC = ("429", "503")
-SIGNED_IN_ERRORS = ("401", "403", "429", "503")
-WITH_BODY = ("400", "413", "415")
-
 
 DESCRIPTION = """Search the catalog, manage it (admin) and buy (signed in). Money is integer cents.
 
@@ -231,6 +179,7 @@ def document(server_url: str | None = None) -> dict[str, Any]:
                     },
                 },
             },
+            **photo_paths(product_id),
             "/orders": {
                 "get": {
                     "summary": "The caller's orders, newest first",
@@ -325,6 +274,7 @@ def document(server_url: str | None = None) -> dict[str, Any]:
                 ProductUpdate,
                 SearchParams,
                 StockChange,
+                *PHOTO_MODELS,
             ),
             "securitySchemes": {
                 "bearer": {

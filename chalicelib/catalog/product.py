@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field, StringConstraints, field_validator
 
+from chalicelib.photos.photo import Photo
 from chalicelib.platform.schema import ShopModel
 from chalicelib.platform.user_text import Text
 
 MAX_PRICE_CENTS = 10_000_000  # 100,000.00: far above anything the shop sells
 MAX_STOCK = 1_000_000
 MAX_DESCRIPTION_LINES = 40
+MAX_PHOTOS = 8
 
 ProductId = Annotated[str, StringConstraints(max_length=64, pattern=r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$")]
 
@@ -74,6 +76,15 @@ class Product(ProductFields):
         description="Edits since the product was created or imported (purchases do not count). Send it back "
         'as `If-Match: "<version>"` on PUT to refuse an edit made on a stale copy (409).',
     )
+    photos: list[Photo] = Field(
+        default_factory=list,
+        max_length=MAX_PHOTOS,
+        description="In the order a page shows them, the first on cards; a shop shows the `ready` ones "
+        "(`src`, `srcset`, `webp_srcset`, `width`, `height`, `alt`). Managed under /products/{id}/photos.",
+    )
+    # Moves on with every change of the photos (not with edits or purchases):
+    # a photo write is refused when another came first (ProductStore.replace_photos).
+    photos_rev: int = Field(default=0, exclude=True)
 
 
 class ProductUpdate(ProductFields):
@@ -93,6 +104,13 @@ class ProductUpdate(ProductFields):
         strict=True,
         description="The `version` the product was read at (as GET returns it), like `If-Match`: a product "
         "edited since is a 409. Leave out: the last edit wins.",
+    )
+    photos: list[dict[str, Any]] | None = Field(
+        default=None,
+        max_length=MAX_PHOTOS,
+        exclude=True,
+        description="Ignored, so that a product as GET returns it can be sent back: photos are managed "
+        "under /products/{id}/photos.",
     )
 
 

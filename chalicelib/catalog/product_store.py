@@ -1,7 +1,7 @@
 """``ProductStore``: what the catalog's rules need of wherever products are kept.
 
-The rules (chalicelib/catalog/products.py) decide ids, versions and stock
-bounds; a store keeps products and applies each write atomically, under the
+The rules (chalicelib/catalog/products.py, and product_photos.py for the
+photos) decide ids, versions and stock bounds; a store keeps products and applies each write atomically, under the
 condition the method names, or refuses it whole with ``WriteRefused``.
 Two implementations keep the same promises: ``DynamoProductStore``
 (chalicelib/catalog/product_table.py, one item per product) and the
@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from chalicelib.catalog.product import Product
+from chalicelib.photos.photo import Photo
 
 
 class WriteRefused(Exception):
@@ -53,4 +54,11 @@ class ProductStore(Protocol):
 
     def put_many(self, products: Iterable[Product]) -> None:
         """Write each product whole, replacing one with the same id (an import, not atomic as a whole)."""
+        ...
+
+    def replace_photos(self, product_id: str, photos: Sequence[Photo], *, expected_rev: int) -> Product:
+        """Set the product's photos if no other photo write came since it was
+        read at ``photos_rev`` ``expected_rev``, and move the revision on;
+        ``WriteRefused`` if there is no such product or one did. Edits and
+        purchases leave the photos and their revision alone."""
         ...

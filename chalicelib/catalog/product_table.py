@@ -18,25 +18,40 @@ from botocore.exceptions import ClientError
 
 from chalicelib.catalog.product import Product
 from chalicelib.catalog.product_store import WriteRefused
+from chalicelib.photos.photo import DERIVED, Photo
 from chalicelib.platform import keys
 from chalicelib.platform.aws import Table, condition_failed
 
 Item = dict[str, Any]
-NUMBERS = ("price_cents", "stock", "version")  # DynamoDB gives them back as Decimals
+NUMBERS = ("price_cents", "stock", "version", "photos_rev")  # DynamoDB gives them back as Decimals
+PHOTO_NUMBERS = ("width", "height")
 
 
 def product_item(product: Product) -> Item:
-    """A new product's item (version 1)."""
+    """A new product's item (version 1), without photos: they are added one by one (replace_photos)."""
     return {
         **keys.product_key(product.id),
-        **product.model_dump(mode="json", exclude_none=True),
+        **product.model_dump(mode="json", exclude_none=True, exclude={"photos"}),
         "updated_at": _now(),
         "version": 1,
     }
 
 
 def to_product(item: Item) -> Product:
-    return Product.model_validate({k: int(v) if k in NUMBERS else v for k, v in item.items()})
+    fields = {k: int(v) if k in NUMBERS else v for k, v in item.items()}
+    fields["photos"] = [_photo(photo) for photo in item.get("photos", [])]
+    return Product.model_validate(fields)
+
+
+def _photo(stored: Item) -> Item:
+    numbers = {k: int(stored[k]) for k in PHOTO_NUMBERS if stored.get(k) is not None}
+    renditions = [{**r, "width": int(r["width"]), "height": int(r["height"])} for r in stored.get("renditions", [])]
+    return {**stored, **numbers, "renditions": renditions}
+
+
+def photo_items(photos: Sequence[Photo]) -> list[Item]:
+    """The photos as stored: without what an answer derives from them (URLs)."""
+    return [photo.model_dump(mode="json", exclude_none=True, exclude=set(DERIVED)) for photo in photos]
 
 
 def _now() -> str:
@@ -76,7 +91,9 @@ class DynamoProductStore:
 
     def update(self, product: Product, *, keep_stock: bool, expected_version: int | None) -> Product:
         """One UpdateItem of the product's own fields."""
-        fields = product.model_dump(mode="json", exclude={"id", "version", *(["stock"] if keep_stock else [])})
+        fields = product.model_dump(
+            mode="json", exclude={"id", "version", "photos", *(["stock"] if keep_stock else [])}
+        )
         kept = {name: value for name, value in fields.items() if value is not None}
         # An optional field left out is removed (a PUT replaces the product), and
         # so is the list of index entries that items written by earlier versions
@@ -132,6 +149,19 @@ class DynamoProductStore:
         with self.table.batch_writer(overwrite_by_pkeys=["PK", "SK"]) as writer:
             for product in products:
                 writer.put_item(Item=product_item(product))
+
+    def replace_photos(self, product_id: str, photos: Sequence[Photo], *, expected_rev: int) -> Product:
+        """One UpdateItem, conditional on the photos' revision as read."""
+        unchanged = "attribute_not_exists(photos_rev)" if expected_rev == 0 else "photos_rev = :rev"
+        values: dict[str, Any] = {":photos": photo_items(photos), ":next": expected_rev + 1}
+        if expected_rev:
+            values[":rev"] = expected_rev
+        return self._update(
+            product_id,
+            UpdateExpression="SET photos = :photos, photos_rev = :next",
+            ConditionExpression=f"attribute_exists(PK) AND {unchanged}",
+            ExpressionAttributeValues=values,
+        )
 
     def items(self) -> Iterator[Item]:
         """Every product item of the table, as stored (a Scan: for rebuilding what is derived from them)."""

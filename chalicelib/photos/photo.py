@@ -2,10 +2,10 @@
 
 The renditions of an upload are content-addressed: they live under
 ``img/<content id>/`` (the content id is the start of the SHA-256 of the
-uploaded bytes), so a redelivered upload event writes the same keys with the
-same bytes, the CDN can cache them forever, and deleting every rendition of a
-photo is deleting one prefix (two photos of the same bytes share their
-renditions: a prefix goes only once no photo records its content id). The
+photo's id and the uploaded bytes), so a redelivered upload event writes the
+same keys with the same bytes, the CDN can cache them forever, and deleting
+every rendition of a photo is deleting one prefix, which no other photo
+shares (not even one of the same bytes). The
 key is also the path the shop serves the rendition at (CloudFront's
 ``/img/*`` behaviour forwards the path to the renditions bucket as it is).
 This module imports no image library: the admin function builds keys and
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Final, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, computed_field, model_validator
 
 from chalicelib.platform.schema import ShopModel
 from chalicelib.platform.user_text import Text
@@ -54,9 +54,15 @@ RenditionKey = Annotated[
 ]
 
 
-def content_id(data: bytes) -> str:
-    """The id of an upload's content: the first 32 hex digits of its SHA-256."""
-    return hashlib.sha256(data).hexdigest()[:CONTENT_ID_LENGTH]
+def content_id(data: bytes, owner: str = "") -> str:
+    """The id of an upload's content: the first 32 hex digits of its SHA-256.
+
+    The shop passes the photo's id as ``owner``: a redelivered upload gets the
+    same id, while two photos of the same bytes get their own renditions, so
+    deleting one photo's prefix never takes another's.
+    """
+    digest = hashlib.sha256(f"{owner}\0".encode() + data) if owner else hashlib.sha256(data)
+    return digest.hexdigest()[:CONTENT_ID_LENGTH]
 
 
 def renditions_prefix(photo_content_id: str) -> str:
@@ -140,10 +146,27 @@ class Photo(ShopModel):
     def failed(cls, photo_id: str, code: str, reason: str, alt: str = "") -> Photo:
         return cls(id=photo_id, state=PhotoState.failed, alt=alt, code=code, reason=reason)
 
-    def srcset(self, fmt: RenditionFormat, base: str = "/") -> str:
+    def srcset_of(self, fmt: RenditionFormat, base: str = "/") -> str:
         """``"<url> <width>w, ..."`` of the renditions in one format, narrowest first."""
         chosen = sorted((r for r in self.renditions if r.format == fmt), key=lambda r: r.width)
         return ", ".join(f"{rendition_url(r.key, base)} {r.width}w" for r in chosen)
+
+    # What an answer adds to the record (derived: never stored).
+    @computed_field(description="A JPEG of about 640 px, for `<img src>`; null until the photo is ready.")  # type: ignore[prop-decorator]
+    @property
+    def src(self) -> str | None:
+        view = self.view()
+        return view.src if view else None
+
+    @computed_field(description='The JPEG renditions, for `<img srcset>`: "<url> 160w, ...".')  # type: ignore[prop-decorator]
+    @property
+    def srcset(self) -> str:
+        return self.srcset_of("jpeg")
+
+    @computed_field(description="The WebP renditions, for a `<picture>`'s `<source>`.")  # type: ignore[prop-decorator]
+    @property
+    def webp_srcset(self) -> str:
+        return self.srcset_of("webp")
 
     def view(self, base: str = "/") -> PhotoView | None:
         """What a page shows, or None while the photo is not ready."""
@@ -154,9 +177,60 @@ class Photo(ShopModel):
         src = fitting[-1] if fitting else jpegs[0]
         return PhotoView(
             src=rendition_url(src.key, base),
-            srcset=self.srcset("jpeg", base),
-            webp_srcset=self.srcset("webp", base),
+            srcset=self.srcset_of("jpeg", base),
+            webp_srcset=self.srcset_of("webp", base),
             width=self.width,
             height=self.height,
             alt=self.alt,
         )
+
+
+# The answer's derived fields, left out of what is stored.
+DERIVED: Final = frozenset({"src", "srcset", "webp_srcset"})
+
+
+# -- what the admin API takes (chalicelib/api/admin.py) -------------------------------------
+UploadType = Literal["image/jpeg", "image/png", "image/webp"]
+
+
+class PhotoUploadRequest(ShopModel):
+    """POST /products/{id}/photos: the upload about to be made."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    content_type: UploadType = Field(description="The file's type as the browser names it; the bytes are checked.")
+    alt: Annotated[str, Text(MAX_ALT, min_length=0)] = Field(default="", description="What the photo shows.")
+
+
+class PhotoAltChange(ShopModel):
+    """PATCH /products/{id}/photos/{photo_id}."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    alt: Annotated[str, Text(MAX_ALT, min_length=0)] = Field(description="What the photo shows, for screen readers.")
+
+
+class PhotoOrder(ShopModel):
+    """PUT /products/{id}/photos/order: every photo of the product, in the order to show them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    photo_ids: list[PhotoId] = Field(min_length=1, max_length=8)
+
+
+class PhotoList(ShopModel):
+    photos: list[Photo]
+
+
+class PhotoUpload(ShopModel):
+    """Where and how to upload: a presigned POST (``url``, form ``fields``, then the file as ``file``)."""
+
+    url: str
+    fields: dict[str, str]
+    max_bytes: int
+    expires_in: int = Field(description="Seconds the upload may start within.")
+
+
+class PhotoGrant(ShopModel):
+    photo: Photo
+    upload: PhotoUpload

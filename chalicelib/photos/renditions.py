@@ -165,9 +165,9 @@ class Upload:
     pixels: Image.Image = field(repr=False)
 
 
-def make_renditions(data: bytes) -> PhotoSet:
-    """The renditions of an upload, or ``PhotoRefused`` saying why there are none."""
-    upload = read_upload(data)
+def make_renditions(data: bytes, owner: str = "") -> PhotoSet:
+    """The renditions of an upload (its keys under ``content_id(data, owner)``), or ``PhotoRefused`` saying why."""
+    upload = read_upload(data, owner)
     renditions: list[Rendition] = []
     sizes = rendition_sizes(upload.width, upload.height)
     largest = resized(upload.pixels, sizes[-1])
@@ -180,14 +180,14 @@ def make_renditions(data: bytes) -> PhotoSet:
     return PhotoSet(upload.content_id, upload.source_format, upload.width, upload.height, tuple(renditions))
 
 
-def read_upload(data: bytes) -> Upload:
+def read_upload(data: bytes, owner: str = "") -> Upload:
     """Steps 1 to 3 of the module's docstring: the checked upload, or ``PhotoRefused``."""
     fmt = _sniff(data)
     _check(data, fmt)
     image, width, height = _decode(data, fmt)
     pixels = _to_srgb(image)
     pixels.info = {}  # only the pixels go on: Pillow writes some of ``info`` (a JPEG's comment) into what it saves
-    return Upload(content_id(data), fmt, width, height, pixels)
+    return Upload(content_id(data, owner), fmt, width, height, pixels)
 
 
 def resized(image: Image.Image, size: tuple[int, int]) -> Image.Image:

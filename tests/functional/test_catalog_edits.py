@@ -24,7 +24,7 @@ ADDRESS = {"name": "Ada", "line1": "1 Lane", "city": "Town", "postal_code": "123
 
 
 def edit_fields(product: Any, **changes: Any) -> dict[str, Any]:
-    fields = product.model_dump(mode="json", exclude={"id", "version", "stock", "image"})
+    fields = product.model_dump(mode="json", exclude={"id", "version", "stock", "image", "photos"})
     return {**fields, **changes}
 
 

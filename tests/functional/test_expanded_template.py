@@ -81,14 +81,19 @@ def test_api_gateway_may_invoke_only_the_api_functions_and_only_from_this_api(ex
 
 def test_the_stream_mappings_and_the_layer_version_are_generated_as_built(expanded: Any) -> None:
     _, template = expanded
-    mappings = of_type(template, "AWS::Lambda::EventSourceMapping").values()
+    every = of_type(template, "AWS::Lambda::EventSourceMapping").values()
+    mappings = [m for m in every if m["Properties"]["FunctionName"]["Ref"] != "ProcessPhotoUploads"]
     assert {m["Properties"]["FunctionName"]["Ref"] for m in mappings} == {"HandleTableStream", "IndexTableStream"}
+    (uploads,) = [m["Properties"] for m in every if m["Properties"]["FunctionName"]["Ref"] == "ProcessPhotoUploads"]
+    assert uploads["EventSourceArn"] == {"Fn::GetAtt": ["UploadsQueue", "Arn"]} and uploads["BatchSize"] == 1
     for mapping in mappings:
         properties = mapping["Properties"]
         assert properties["EventSourceArn"] == {"Fn::GetAtt": ["ShopTable", "StreamArn"]}
         assert properties["DestinationConfig"]["OnFailure"]["Destination"] == {
             "Fn::GetAtt": ["FailedRecordsQueue", "Arn"]
         }
-    (layer,) = of_type(template, "AWS::Lambda::LayerVersion").values()
-    assert layer["Properties"]["CompatibleRuntimes"] == [RUNTIME]
-    assert layer["DeletionPolicy"] == "Delete"
+    layers = of_type(template, "AWS::Lambda::LayerVersion").values()
+    assert len(layers) == 2  # the search engine, the image library
+    for layer in layers:
+        assert layer["Properties"]["CompatibleRuntimes"] == [RUNTIME]
+        assert layer["DeletionPolicy"] == "Delete"

@@ -80,6 +80,8 @@ class CallRecorder:
         if service == "sns":
             assert params["TopicArn"] == self.env["LOW_STOCK_TOPIC_ARN"]
             return {(f"sns:{operation}", "low-stock-topic")}
+        if service == "s3" and params["Bucket"] in (self.env["UPLOADS_BUCKET"], self.env["RENDITIONS_BUCKET"]):
+            return photo_needs(self.env, operation, params)
         if service == "s3":
             assert params["Bucket"] == os.environ["SEARCH_INDEX_BUCKET"] and params["Key"].startswith("search-index/")
             needs = {(f"s3:{S3_ACTIONS.get(operation, operation)}", "search-index-objects")}
@@ -95,6 +97,25 @@ class CallRecorder:
     def take(self) -> set[Need]:
         found, self.needs = self.needs, set()
         return found
+
+
+def photo_needs(env: dict[str, str], operation: str, params: dict[str, Any]) -> set[Need]:
+    """The photo buckets: uploads under uploads/, renditions under img/ (listing a bucket: its prefix only)."""
+    uploads = params["Bucket"] == env["UPLOADS_BUCKET"]
+    if operation == "ListObjectsV2":
+        assert params["Prefix"].startswith("img/") and not uploads
+        return {("s3:ListBucket", "renditions-bucket")}
+    if operation == "DeleteObjects":
+        assert all(o["Key"].startswith("img/") for o in params["Delete"]["Objects"]) and not uploads
+        return {("s3:DeleteObject", "renditions-objects")}
+    if operation == "CreateBucket":  # how botocore reports a presigned POST; the browser's POST is a PutObject
+        assert uploads and set(params) == {"Bucket"}
+        return {("s3:PutObject", "uploads-objects")}
+    assert params["Key"].startswith("uploads/" if uploads else "img/"), params["Key"]
+    needs = {(f"s3:{S3_ACTIONS.get(operation, operation)}", "uploads-objects" if uploads else "renditions-objects")}
+    if operation == "HeadObject":  # a missing upload is a 404 only with ListBucket (else 403)
+        needs.add(("s3:ListBucket", "uploads-bucket"))
+    return needs
 
 
 def expand(grants: tuple[Grant, ...]) -> set[Need]:
@@ -114,7 +135,10 @@ def granted(template: dict[str, Any], function: Function) -> set[Need]:
 
 @pytest.fixture()
 def recorder(aws: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[CallRecorder]:
-    env = create_notifications(f"perm-{uuid.uuid4().hex[:6]}")
+    prefix = f"perm-{uuid.uuid4().hex[:6]}"
+    env = {**create_notifications(prefix), "UPLOADS_BUCKET": f"{prefix}-uploads", "RENDITIONS_BUCKET": f"{prefix}-img"}
+    for bucket in (env["UPLOADS_BUCKET"], env["RENDITIONS_BUCKET"]):
+        boto3.client("s3").create_bucket(Bucket=bucket)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     calls = CallRecorder(env)
@@ -126,9 +150,9 @@ def recorder(aws: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[CallRecorder
     bootstrap.reset()
 
 
-def run_search(client: Client, tokens: Any, table: Any, make_product: Any, watch: Watch) -> None:
+def run_search(client: Client, tokens: Any, table: Any, make_product: Any, watch: CallRecorder) -> None:
     product = make_product()
-    with watch():
+    with watch.watch():
         _search_requests(client, product.id)
 
 
@@ -141,9 +165,9 @@ def _search_requests(client: Client, product_id: str) -> None:
     assert client.http.get("/health").status_code == 200
 
 
-def run_purchase(client: Client, tokens: Any, table: Any, make_product: Any, watch: Watch) -> None:
+def run_purchase(client: Client, tokens: Any, table: Any, make_product: Any, watch: CallRecorder) -> None:
     product = make_product(stock=5)
-    with watch():
+    with watch.watch():
         _purchase_requests(client, bearer(tokens["shopper"]["access"]), product.id)
 
 
@@ -164,7 +188,7 @@ def _purchase_requests(client: Client, shopper: dict[str, str], product_id: str)
     assert client.http.post(f"/orders/{order_id}/cancel", headers=shopper).status_code == 409
 
 
-def run_admin(client: Client, tokens: Any, table: Any, make_product: Any, watch: Watch) -> None:
+def run_admin(client: Client, tokens: Any, table: Any, make_product: Any, watch: CallRecorder) -> None:
     admin = {**bearer(tokens["admin"]["access"]), "Content-Type": "application/json"}
     fields = {
         "name": "Permission Probe Chew",
@@ -175,8 +199,37 @@ def run_admin(client: Client, tokens: Any, table: Any, make_product: Any, watch:
         "price_cents": 500,
         "stock": 3,
     }
-    with watch():
+    with watch.watch():
         _admin_requests(client, admin, fields)
+    product_id = client.http.post("/products", headers=admin, body=json.dumps(fields)).json_body["id"]
+    with watch.watch():
+        _photo_requests(client, admin, product_id, watch)
+
+
+def _photo_requests(client: Client, admin: dict[str, str], product_id: str, recorder: Any) -> None:
+    """Grant an upload (signed with the role: the browser's POST is its PutObject), edit, reorder, delete.
+
+    botocore reports signing a presigned POST with CreateBucket's model (its URL is the bucket's); IAM
+    authorises the POST itself as a PutObject of the key in its policy."""
+    from tests.support.photos import a_jpeg, post_upload, process_upload
+
+    path = f"/products/{product_id}/photos"
+    body = json.dumps({"content_type": "image/jpeg", "alt": "A probe"})
+    granted_photos = [client.http.post(path, headers=admin, body=body) for _ in range(2)]
+    assert [g.status_code for g in granted_photos] == [201, 201]
+    first, second = (g.json_body for g in granted_photos)
+    assert post_upload(first["upload"], a_jpeg()).status_code == 204
+    watch_off = recorder.watching
+    recorder.watching = False  # the image function's work, not this role's
+    assert process_upload(first["upload"]["fields"]["key"]) == ["ready"]
+    recorder.watching = watch_off
+    photo_path = f"{path}/{first['photo']['id']}"
+    assert client.http.get(path, headers=admin).json_body["photos"][0]["state"] == "ready"
+    assert client.http.patch(photo_path, headers=admin, body=json.dumps({"alt": "Probe"})).status_code == 200
+    order = json.dumps({"photo_ids": [second["photo"]["id"], first["photo"]["id"]]})
+    assert client.http.put(f"{path}/order", headers=admin, body=order).status_code == 200
+    assert client.http.delete(photo_path, headers=admin).status_code == 204  # its renditions go
+    assert client.http.delete(f"/products/{product_id}", headers=admin).status_code == 204  # and the other's
 
 
 def _admin_requests(client: Client, admin: dict[str, str], fields: dict[str, Any]) -> None:
@@ -190,14 +243,43 @@ def _admin_requests(client: Client, admin: dict[str, str], fields: dict[str, Any
     assert client.http.delete(path, headers=admin).status_code == 204
 
 
-def run_authorizer(client: Client, tokens: Any, table: Any, make_product: Any, watch: Watch) -> None:
+def run_images(client: Client, tokens: Any, table: Any, make_product: Any, watch: CallRecorder) -> None:
+    """Uploads made into renditions, refused, deleted meanwhile (what was written goes again), or gone."""
+    from chalicelib.catalog import product_photos
+    from chalicelib.catalog.product_table import DynamoProductStore
+    from chalicelib.photos import uploads
+    from tests.support.photos import a_jpeg, s3_event
+
+    store, product_id, s3 = DynamoProductStore(table), make_product().id, boto3.client("s3")
+    bucket = os.environ["UPLOADS_BUCKET"]
+    keys_and_bytes: list[tuple[str, bytes | None]] = []
+    for data in (a_jpeg(), b"not a photo at all", a_jpeg(colour=(10, 200, 90)), None):
+        photo = product_photos.add_photo(store, product_id)
+        key = uploads.upload_key(product_id, photo.id)
+        if data is not None:
+            s3.put_object(Bucket=bucket, Key=key, Body=data)
+        keys_and_bytes.append((key, data))
+    deleted_meanwhile = uploads.parse_upload_key(keys_and_bytes[2][0])
+    assert deleted_meanwhile
+    product_photos.remove_photo(store, product_id, deleted_meanwhile[1])
+    outcomes = []
+    with watch.watch():
+        for key, _ in keys_and_bytes:
+            event = client.events.generate_sqs_event(message_bodies=[s3_event(bucket, key)])
+            client.lambda_.invoke("process_photo_uploads", event)
+    for key, _ in keys_and_bytes:
+        outcomes.append(next((p.state.value for p in store.get(product_id).photos if key.endswith(p.id)), "gone"))
+    assert outcomes == ["ready", "failed", "gone", "processing"]  # the last: granted, never uploaded
+
+
+def run_authorizer(client: Client, tokens: Any, table: Any, make_product: Any, watch: CallRecorder) -> None:
     event = {"type": "TOKEN", "authorizationToken": f"Bearer {tokens['shopper']['access']}", "methodArn": "arn:x"}
-    with watch():
+    with watch.watch():
         policy = client.lambda_.invoke("jwt_auth", event).payload
     assert policy["context"]["sub"] == policy["principalId"]  # verified against the pool's JWKS
 
 
-def run_order_events(client: Client, tokens: Any, table: Any, make_product: Any, watch: Watch) -> None:
+def run_order_events(client: Client, tokens: Any, table: Any, make_product: Any, watch: CallRecorder) -> None:
     from chalicelib.orders.checkout import cancel_order, place_order
     from chalicelib.orders.order import OrderIn
     from chalicelib.orders.order_table import DynamoOrderStore
@@ -212,31 +294,32 @@ def run_order_events(client: Client, tokens: Any, table: Any, make_product: Any,
     cancelled = record("MODIFY", wire_item(table, keys.order_key("perm-user", order.id)), placed)
     # A confirmation SES rejects (an address without a domain) is recorded in the queue.
     rejected = {**placed, "id": {"S": f"{order.id}-x"}, "email": {"S": "no-domain"}}
-    with watch():
+    with watch.watch():
         answer = deliver(client, [record("INSERT", placed), sold_out, cancelled, record("INSERT", rejected)])
     assert answer == {"batchItemFailures": []}
 
 
-def run_indexer(client: Client, tokens: Any, table: Any, make_product: Any, watch: Watch) -> None:
+def run_indexer(client: Client, tokens: Any, table: Any, make_product: Any, watch: CallRecorder) -> None:
     from chalicelib.search.index_store import KEEP
 
     product = make_product()
     item = wire_item(table, keys.product_key(product.id))
     repriced = record("MODIFY", {**item, "price_cents": {"N": "999"}}, item)
-    with watch():
+    with watch.watch():
         applied = client.lambda_.invoke("index_table_stream", {"Records": [repriced]}).payload
         for _ in range(KEEP + 1):  # enough versions that old ones are pruned
             rebuilt = client.lambda_.invoke("index_table_stream", {"rebuild": True}).payload
     assert applied["changes"] == 1 and rebuilt["rebuilt"] and rebuilt["version"] > KEEP
 
 
-SCENARIOS: dict[str, Callable[[Client, Any, Any, Any, Watch], None]] = {
+SCENARIOS: dict[str, Callable[[Client, Any, Any, Any, CallRecorder], None]] = {
     "search": run_search,
     "purchase": run_purchase,
     "admin": run_admin,
     "authorizer": run_authorizer,
     "order-events": run_order_events,
     "indexer": run_indexer,
+    "images": run_images,
 }
 
 
@@ -250,7 +333,7 @@ def test_the_role_grants_exactly_what_the_code_calls(
     make_product: Any,
     built_stage: Any,
 ) -> None:
-    SCENARIOS[function.key](client, tokens, table, make_product, recorder.watch)
+    SCENARIOS[function.key](client, tokens, table, make_product, recorder)
     called = recorder.take()
     assert called or not function.code, f"the {function.key} scenario made no AWS call: it proves nothing"
     expected = called | expand(function.platform)

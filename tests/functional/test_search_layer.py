@@ -1,4 +1,4 @@
-"""The search engine layer's inputs (infra/search_layer.py): a hashed lock, one download, then offline builds.
+"""The search engine layer's inputs (infra/layers.py): a hashed lock, one download, then offline builds.
 
 requirements-search.in names the engine; `make lock` pins it with every
 file's hash into requirements-search.txt. `make package` downloads the
@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from infra import search_layer
-from infra.search_layer import Pin, cached_wheels, locked, search_engine_wheels
+from infra import layers as search_layer
+from infra.layers import Pin, cached_wheels, locked, search_engine_wheels
 from infra.template import ROOT
 
 LOCK = ROOT / "requirements-search.txt"

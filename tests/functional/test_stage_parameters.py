@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-RETAINED = ("ShopTable", "UserPool", "SpaClient", "AdminGroup")
+RETAINED = ("ShopTable", "UserPool", "SpaClient", "AdminGroup", "RenditionsBucket")
 
 
 @pytest.fixture(scope="module", params=["dev", "prod"])

@@ -329,7 +329,7 @@ def test_the_site_and_the_api_get_the_stages_own_security_headers_not_the_manage
     resources = template["Resources"]
     config = resources["SiteDistribution"]["Properties"]["DistributionConfig"]
     behaviors = [config["DefaultCacheBehavior"], *config["CacheBehaviors"]]
-    assert [b["ResponseHeadersPolicyId"] for b in behaviors] == [{"Ref": "SiteHeadersPolicy"}] * 2
+    assert [b["ResponseHeadersPolicyId"] for b in behaviors] == [{"Ref": "SiteHeadersPolicy"}] * 3  # site, photos, API
     assert "67f7725c-6f97-4210-82d7-5512b31e9d03" not in json.dumps(template)  # Managed-SecurityHeadersPolicy
     policy = resources["SiteHeadersPolicy"]
     assert policy["Type"] == "AWS::CloudFront::ResponseHeadersPolicy"
@@ -366,9 +366,13 @@ def test_the_shop_reaches_its_api_on_its_own_origin(stage: Any) -> None:
     resources = template["Resources"]
     config = resources["SiteDistribution"]["Properties"]["DistributionConfig"]
     origins = {o["Id"]: o for o in config["Origins"]}
-    assert set(origins) == {"site", "api"}
+    assert set(origins) == {"site", "api", "photos"}
     assert "${RestAPI}" in origins["api"]["DomainName"]["Fn::Sub"]
-    (api,) = config["CacheBehaviors"]
+    photos, api = config["CacheBehaviors"]
+    assert photos["PathPattern"] == "img/*" and photos["TargetOriginId"] == "photos"
+    assert photos["AllowedMethods"] == ["GET", "HEAD"]
+    assert origins["photos"]["DomainName"] == {"Fn::GetAtt": ["RenditionsBucket", "RegionalDomainName"]}
+    assert origins["photos"]["OriginAccessControlId"] == {"Fn::GetAtt": ["SiteOriginAccess", "Id"]}
     assert api["PathPattern"] == "api/*" and api["TargetOriginId"] == "api" and "POST" in api["AllowedMethods"]
     cache = resources["ApiCachePolicy"]["Properties"]["CachePolicyConfig"]
     assert cache["DefaultTTL"] == 0 and cache["MaxTTL"] <= 300  # only what Cache-Control allows, briefly
@@ -459,7 +463,7 @@ def test_the_search_index_bucket_is_private_encrypted_and_tls_only(stage: Any) -
     assert template["Outputs"]["SearchIndexBucketName"]["Value"] == {"Ref": "SearchIndexBucket"}
     # Only the functions that search or index reach it: its objects under search-index/, and listing it.
     for function in FUNCTIONS:
-        reach = {(a, r) for a, r in grants(template, function) if a.startswith("s3:")}
+        reach = {(a, r) for a, r in grants(template, function) if a.startswith("s3:") and "SearchIndex" in r}
         objects = {r for a, r in reach if a != "s3:ListBucket"}
         if function.key in ("search", "indexer"):
             assert objects == {json.dumps(SEARCH_INDEX_OBJECTS)} and LISTS_INDEX_BUCKET in reach
@@ -516,7 +520,7 @@ def test_the_search_engine_layer_is_on_the_search_and_indexer_functions_only(sta
     carrying = {
         logical_id
         for logical_id, resource in resources_of(template, "AWS::Serverless::Function").items()
-        if resource["Properties"].get("Layers")
+        if {"Ref": "SearchEngineLayer"} in resource["Properties"].get("Layers", [])
     }
     assert carrying == {"APIHandler", "IndexTableStream"}
     assert {f.logical_id for f in FUNCTIONS if f.search_engine} == carrying

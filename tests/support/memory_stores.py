@@ -36,6 +36,7 @@ from chalicelib.orders.order_store import (
     Purchase,
     PurchaseRefused,
 )
+from chalicelib.photos.photo import Photo
 
 
 class MemoryProductStore:
@@ -63,7 +64,7 @@ class MemoryProductStore:
         with self.lock:
             if product.id in self.products:
                 raise WriteRefused(product.id)
-            self.products[product.id] = product.model_copy(update={"version": 1})
+            self.products[product.id] = product.model_copy(update={"version": 1, "photos": [], "photos_rev": 0})
 
     def update(self, product: Product, *, keep_stock: bool, expected_version: int | None) -> Product:
         self.calls.append("update")
@@ -72,7 +73,14 @@ class MemoryProductStore:
             if current is None or (expected_version is not None and current.version != expected_version):
                 raise WriteRefused(product.id)
             stock = current.stock if keep_stock else product.stock
-            written = product.model_copy(update={"stock": stock, "version": current.version + 1})
+            written = product.model_copy(
+                update={
+                    "stock": stock,
+                    "version": current.version + 1,
+                    "photos": current.photos,  # an edit leaves the photos alone
+                    "photos_rev": current.photos_rev,
+                }
+            )
             self.products[product.id] = written
             return written
 
@@ -94,7 +102,17 @@ class MemoryProductStore:
         self.calls.append("put_many")
         for product in products:
             with self.lock:
-                self.products[product.id] = product.model_copy(update={"version": 1})
+                self.products[product.id] = product.model_copy(update={"version": 1, "photos": [], "photos_rev": 0})
+
+    def replace_photos(self, product_id: str, photos: Sequence[Photo], *, expected_rev: int) -> Product:
+        self.calls.append("replace_photos")
+        with self.lock:
+            current = self.products.get(product_id)
+            if current is None or current.photos_rev != expected_rev:
+                raise WriteRefused(product_id)
+            written = current.model_copy(update={"photos": list(photos), "photos_rev": expected_rev + 1})
+            self.products[product_id] = written
+            return written
 
     # -- for the order store and the tests ----------------------------------------------
     def write_stock(self, product: Product, stock: int) -> Product:

@@ -128,7 +128,7 @@ def test_app_py_is_only_the_table_of_contents() -> None:
         "chalicelib.api",
         *(
             f"chalicelib.api.{name}"
-            for name in ("admin", "authorizer", "indexer", "order_events", "purchase", "search")
+            for name in ("admin", "authorizer", "images", "indexer", "order_events", "purchase", "search")
         ),
         "chalicelib.api.shop_app",
     }

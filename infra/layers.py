@@ -1,10 +1,16 @@
-"""The search engine (tantivy) as a Lambda layer, built from its locked wheel.
+"""The native libraries some functions need, as Lambda layers built from their locked wheels.
 
-Only the functions that search or index carry it (``search_engine`` in
-infra/functions.py); the deployment zip does not. The wheel is downloaded for
-Lambda's platform and runtime once (``pip download``, hash-checked against
-requirements-search.txt) and cached in build/.cache/, so later builds are
-offline; infra/bundle.py compiles and bounds the layer.
+- the search engine (tantivy, requirements-search.txt), ``SearchEngineLayer``:
+  for the functions that search or index (``search_engine`` in
+  infra/functions.py);
+- the image library (Pillow, requirements-images.txt), ``ImageLibraryLayer``:
+  for the image function only (``image_library``).
+
+The deployment zip carries neither, so no other function pays for them at a
+cold start. Each lock's wheels are downloaded for Lambda's platform and
+runtime once (``pip download``, hash-checked against the lock) and cached in
+build/.cache/, so later builds are offline; infra/bundle.py compiles and bounds
+each layer.
 """
 
 from __future__ import annotations
@@ -31,20 +37,53 @@ WHEEL_PLATFORM: Final = "manylinux2014_x86_64"  # the functions' architecture, x
 CACHE: Final = BUILD / ".cache"
 
 
-def search_layer() -> dict[str, Any]:
-    """The search engine (tantivy), for the functions that search or index."""
+@dataclass(frozen=True)
+class Layer:
+    logical_id: str
+    zip_name: str
+    requirements: Path
+    name: str  # the layer's name is <stack>-<name>
+    description: str
+    license: str
+
+
+SEARCH_ENGINE: Final = Layer(
+    SEARCH_LAYER,
+    SEARCH_LAYER_ZIP,
+    SEARCH_REQUIREMENTS,
+    "search-engine",
+    "tantivy (requirements-search.txt), for the search and indexer functions",
+    "MIT",
+)
+IMAGE_LIBRARY: Final = Layer(
+    "ImageLibraryLayer",
+    "images-layer.zip",
+    ROOT / "requirements-images.txt",
+    "image-library",
+    "Pillow (requirements-images.txt), for the image function",
+    "MIT-CMU",
+)
+LAYERS: Final = (SEARCH_ENGINE, IMAGE_LIBRARY)
+
+
+def layer_resource(layer: Layer) -> dict[str, Any]:
     return {
         "Type": "AWS::Serverless::LayerVersion",
         "Properties": {
-            "LayerName": {"Fn::Sub": "${AWS::StackName}-search-engine"},
-            "Description": "tantivy (requirements-search.txt), for the search and indexer functions",
-            "ContentUri": f"./{SEARCH_LAYER_ZIP}",
+            "LayerName": {"Fn::Sub": f"${{AWS::StackName}}-{layer.name}"},
+            "Description": layer.description,
+            "ContentUri": f"./{layer.zip_name}",
             "CompatibleRuntimes": [RUNTIME],
             "CompatibleArchitectures": ["x86_64"],
-            "LicenseInfo": "MIT",
+            "LicenseInfo": layer.license,
             "RetentionPolicy": "Delete",
         },
     }
+
+
+def search_layer() -> dict[str, Any]:
+    """The search engine (tantivy), for the functions that search or index."""
+    return layer_resource(SEARCH_ENGINE)
 
 
 @dataclass(frozen=True)
@@ -131,8 +170,8 @@ def search_engine_wheels(
     cache: Path | None = None,
     download: Callable[[Path, Path], None] = pip_download,
 ) -> list[Path]:
-    """The locked search engine wheels, from the cache, downloaded into it the first time."""
-    cache = cache or CACHE / "search-layer" / f"{WHEEL_PLATFORM}-{RUNTIME}"
+    """A lock's wheels (the search engine's by default), from the cache, downloaded into it the first time."""
+    cache = cache or CACHE / _cache_name(requirements) / f"{WHEEL_PLATFORM}-{RUNTIME}"
     pins = locked(requirements)
     if not pins:
         raise SystemExit(f"{requirements.name} pins nothing: run `make lock`")
@@ -149,13 +188,23 @@ def search_engine_wheels(
     return wheels
 
 
-def build_search_layer(out: Path, requirements: Path = SEARCH_REQUIREMENTS) -> str:
-    """Write build/<stage>/search-layer.zip; returns the line that reports it."""
+def _cache_name(requirements: Path) -> str:
+    by_lock = {layer.requirements: layer.zip_name.removesuffix(".zip") for layer in LAYERS}
+    return by_lock.get(requirements, requirements.stem)
+
+
+def build_layer(out: Path, layer: Layer) -> str:
+    """Write build/<stage>/<layer's zip>; returns the line that reports it."""
     from infra.bundle import bundle_layer
 
-    wheels = search_engine_wheels(requirements)
-    report = bundle_layer(wheels, out / SEARCH_LAYER_ZIP, runtime=RUNTIME)
-    carried = ", ".join(f"{p.name} {p.version}" for p in locked(requirements))
+    wheels = search_engine_wheels(layer.requirements)
+    report = bundle_layer(wheels, out / layer.zip_name, runtime=RUNTIME)
+    carried = ", ".join(f"{p.name} {p.version}" for p in locked(layer.requirements))
     where = out.relative_to(ROOT) if out.is_relative_to(ROOT) else out
     size_mb = report.size_bytes / 1e6
-    return f"{where}/{SEARCH_LAYER_ZIP}: {size_mb:.1f} MB ({carried}), {report.compiled} modules compiled"
+    return f"{where}/{layer.zip_name}: {size_mb:.1f} MB ({carried}), {report.compiled} modules compiled"
+
+
+def build_search_layer(out: Path, requirements: Path = SEARCH_REQUIREMENTS) -> str:
+    """Write build/<stage>/search-layer.zip; returns the line that reports it."""
+    return build_layer(out, Layer(**{**SEARCH_ENGINE.__dict__, "requirements": requirements}))
