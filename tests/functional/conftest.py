@@ -66,6 +66,8 @@ def table(aws: str) -> Iterator[Any]:
     name = stage_table_name("local")
     create_table(boto3.client("dynamodb"), name)
     create_search_index_bucket(boto3.client("s3"), os.environ["SEARCH_INDEX_BUCKET"])
+    for photos in (os.environ["UPLOADS_BUCKET"], os.environ["RENDITIONS_BUCKET"]):  # the local stage's
+        boto3.client("s3").create_bucket(Bucket=photos)
     table = boto3.resource("dynamodb").Table(name)
     load(table, read_catalog(SEED), show_progress=False)
     rebuild_search_index(name, os.environ["SEARCH_INDEX_BUCKET"])

@@ -31,6 +31,7 @@ from chalicelib.orders.order_store import (
     PurchaseRefused,
 )
 from chalicelib.orders.order_table import DynamoOrderStore
+from chalicelib.photos.photo import Photo, content_id, rendition_key
 from chalicelib.platform import keys
 from tests.support.memory_stores import MemoryEventLedger, MemoryOrderStore, MemoryProductStore
 
@@ -257,3 +258,60 @@ def test_an_event_is_recorded_once_with_its_counters(stores: Stores) -> None:
     assert not stores.ledger.is_recorded(event)
     assert stores.ledger.record(event, 1_800_000_000, [SalesChange(product_id, units=-3, cents=-900, orders=-1)])
     assert stores.sales(product_id) == (0, 0, 0)
+
+
+# -- photos ---------------------------------------------------------------------------------------
+
+
+def _ready_photo(photo_id: str) -> Photo:
+    cid = content_id(photo_id.encode())
+    renditions = [
+        {"width": w, "height": w * 3 // 4, "format": fmt, "key": rendition_key(cid, w, fmt)}
+        for w in (160, 320)
+        for fmt in ("webp", "jpeg")
+    ]
+    return Photo.model_validate(
+        {
+            "id": photo_id,
+            "state": "ready",
+            "alt": "A chew",
+            "content_id": cid,
+            "width": 320,
+            "height": 240,
+            "renditions": renditions,
+        }
+    )
+
+
+def test_photos_are_replaced_whole_on_their_revision_and_edits_and_stock_leave_them(stores: Stores) -> None:
+    chew = stores.product(stock=5)
+    photos = [_ready_photo("ph-contract-1"), Photo.processing("ph-contract-2", alt="Side")]
+    written = stores.catalog.replace_photos(chew.id, photos, expected_rev=0)
+    assert (written.photos, written.photos_rev) == (photos, 1)
+    stored = stores.catalog.get(chew.id)
+    assert stored is not None and stored.photos == photos and stored.photos_rev == 1
+    assert stored.photos[0].srcset.startswith("/img/") and stored.photos[1].src is None
+    edited = stores.catalog.update(chew.model_copy(update={"name": "Renamed"}), keep_stock=True, expected_version=1)
+    stocked = stores.catalog.add_stock(chew.id, 2, floor=0, ceiling=100)
+    for product in (edited, stocked, stores.catalog.get(chew.id)):
+        assert product is not None and product.photos == photos and product.photos_rev == 1
+
+
+def test_a_photo_write_on_a_stale_revision_or_a_missing_product_is_refused(stores: Stores) -> None:
+    chew = stores.product()
+    stores.catalog.replace_photos(chew.id, [Photo.processing("ph-contract-3")], expected_rev=0)
+    with pytest.raises(WriteRefused):
+        stores.catalog.replace_photos(chew.id, [], expected_rev=0)  # another write came first
+    with pytest.raises(WriteRefused):
+        stores.catalog.replace_photos("contract-none", [], expected_rev=0)
+    stored = stores.catalog.get(chew.id)
+    assert stored is not None and [p.id for p in stored.photos] == ["ph-contract-3"]
+    assert stores.catalog.get("contract-none") is None
+
+
+def test_an_import_replaces_a_product_without_its_photos(stores: Stores) -> None:
+    chew = stores.product()
+    stores.catalog.replace_photos(chew.id, [_ready_photo("ph-contract-4")], expected_rev=0)
+    stores.catalog.put_many([chew.model_copy(update={"name": "Imported"})])
+    stored = stores.catalog.get(chew.id)
+    assert stored is not None and (stored.name, stored.photos, stored.photos_rev) == ("Imported", [], 0)
