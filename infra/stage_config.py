@@ -113,6 +113,11 @@ CHALICE_RESOURCES = {
     "low-stock-topic": "arn:aws:sns:*:*:{stack}-LowStockTopic-*",
     "failed-records-queue": "arn:aws:sqs:*:*:{stack}-FailedRecordsQueue-*",
     "ses-identities": "arn:aws:ses:*:*:identity/*",
+    "uploads-objects": "arn:aws:s3:::{stack}-uploadsbucket-*/uploads/*",
+    "uploads-bucket": "arn:aws:s3:::{stack}-uploadsbucket-*",
+    "renditions-objects": "arn:aws:s3:::{stack}-renditionsbucket-*/img/*",
+    "renditions-bucket": "arn:aws:s3:::{stack}-renditionsbucket-*",
+    "uploads-queue": "arn:aws:sqs:*:*:{stack}-UploadsQueue-*",
     "xray": "*",
 }
 
