@@ -201,7 +201,8 @@ def publish_site(aws: Aws, stage: str, outs: Mapping[str, str], env: Mapping[str
     """The SPA and its config.json, pointed at this stack's API and user pool."""
     site_env = {**env, "COGNITO_USER_POOL_ID": outs["UserPoolId"], "COGNITO_CLIENT_ID": outs["UserPoolClientId"]}
     # The shop calls its API on its own origin (CloudFront sends /api/* to API Gateway).
-    config = publish_spa.site_config(stage, site_api_url(outs), site_env, aws.region)
+    uploads = publish_spa.upload_origins(outs["UploadsBucketName"], aws.region) if "UploadsBucketName" in outs else []
+    config = publish_spa.site_config(stage, site_api_url(outs), site_env, aws.region, uploads)
     out(f"Publishing the shop to s3://{outs['SiteBucketName']}:")
     release = publish_spa.publish(aws.s3, outs["SiteBucketName"], config)
     out(f"{len(release.keys)} files published.")

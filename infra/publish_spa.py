@@ -19,7 +19,7 @@ import hashlib
 import json
 import mimetypes
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,8 +80,15 @@ def deployed_api_url(stage: str) -> str:
     raise SystemExit(f"{record} records no REST API")
 
 
-def site_config(stage: str, api_url: str, env: Mapping[str, str], region: str) -> dict[str, Any]:
-    """What the SPA reads at start: where the API and the identity provider are."""
+def upload_origins(bucket: str, region: str) -> list[str]:
+    """Where an admin's browser posts a photo (the presigned POST's URL): the uploads bucket, either endpoint."""
+    return [f"https://{bucket}.s3.amazonaws.com", f"https://{bucket}.s3.{region}.amazonaws.com"]
+
+
+def site_config(
+    stage: str, api_url: str, env: Mapping[str, str], region: str, uploads: Sequence[str] = ()
+) -> dict[str, Any]:
+    """What the SPA reads at start: where the API and the identity provider are (and photos are uploaded)."""
     provider = env.get("AUTH_PROVIDER", "cognito")
     auth: dict[str, str]
     if provider == "cognito":
@@ -102,7 +109,15 @@ def site_config(stage: str, api_url: str, env: Mapping[str, str], region: str) -
         }
     else:
         raise SystemExit(f"AUTH_PROVIDER must be cognito or auth0, not {provider!r}")
-    return {"api_url": api_url.rstrip("/"), "stage": stage, "auth": auth, "admin_role": chalice_config.admin_role(env)}
+    config: dict[str, Any] = {
+        "api_url": api_url.rstrip("/"),
+        "stage": stage,
+        "auth": auth,
+        "admin_role": chalice_config.admin_role(env),
+    }
+    if uploads:
+        config["upload_origins"] = list(uploads)
+    return config
 
 
 _CSP_META = re.compile(r'(<meta\s+http-equiv="Content-Security-Policy"\s+content=")([^"]*)"', re.IGNORECASE)
@@ -115,8 +130,8 @@ def _origin(url: str) -> str:
 
 
 def csp_sources(config: Mapping[str, Any]) -> dict[str, list[str]]:
-    """Whom the page may connect to and frame, from its config.json: the API and
-    the identity provider only.
+    """Whom the page may connect to and frame, from its config.json: the API,
+    the identity provider and the photo uploads bucket only.
 
     Cognito: its regional endpoint (or, locally, the embedded AWS that stands in
     for it), framed by nothing. Auth0: the tenant's domain, which the SDK also
@@ -134,6 +149,7 @@ def csp_sources(config: Mapping[str, Any]) -> dict[str, list[str]]:
     elif auth.get("provider") == "cognito":
         endpoint = auth.get("endpoint")
         connect.append(_origin(endpoint) if endpoint else f"https://cognito-idp.{auth['region']}.amazonaws.com")
+    connect += [str(origin) for origin in config.get("upload_origins", [])]  # an admin's photo uploads
     for origin in connect:
         if not _ORIGIN.fullmatch(origin):
             raise SystemExit(f"{origin!r} is not an origin the page's Content-Security-Policy can name")

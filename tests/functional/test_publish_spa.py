@@ -108,6 +108,21 @@ def test_the_published_page_may_only_talk_to_the_stages_api_and_identity_provide
     )
 
 
+def test_an_admins_page_may_post_photos_to_the_stages_uploads_bucket_and_nowhere_else() -> None:
+    uploads = publish_spa.upload_origins("petstore-dev-uploadsbucket-1a2b", "eu-west-1")
+    config = publish_spa.site_config("dev", "https://d1.cloudfront.net/api", COGNITO_STAGE, "eu-west-1", uploads)
+    assert config["upload_origins"] == uploads
+    html = publish_spa.tightened_index((publish_spa.FRONTEND / "index.html").read_text(), config)
+    assert (
+        "connect-src 'self' https://d1.cloudfront.net https://cognito-idp.eu-west-1.amazonaws.com "
+        "https://petstore-dev-uploadsbucket-1a2b.s3.amazonaws.com "
+        "https://petstore-dev-uploadsbucket-1a2b.s3.eu-west-1.amazonaws.com; frame-src 'none';"
+    ) in html
+    widened = {**config, "upload_origins": ["https://evil.example; script-src *"]}
+    with pytest.raises(SystemExit):
+        publish_spa.tightened_index((publish_spa.FRONTEND / "index.html").read_text(), widened)
+
+
 def test_the_page_in_the_repo_talks_to_nobody_until_publish_names_the_stages_origins() -> None:
     file = (publish_spa.FRONTEND / "index.html").read_text()
     assert "connect-src 'self';" in file and "frame-src 'none';" in file and "https:" not in file
