@@ -85,6 +85,7 @@ def start_stack(data_dir: Path) -> tuple[subprocess.Popen[str], dict[str, str]]:
     env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
     env.update({name: str(free_port()) for name in ("API_PORT", "WEB_PORT", "AWS_PORT")})
     env["LOCAL_DATA_DIR"] = str(data_dir)
+    env["LOCAL_PHOTOS"] = "0"  # the load is the shop's, not the seeded photos being made
     process = subprocess.Popen(
         [sys.executable, "-m", "localdev.local_stack"],
         cwd=ROOT,

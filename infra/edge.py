@@ -77,7 +77,7 @@ def edge(site_distribution: dict[str, Any]) -> dict[str, Any]:
             "CachePolicyId": {"Ref": "ApiCachePolicy"},
             "OriginRequestPolicyId": {"Ref": "ApiOriginRequestPolicy"},
             "ResponseHeadersPolicyId": {"Ref": SITE_HEADERS_POLICY},
-        }
+        },
     ]
     config["DefaultCacheBehavior"]["ResponseHeadersPolicyId"] = {"Ref": SITE_HEADERS_POLICY}
     config["WebACLId"] = {"Fn::If": ["HasWaf", {"Fn::GetAtt": ["WebAcl", "Arn"]}, {"Ref": "AWS::NoValue"}]}

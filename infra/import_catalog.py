@@ -7,7 +7,9 @@ The file is a JSON array of products (see data/products.json). Every product
 is validated first; a file with any invalid product is refused whole, with the
 position and field of each problem, and nothing is written. Products are
 upserts: an existing id is replaced (the search index follows from the
-table's stream); a product's ``version``, as the API returns it, is ignored.
+table's stream); a product's ``version`` and ``photos``, as the API returns
+them, are ignored (an import replaces a product without its photos; add them
+under /products/{id}/photos).
 The local stage writes to the running `make run` stack (its AWS_PORT, or
 AWS_ENDPOINT_URL), with credentials only the embedded AWS accepts.
 """
@@ -48,7 +50,7 @@ def read_catalog(path: Path) -> list[ProductIn]:
     for position, entry in enumerate(raw):
         if isinstance(entry, dict):
             # A file of products as the API returns them: their edit count is the shop's, not the file's.
-            entry = {k: v for k, v in entry.items() if k != "version"}
+            entry = {k: v for k, v in entry.items() if k not in ("version", "photos")}
         try:
             products.append(ProductIn.model_validate(entry))
         except ValidationError as exc:

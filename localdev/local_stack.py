@@ -9,6 +9,13 @@ Starts, in this one process and on loopback only:
   events' sender, low-stock topic and failed-records queue;
 - the table's stream delivered to the app's handler as Lambda's event source
   mapping does (localdev/stream_pump.py);
+- product photos as in AWS: the private uploads bucket (browsers post to it
+  with the admin function's presigned POST, checked against its policy),
+  its report of each upload to the uploads queue, the queue delivered to the
+  image function in lower-priority child processes (localdev/upload_pump.py),
+  and the renditions bucket, served under /img/ by the SPA's server as
+  CloudFront serves it; each seeded product is given a photo through that
+  same pipeline, in the background (LOCAL_PHOTOS=0: none);
 - the catalog, seeded from data/products.json on the first start and restored
   from the snapshot in .local/ afterwards (so local edits survive a restart),
   and the user pool's accounts, restored with their ids and passwords;
@@ -22,10 +29,11 @@ pool it made: `chalice local --stage local` started in another terminal reads
 it (chalicelib/platform/config.py), and so does `python -m localdev.token`. `make aws`
 (``--aws-only``) starts everything but the API and SPA servers, for that use.
 
-The snapshot is saved about every second while something changes (a crash
-loses at most that), and by Ctrl-C or SIGTERM, which then stop everything
-(docs/local.md).
-Ports: API_PORT (8000), WEB_PORT (8080), AWS_PORT (5100); data: LOCAL_DATA_DIR (.local).
+The snapshot (the table, the renditions, the accounts) is saved about every
+second while something changes (a crash loses at most that), and by Ctrl-C
+or SIGTERM, which then stop everything (docs/local.md).
+Ports: API_PORT (8000), WEB_PORT (8080), AWS_PORT (5100); data: LOCAL_DATA_DIR (.local);
+seeded products' photos: LOCAL_PHOTOS (1; 0 makes none).
 """
 
 from __future__ import annotations
@@ -41,12 +49,16 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable, Sequence
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import boto3
 
+from chalicelib.catalog.product import Product
+from chalicelib.catalog.product_table import DynamoProductStore, to_product
+from chalicelib.photos.photo import PhotoState
 from chalicelib.platform.config import local_stack_file
 from infra.cloudformation import stack_name
 from infra.import_catalog import load, read_catalog, stage_table_name
@@ -59,12 +71,16 @@ from localdev.resources import (
     STABLE_USER_POOL_IDS,
     create_demo_users,
     create_notifications,
+    create_photo_storage,
     create_search_index_bucket,
     create_table,
     create_user_pool,
     fake_aws_environment,
     local_auth_environment,
     local_stage_environment,
+    object_body,
+    object_keys,
+    put_objects,
     rebuild_search_index,
     restore_user_pool_state,
     spa_origins,
@@ -73,6 +89,7 @@ from localdev.resources import (
     user_pool_state,
 )
 from localdev.stream_pump import StreamPump
+from localdev.upload_pump import PhotoProcesses, UploadPump, default_workers
 
 HOST = "127.0.0.1"
 STAGE = "local"
@@ -133,10 +150,18 @@ class FrontendHandler(gateway.BoundedRequests, SimpleHTTPRequestHandler):
     HTTP/0.9 is refused as on the API server (``gateway.BoundedRequests``).
     """
 
-    def __init__(self, *args: Any, site_config: dict[str, Any], headers: dict[str, str], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        site_config: dict[str, Any],
+        headers: dict[str, str],
+        renditions: RenditionsOrigin | None = None,
+        **kwargs: Any,
+    ) -> None:
         from infra.publish_spa import tightened_index
 
         self.site_config = site_config
+        self.renditions = renditions
         self.page = tightened_index((FRONTEND / "index.html").read_text(), site_config)
         self.site_headers = {**headers, "Content-Security-Policy": page_csp(self.page)}
         super().__init__(*args, directory=str(FRONTEND), **kwargs)
@@ -168,6 +193,8 @@ class FrontendHandler(gateway.BoundedRequests, SimpleHTTPRequestHandler):
         if not self.clean_path(self.path):
             self.send_error(400)
             return None
+        if self.path.startswith("/img/"):
+            return self.send_rendition()
         if self.path.split("?", 1)[0] in ("/", "/index.html"):
             page = self.page.encode()
             self.send_response(200)
@@ -177,6 +204,30 @@ class FrontendHandler(gateway.BoundedRequests, SimpleHTTPRequestHandler):
             self.end_headers()
             return io.BytesIO(page)
         return super().send_head()
+
+    def send_rendition(self) -> Any:
+        """/img/<key>: the renditions bucket's object, as CloudFront's ``img/*`` behaviour serves it
+        (the path is the key, the query is left out); no listing, nothing outside ``img/``."""
+        import io
+        from urllib.parse import unquote
+
+        key = unquote(self.path.split("?", 1)[0].split("#", 1)[0])[1:]
+        found = self.renditions.read(key) if self.renditions is not None and rendition_path(key) else None
+        if found is None:
+            self.send_error(404)
+            return None
+        if isinstance(found, int):
+            self.send_error(found)
+            return None
+        body, headers = found
+        not_modified = self.headers.get("If-None-Match") == headers["ETag"]
+        self.send_response(304 if not_modified else 200)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        if not not_modified:
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        return None if not_modified else io.BytesIO(body)
 
     def do_GET(self) -> None:
         if self.path.split("?")[0] == "/config.json":
@@ -211,12 +262,263 @@ class FrontendHandler(gateway.BoundedRequests, SimpleHTTPRequestHandler):
         pass
 
 
+_KEY_PART = re.compile(r"[A-Za-z0-9_.-]{1,255}")
+
+
+def rendition_path(key: str) -> bool:
+    """A key under ``img/`` only: named parts, none of them ``.`` or ``..`` (no way out), no directory."""
+    parts = key.split("/")
+    return (
+        len(key) <= 1024  # S3's longest key
+        and len(parts) >= 2
+        and parts[0] == "img"
+        and all(_KEY_PART.fullmatch(part) and part not in (".", "..") for part in parts[1:])
+    )
+
+
+class RenditionsOrigin:
+    """The renditions bucket, read as CloudFront reads it (GetObject, through boto3 against the embedded AWS)."""
+
+    PASSED_ON = ("Content-Type", "Cache-Control", "ETag", "Last-Modified")
+
+    def __init__(self, s3: Any, bucket: str) -> None:
+        self.s3, self.bucket = s3, bucket
+
+    def read(self, key: str) -> tuple[bytes, dict[str, str]] | int | None:
+        """The object's bytes and headers; None if there is none; 502 if the bucket could not be read."""
+        from botocore.exceptions import ClientError
+
+        try:
+            found = self.s3.get_object(Bucket=self.bucket, Key=key)
+            body = found["Body"].read()
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+                return None
+            logger.warning("could not read %s from the renditions bucket: %s", key, exc)
+            return 502
+        except Exception as exc:  # the embedded AWS is stopping, say: what CloudFront answers for its origin
+            logger.warning("could not read %s from the renditions bucket: %s", key, exc)
+            return 502
+        sent = found["ResponseMetadata"]["HTTPHeaders"]
+        return body, {name: sent[name.lower()] for name in self.PASSED_ON if name.lower() in sent}
+
+
 class FrontendServer(gateway.QuietClientErrors, ThreadingHTTPServer):
     """A thread per connection, and room for a burst of clients (the default backlog is 5);
     a client that goes away prints no traceback."""
 
     daemon_threads = True
     request_queue_size = gateway.REQUEST_QUEUE_SIZE
+
+
+# -- photos: the renditions kept across restarts, and the seeded products' photos -------------
+class RenditionFiles:
+    """The renditions bucket kept in a directory (``<data dir>/renditions/<key>``), as the table is kept.
+
+    ``save`` writes the renditions made since the last save and removes the
+    files of those deleted (a photo deleted, its product deleted); ``restore``
+    puts them all back into the embedded AWS at a start. Their keys name
+    their content (chalicelib/photos/photo.py), so a file once written never
+    changes; their type and caching are the image function's, from the key's
+    extension (``put_rendition``). Only keys of renditions are kept.
+    """
+
+    def __init__(self, bucket: str, directory: Path) -> None:
+        self.bucket, self.directory = bucket, directory
+        self._saved: set[str] = set()
+
+    @staticmethod
+    def headers(key: str) -> dict[str, str]:
+        from chalicelib.photos.photo import CACHE_CONTROL, CONTENT_TYPES, EXTENSIONS
+
+        formats = {extension: fmt for fmt, extension in EXTENSIONS.items()}
+        return {"Content-Type": CONTENT_TYPES[formats[key.rsplit(".", 1)[1]]], "Cache-Control": CACHE_CONTROL}
+
+    @staticmethod
+    def is_rendition(key: str) -> bool:
+        return _RENDITION_KEY.fullmatch(key) is not None
+
+    def restore(self) -> int:
+        """Put every saved rendition back into the bucket; returns how many."""
+        files = sorted(self.directory.rglob("*")) if self.directory.exists() else []
+        keys = [path.relative_to(self.directory).as_posix() for path in files if path.is_file()]
+        keys = [key for key in keys if self.is_rendition(key)]
+        restored = put_objects(self.bucket, ((k, (self.directory / k).read_bytes(), self.headers(k)) for k in keys))
+        self._saved = set(keys)
+        return restored
+
+    def save(self) -> None:
+        present = object_keys(self.bucket)
+        for key in sorted(k for k in present - self._saved if self.is_rendition(k)):
+            body = object_body(self.bucket, key)
+            if body is not None:  # else deleted meanwhile: nothing to keep
+                path = self.directory / key
+                path.parent.mkdir(parents=True, exist_ok=True)
+                partial = path.with_name(path.name + ".tmp")
+                with os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out:
+                    out.write(body)
+                partial.replace(path)
+                self._saved.add(key)
+        for key in sorted(self._saved - present):
+            path = self.directory / key
+            path.unlink(missing_ok=True)
+            for folder in (path.parent, path.parent.parent):  # img/<content id>/v1/ and img/<content id>/
+                if folder != self.directory and folder.is_dir() and not any(folder.iterdir()):
+                    folder.rmdir()
+            self._saved.discard(key)
+
+
+_RENDITION_KEY = re.compile(r"img/[0-9a-f]{32}/v[0-9]+/[0-9]+\.(webp|jpg)")  # photo.py's RenditionKey
+
+
+class PhotoSeeding:
+    """A photo for each product of the seed file, made in the background by the shop's own pipeline.
+
+    For each product without a photo, what an admin's upload leads to: a
+    photo ``processing`` on the product (``product_photos.add_photo``), then
+    the drawn JPEG (localdev/generate_photos.py) put at its upload key; the
+    uploads bucket's event, the queue, the upload pump and the image function
+    do the rest, as for any upload. At most ``in_flight`` uploads wait for the
+    image function at a time, so photos appear from the first seconds on and
+    the queue never holds the whole catalog.
+
+    Across restarts: each photo granted here is written down
+    (``record_file``) before its upload. A product with a photo, in any
+    state, is left alone, and so is one given a photo here before (an admin
+    may have deleted it); but a photo of ours still ``processing`` at a start
+    lost its upload with the embedded AWS's memory (a stop or crash before
+    the image function got to it), so its upload is put again, under the
+    same key, and it is finished.
+    """
+
+    def __init__(
+        self,
+        seed_ids: Sequence[str],
+        record_file: Path,
+        pump: UploadPump,
+        processes: PhotoProcesses,
+        in_flight: int = 4,
+        out: Callable[[str], None] | None = None,
+    ) -> None:
+        self.seed_ids, self.record_file = list(seed_ids), record_file
+        self.pump, self.processes, self.in_flight = pump, processes, in_flight
+        self.out = out or functools.partial(print, flush=True)  # progress, under the banner
+        self.total = 0
+        self.keys: list[str] = []  # the uploads put, in order
+        self.took_s: float | None = None  # once every photo is made
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> PhotoSeeding:
+        self._thread = threading.Thread(target=self._run, daemon=True, name="photo-seeding")
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=STOP_GRACE_S / 2)
+
+    @property
+    def made(self) -> int:
+        return sum(key in self.pump.finished for key in self.keys)
+
+    def todo(self, store: Any) -> list[tuple[Product, str | None]]:
+        """The products to give a photo (none yet), or whose photo to finish (its id), in the seed file's order."""
+        recorded = self._recorded()
+        order = {product_id: n for n, product_id in enumerate(self.seed_ids)}
+        found: list[tuple[Product, str | None]] = []
+        for product in sorted(
+            (to_product(item) for item in store.items() if item.get("id") in order), key=lambda p: order[p.id]
+        ):
+            ours = recorded.get(product.id)
+            if ours is None and not product.photos:
+                found.append((product, None))
+            elif ours is not None and any(p.id == ours and p.state is PhotoState.processing for p in product.photos):
+                found.append((product, ours))
+        return found
+
+    def _run(self) -> None:
+        started = time.monotonic()
+        table = boto3.session.Session().resource("dynamodb").Table(os.environ["TABLE_NAME"])
+        store = DynamoProductStore(table)
+        try:
+            todo = self.todo(store)
+        except Exception:
+            logger.exception("could not list the products to give photos")
+            return
+        self.total = len(todo)
+        if not todo:
+            return
+        self.out(f"photos: making {self.total} in the background (LOCAL_PHOTOS=0 to skip)")
+        s3, bucket = boto3.session.Session().client("s3"), os.environ["UPLOADS_BUCKET"]
+        shown = 0
+        for product, photo_id in todo:
+            shown = self._wait(lambda: len(self.keys) - self.made < self.in_flight, shown)
+            if self._stop.is_set():
+                return
+            try:
+                self.keys.append(self._upload(store, s3, bucket, product, photo_id))
+            except Exception:  # the product deleted meanwhile, or given eight photos: the next one
+                logger.exception("could not give %s a photo", product.id)
+        self._wait(lambda: self.made == len(self.keys), shown)
+        if not self._stop.is_set():
+            self.took_s = time.monotonic() - started
+            refused = sum(self.pump.finished[key] != "ready" for key in self.keys)
+            self.out(
+                f"photos: {self.made}/{self.total} made in {self.took_s:.0f} s"
+                + (f" ({refused} not made: see the log above)" if refused else "")
+            )
+
+    def _upload(self, store: Any, s3: Any, bucket: str, product: Product, photo_id: str | None) -> str:
+        """The product's photo granted (unless ``photo_id``, granted before) and its upload put; returns its key."""
+        from chalicelib.catalog import product_photos
+        from chalicelib.photos.photo import MAX_ALT
+        from chalicelib.photos.uploads import upload_key
+        from localdev.generate_photos import photo_for
+
+        drawn = self.processes.run(photo_for, product.model_dump(mode="json", exclude={"photos"}))
+        if photo_id is None:
+            photo_id = product_photos.add_photo(store, product.id, alt=product.name[:MAX_ALT]).id
+            self._record(product.id, photo_id)
+        key = upload_key(product.id, photo_id)
+        s3.put_object(Bucket=bucket, Key=key, Body=drawn, ContentType="image/jpeg")
+        return key
+
+    def _wait(self, condition: Callable[[], bool], shown: int) -> int:
+        """Wait until ``condition()`` or a stop, printing progress at each tenth; returns the photos shown made."""
+        step = max(1, self.total // 10)
+
+        def progressed(then: int) -> Callable[[], bool]:
+            return lambda: condition() or self.made >= then + step
+
+        while not self._stop.is_set():
+            self.pump.wait_until(progressed(shown), timeout_s=0.5)
+            made = self.made
+            if shown + step <= made < self.total:
+                shown = made - made % step
+                self.out(f"photos: {made}/{self.total} made")
+            if condition():
+                break
+        return shown
+
+    def _recorded(self) -> dict[str, str]:
+        """product id -> the photo granted here (a line cut short by a crash is left out)."""
+        found: dict[str, str] = {}
+        if self.record_file.exists():
+            for line in self.record_file.read_text().splitlines():
+                try:
+                    entry = json.loads(line)
+                    found[str(entry["product_id"])] = str(entry["photo_id"])
+                except (ValueError, KeyError, TypeError):
+                    continue
+        return found
+
+    def _record(self, product_id: str, photo_id: str) -> None:
+        self.record_file.parent.mkdir(parents=True, exist_ok=True)
+        line = "\n" + json.dumps({"product_id": product_id, "photo_id": photo_id})
+        with os.fdopen(os.open(self.record_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "w") as out:
+            out.write(line)
 
 
 class LocalStack:
@@ -231,10 +533,19 @@ class LocalStack:
         seed_file: Path = SEED_FILE,
         serve_api: bool = True,
         serve_web: bool = True,
+        seed_photos: bool = False,  # `make run` (main) makes them unless LOCAL_PHOTOS=0
+        photo_workers: int | None = None,
     ) -> None:
         self.api_port, self.web_port, self.aws_port = api_port, web_port, aws_port
         self.data_dir, self.seed_file = data_dir, seed_file
         self.serve_api, self.serve_web = serve_api, serve_web
+        self.seed_photos = seed_photos
+        self.photo_workers = photo_workers or default_workers()
+        self.photo_seeding: PhotoSeeding | None = None
+        self.upload_pump: UploadPump | None = None
+        self._renditions: RenditionFiles | None = None
+        self.restored_renditions = 0
+        self.photo_queues: dict[str, str] = {}
         self.aws_url = f"http://{HOST}:{aws_port}"
         self.api_url = f"http://{HOST}:{api_port}"
         self.web_url = f"http://{HOST}:{web_port}"
@@ -265,6 +576,16 @@ class LocalStack:
     def user_pools_file(self) -> Path:
         return self.data_dir / "user-pools.json"
 
+    @property
+    def renditions_dir(self) -> Path:
+        """The renditions bucket's objects, one file per key."""
+        return self.data_dir / "renditions"
+
+    @property
+    def seeded_photos_file(self) -> Path:
+        """The photos given to seeded products here: a JSON line per photo."""
+        return self.data_dir / "seeded-photos.jsonl"
+
     # -- lifecycle -------------------------------------------------------
     def start(self) -> LocalStack:
         self._use(fake_aws_environment(self.aws_url))
@@ -282,6 +603,10 @@ class LocalStack:
         bucket = os.environ["SEARCH_INDEX_BUCKET"]
         create_search_index_bucket(boto3.client("s3"), bucket)
         self.index_version = rebuild_search_index(self.table_name, bucket)
+        uploads, renditions = os.environ["UPLOADS_BUCKET"], os.environ["RENDITIONS_BUCKET"]
+        self.photo_queues = create_photo_storage(stack_name(STAGE), uploads, renditions, spa_origins(self.web_port))
+        self._renditions = RenditionFiles(renditions, self.renditions_dir)
+        self.restored_renditions = self._renditions.restore()
         cognito = boto3.client("cognito-idp")
         os.environ.update(STABLE_USER_POOL_IDS)  # moto's setting: the same pool and client ids at every start
         self.pool = create_user_pool(cognito, stack_name(STAGE))
@@ -290,6 +615,7 @@ class LocalStack:
         self._use(local_auth_environment(self.aws_url, self.pool))
         self._use(create_notifications(stack_name(STAGE)))
         self._start_stream_delivery()
+        self._start_photo_delivery()  # after the last of the environment: the photo processes inherit it
         if self.serve_api:
             self._start_api()
         if self.serve_web:
@@ -297,6 +623,8 @@ class LocalStack:
         self._snapshots = threading.Thread(target=self._snapshot_loop, daemon=True, name="snapshots")
         self._snapshots.start()
         self._write_stack_file()
+        if self.seed_photos:
+            self._start_photo_seeding()
         return self
 
     def stop(self) -> None:
@@ -333,6 +661,22 @@ class LocalStack:
             function_name="index_table_stream",
         ).start()
         self._servers += [self.order_events, self.index_pump]
+
+    def _start_photo_delivery(self) -> None:
+        """The uploads queue's mapping, played locally: queue -> the image function, in child processes."""
+        self.photo_processes = PhotoProcesses(self.photo_workers)
+        self.upload_pump = UploadPump(
+            self.photo_queues["UPLOADS_QUEUE_URL"], self.photo_processes.process_message, workers=self.photo_workers
+        ).start()
+        self._servers += [self.photo_processes, self.upload_pump]  # stopped in reverse: the pump first
+
+    def _start_photo_seeding(self) -> None:
+        assert self.upload_pump is not None
+        seed_ids = [str(p.id) for p in read_catalog(self.seed_file) if p.id]
+        self.photo_seeding = PhotoSeeding(
+            seed_ids, self.seeded_photos_file, self.upload_pump, self.photo_processes, 2 * self.photo_workers
+        ).start()
+        self._servers.append(self.photo_seeding)
 
     def _start_api(self) -> None:
         from chalice.cli import create_local_server
@@ -388,7 +732,8 @@ class LocalStack:
             "auth": self.site_auth(),
         }
         headers = site_headers((FRONTEND / "index.html").read_text())
-        handler = functools.partial(FrontendHandler, site_config=site_config, headers=headers)
+        renditions = RenditionsOrigin(boto3.client("s3"), os.environ["RENDITIONS_BUCKET"])
+        handler = functools.partial(FrontendHandler, site_config=site_config, headers=headers, renditions=renditions)
         server = FrontendServer((HOST, self.web_port), handler)
         threading.Thread(target=server.serve_forever, daemon=True, name="web").start()
         self._servers.append(server)
@@ -435,8 +780,9 @@ class LocalStack:
         self._users_restored = True
 
     def save_snapshot(self, exact: bool = False) -> None:
-        """Save what changed since the last save: the table's changes, and the
-        user pool's accounts if they changed, to .local/.
+        """Save what changed since the last save: the table's changes, the
+        renditions made or deleted, and the user pool's accounts if they
+        changed, to .local/.
 
         The embedded AWS runs in this process, so its memory is read directly.
         The table's changes are taken from its stream (``embedded_table.TableChanges``,
@@ -452,6 +798,8 @@ class LocalStack:
                 self._unsaved += self._table_changes.take()
                 self._journal(self._unsaved)  # if it fails (a full disk), the changes wait for the next save
                 self._unsaved = []
+        if self._renditions is not None:
+            self._renditions.save()
         if self._users_restored:
             state = user_pool_state(self.pool["user_pool_id"], self._password_hashes)
             users = json.dumps({stack_name(STAGE): state}, indent=1)
@@ -521,6 +869,7 @@ def main(argv: list[str] | None = None) -> None:
         data_dir=Path(os.environ.get("LOCAL_DATA_DIR", ROOT / ".local")),
         serve_api=not args.aws_only,
         serve_web=not args.aws_only,
+        seed_photos=os.environ.get("LOCAL_PHOTOS", "1").strip().lower() not in ("0", "no", "false", "off"),
     )
     stopping = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -564,6 +913,16 @@ def banner(stack: LocalStack, took_s: float) -> str:
         f"{email} / {password}" + (f"  ({', '.join(groups)})" if groups else "")
         for email, password, groups in DEMO_USERS
     )
+    photos = f"served at {stack.web_url}/img/<key> (as CloudFront serves the renditions bucket)"
+    if not stack.serve_web:
+        photos = f"the renditions bucket {os.environ['RENDITIONS_BUCKET']} (no /img/ without the SPA's server)"
+    if stack.restored_renditions:
+        photos += f"\n                {stack.restored_renditions} renditions restored"
+    if stack.seed_photos:
+        photos += "\n                seeded products without one get a photo in the background (LOCAL_PHOTOS=0: none)"
+    photos += f"""
+                uploads that failed three times: aws --endpoint-url {stack.aws_url} sqs receive-message
+                  --queue-url {stack.photo_queues["PHOTO_FAILURES_QUEUE_URL"]}  (docs/local.md)"""
     if stack.serve_api:
         servers = f"""  Shop (SPA)    {stack.web_url}
   API           {stack.api_url}   (OpenAPI: {stack.api_url}/openapi.json)
@@ -579,6 +938,7 @@ Serverless Pet Store is up (stage {STAGE}, {took_s:.1f}s)
   Catalog       {how}
                 delete .local/ to start again from the seed file
   Demo users    {users}
+  Photos        {photos}
   Order events  confirmations by SES from {os.environ["NOTIFY_FROM"]} and low-stock alerts by SNS,
                 logged below; messages sent: {stack.aws_url}/moto-api/data.json ("ses" -> "Message")
                 records that failed: aws --endpoint-url {stack.aws_url} sqs receive-message

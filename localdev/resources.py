@@ -1,13 +1,19 @@
 """Create the stage's AWS resources from infra/template.yaml.
 
-The local stack and the tests build their table from the same CloudFormation
-template that production deploys, so keys and indexes cannot drift apart.
+The local stack and the tests build their table, user pool and photo buckets
+and queues from the same CloudFormation template that production deploys, so
+keys, indexes and settings cannot drift apart. Also here: the embedded AWS
+itself (moto's server, with ``ShopOnly`` and ``S3PostPolicy`` in front of it)
+and what of its memory the local stack saves and restores (the user pool's
+accounts, a bucket's objects).
 """
 
 from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -287,6 +293,135 @@ def create_notifications(prefix: str) -> dict[str, str]:
     }
 
 
+# -- photos: the uploads bucket and its queue, the renditions bucket -----------------------
+# Created from infra/template.yaml's UploadsBucket, UploadsQueue,
+# PhotoFailuresQueue and RenditionsBucket (chalicelib/photos/uploads.py says
+# what travels where), with these local differences:
+# - the uploads bucket's CORS names the local SPA's origins instead of any
+#   (ShopOnly lets no other origin reach the embedded AWS anyway);
+# - the uploads queue's visibility timeout is a minute, not six times a
+#   deployed function's timeout: a delivery that failed comes back sooner;
+# - what moto stores but never applies is left out (lifecycle rules, bucket
+#   policies, SQS encryption): the TLS-only policies would refuse plain http.
+LOCAL_UPLOADS_VISIBILITY_S = 60
+
+
+def create_photo_storage(
+    prefix: str,
+    uploads_bucket: str,
+    renditions_bucket: str,
+    web_origins: tuple[str, ...],
+    visibility_timeout_s: int = LOCAL_UPLOADS_VISIBILITY_S,
+) -> dict[str, str]:
+    """The photo buckets, the uploads queue with its failed-events queue, and the
+    uploads bucket's report of each new upload to the queue; returns the queues' URLs
+    (``UPLOADS_QUEUE_URL``, ``PHOTO_FAILURES_QUEUE_URL``). Harmless when repeated."""
+    import json
+
+    import boto3
+
+    s3, sqs = boto3.client("s3"), boto3.client("sqs")
+    uploads, renditions = _properties("UploadsBucket"), _properties("RenditionsBucket")
+    _private_bucket(s3, uploads_bucket, uploads)
+    _private_bucket(s3, renditions_bucket, renditions)
+    s3.put_bucket_cors(
+        Bucket=uploads_bucket, CORSConfiguration={"CORSRules": _cors_rules(uploads["CorsConfiguration"], web_origins)}
+    )
+    failures_url = sqs.create_queue(
+        QueueName=f"{prefix}-photo-failures",
+        Attributes={"MessageRetentionPeriod": str(_properties("PhotoFailuresQueue")["MessageRetentionPeriod"])},
+    )["QueueUrl"]
+    redrive = dict(_properties("UploadsQueue")["RedrivePolicy"], deadLetterTargetArn=_queue_arn(sqs, failures_url))
+    queue_url = sqs.create_queue(
+        QueueName=f"{prefix}-uploads",
+        Attributes={"VisibilityTimeout": str(visibility_timeout_s), "RedrivePolicy": json.dumps(redrive)},
+    )["QueueUrl"]
+    queue_arn = _queue_arn(sqs, queue_url)
+    reports = [
+        {
+            "Id": f"uploads-to-image-function-{n}",
+            "QueueArn": queue_arn,
+            "Events": [found["Event"]],
+            "Filter": {"Key": {"FilterRules": found["Filter"]["S3Key"]["Rules"]}},
+        }
+        for n, found in enumerate(uploads["NotificationConfiguration"]["QueueConfigurations"])
+    ]
+    s3.put_bucket_notification_configuration(
+        Bucket=uploads_bucket, NotificationConfiguration={"QueueConfigurations": reports}
+    )
+    return {"UPLOADS_QUEUE_URL": queue_url, "PHOTO_FAILURES_QUEUE_URL": failures_url}
+
+
+def _private_bucket(s3: Any, name: str, properties: dict[str, Any]) -> None:
+    if name not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
+        s3.create_bucket(Bucket=name)
+    s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=properties["PublicAccessBlockConfiguration"])
+    rules = properties["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    s3.put_bucket_encryption(
+        Bucket=name,
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"]} for rule in rules]
+        },
+    )
+
+
+def _cors_rules(configuration: dict[str, Any], origins: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The template's CORS rules (CloudFormation's spelling) as S3's API takes them, for ``origins``."""
+    return [
+        {
+            "AllowedMethods": rule["AllowedMethods"],
+            "AllowedOrigins": list(origins),
+            "AllowedHeaders": rule.get("AllowedHeaders", []),
+            **({"MaxAgeSeconds": int(rule["MaxAge"])} if "MaxAge" in rule else {}),
+        }
+        for rule in configuration["CorsRules"]
+    ]
+
+
+def _queue_arn(sqs: Any, queue_url: str) -> str:
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]
+    return str(attributes["QueueArn"])
+
+
+# The renditions bucket survives a restart as the table does (local_stack.py
+# keeps its objects in .local/renditions/). The embedded AWS runs in this
+# process, so its memory is read and restored directly, as the user pool's is:
+# a restart puts back thousands of objects in a fraction of a second, where
+# one PutObject over HTTP takes milliseconds.
+def _bucket(bucket: str) -> Any:
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.s3.models import s3_backends
+
+    return s3_backends[DEFAULT_ACCOUNT_ID]["aws"].get_bucket(bucket)
+
+
+def object_keys(bucket: str) -> set[str]:
+    """Every key of a bucket of the embedded AWS (a copy: uploads may come in meanwhile)."""
+    return set(dict.keys(_bucket(bucket).keys))  # dict's own keys(): one step, whatever writes meanwhile
+
+
+def object_body(bucket: str, key: str) -> bytes | None:
+    """An object's bytes, read from the embedded AWS's memory; None if it is gone (deleted meanwhile)."""
+    try:
+        return bytes(_bucket(bucket).keys[key].value)
+    except (KeyError, IndexError, ValueError):  # gone, or its buffer closed by a delete meanwhile
+        return None
+
+
+def put_objects(bucket: str, objects: Iterable[tuple[str, bytes, dict[str, str]]]) -> int:
+    """Put ``(key, body, headers)`` into a bucket of the embedded AWS directly, reporting
+    nothing (they are restored, not new); ``headers``: Content-Type, Cache-Control."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.s3.models import s3_backends
+
+    backend = s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
+    count = 0
+    for key, body, headers in objects:
+        backend.put_object(bucket, key, body, disable_notification=True).set_metadata(dict(headers))
+        count += 1
+    return count
+
+
 def local_auth_environment(aws_url: str, pool: dict[str, str], region: str = "us-east-1") -> dict[str, str]:
     """What the app needs to verify the local pool's tokens (set by the stack)."""
     return {
@@ -313,7 +448,8 @@ def fake_aws_environment(aws_url: str) -> dict[str, str]:
 def start_embedded_aws(port: int, allowed_origins: tuple[str, ...] = ()) -> Any:
     """moto's server on loopback, with the patches of localdev/moto_patches.py installed,
     answering only the shop (``ShopOnly``): browsers may call it from
-    ``allowed_origins`` (the SPA's) alone.
+    ``allowed_origins`` (the SPA's) alone; and a browser's form upload to a
+    bucket is checked against its policy as S3 checks it (``S3PostPolicy``).
 
     Used by the local stack, the tests and the benchmarks alike.
     """
@@ -329,8 +465,9 @@ def start_embedded_aws(port: int, allowed_origins: tuple[str, ...] = ()) -> Any:
     own = (f"http://127.0.0.1:{port}", f"http://localhost:{port}")
 
     class EmbeddedAws(ThreadedMotoServer):
-        def _server_entry(self) -> None:  # moto 5.2's, with ShopOnly in front of its app
-            app = ShopOnly(DomainDispatcherApplication(create_backend_app), allowed_origins, own)
+        def _server_entry(self) -> None:  # moto 5.2's, with ShopOnly and S3PostPolicy in front of its app
+            moto_app = S3PostPolicy(DomainDispatcherApplication(create_backend_app))
+            app = ShopOnly(moto_app, allowed_origins, own)
             self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
             self._server_ready_event.set()
             self._server.serve_forever()
@@ -414,3 +551,162 @@ class ShopOnly:
             return start_response(status, kept, *exc_info)
 
         return self.app(environ, cors_start_response)
+
+
+# -- S3's check of a browser's form upload ---------------------------------------------------
+MAX_FORM_BYTES = 64 * 2**20  # what the embedded S3 reads of one form (the shop's uploads: 10 MB)
+# Form fields that no condition of a policy names (S3's documentation of POST policies).
+_UNCONDITIONED = frozenset({"policy", "file", "signature", "awsaccesskeyid", "x-amz-signature"})
+
+
+@dataclass(frozen=True)
+class S3Error:
+    status: int
+    code: str
+    message: str
+    details: dict[str, str | int] = field(default_factory=dict)
+
+
+def post_policy_refusal(bucket: str, fields: dict[str, str], size: int, now: float) -> S3Error | None:
+    """Why S3 refuses a form upload of ``size`` bytes with these ``fields`` (its policy
+    among them); None when the policy lets it through. The signature is not checked."""
+    import base64
+    import json
+    from datetime import datetime
+
+    named = {name.lower(): value for name, value in fields.items()}
+    if "policy" not in named:
+        return S3Error(403, "AccessDenied", "Access Denied")  # a private bucket takes no anonymous form
+    try:
+        policy = json.loads(base64.b64decode(named["policy"], validate=True))
+        expires = datetime.fromisoformat(str(policy["expiration"]).replace("Z", "+00:00")).timestamp()
+        conditions = list(policy.get("conditions", []))
+    except (ValueError, KeyError, TypeError):
+        return S3Error(400, "InvalidPolicyDocument", "Invalid Policy: Invalid JSON.")
+    if expires <= now:
+        return S3Error(403, "AccessDenied", "Invalid according to Policy: Policy expired.")
+    values = {**named, "bucket": bucket}
+    covered: set[str] = set()
+    for condition in conditions:
+        refused = _condition_refusal(condition, values, size, covered)
+        if refused is not None:
+            return refused
+    extra = sorted(n for n in named if n not in covered and n not in _UNCONDITIONED and not n.startswith("x-ignore-"))
+    if extra:
+        return S3Error(403, "AccessDenied", f"Invalid according to Policy: Extra input fields: {', '.join(extra)}")
+    return None
+
+
+def _condition_refusal(condition: Any, values: dict[str, str], size: int, covered: set[str]) -> S3Error | None:
+    import json
+
+    if isinstance(condition, dict):  # {"name": "value"}: the same as ["eq", "$name", "value"]
+        for name, wanted in condition.items():
+            refused = _condition_refusal(["eq", f"${name}", wanted], values, size, covered)
+            if refused is not None:
+                return refused
+        return None
+    if not (isinstance(condition, list) and len(condition) == 3):
+        return S3Error(400, "InvalidPolicyDocument", "Invalid Policy: Invalid Condition.")
+    operator = str(condition[0]).lower()
+    if operator == "content-length-range":
+        low, high = int(condition[1]), int(condition[2])
+        if size > high:
+            message = "Your proposed upload exceeds the maximum allowed size"
+            return S3Error(400, "EntityTooLarge", message, {"ProposedSize": size, "MaxSizeAllowed": high})
+        if size < low:
+            message = "Your proposed upload is smaller than the minimum allowed size"
+            return S3Error(400, "EntityTooSmall", message, {"ProposedSize": size, "MinSizeAllowed": low})
+        return None
+    if operator not in ("eq", "starts-with") or not str(condition[1]).startswith("$"):
+        return S3Error(400, "InvalidPolicyDocument", "Invalid Policy: Invalid Condition.")
+    name, wanted = str(condition[1])[1:].lower(), str(condition[2])
+    covered.add(name)
+    value = values.get(name, "")
+    if value == wanted or (operator == "starts-with" and value.startswith(wanted)):
+        return None
+    failed = json.dumps([operator, str(condition[1]), wanted])
+    return S3Error(403, "AccessDenied", f"Invalid according to Policy: Policy Condition failed: {failed}")
+
+
+class S3PostPolicy:
+    """S3's check of a browser's form upload (a presigned POST), in front of moto's app (local only).
+
+    moto 5.2 stores whatever a form posts to a bucket: it reads neither the
+    form's policy nor its signature (``_bucket_response_post`` in
+    moto/s3/responses.py), so a file over the admin function's
+    ``content-length-range`` was stored, and a form could name another key
+    or type than the one granted. Here, as S3 does, a form upload (a
+    ``multipart/form-data`` POST to a bucket) is refused, with S3's XML
+    error, when it has no policy, when its policy has expired, when one of
+    its conditions fails or a field is named by none (403 AccessDenied), or
+    when its file is outside ``content-length-range`` (400 EntityTooLarge or
+    EntityTooSmall, before moto stores anything or reports it to a queue).
+    The signature is not checked: moto checks no credentials.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        import io
+
+        bucket = _form_upload_bucket(environ)
+        if bucket is None or not environ.get("CONTENT_LENGTH"):
+            return self.app(environ, start_response)  # not a form upload (moto answers 411 without a length)
+        length = int(environ["CONTENT_LENGTH"])
+        if length > MAX_FORM_BYTES:
+            too_large: dict[str, str | int] = {"ProposedSize": length, "MaxSizeAllowed": MAX_FORM_BYTES}
+            message = "Your proposed upload exceeds the maximum allowed size"
+            return _s3_error(environ, start_response, S3Error(400, "EntityTooLarge", message, too_large))
+        body = environ["wsgi.input"].read(length)
+        fields, size = _form(environ, body)
+        refused = post_policy_refusal(bucket, fields, size, time.time())
+        if refused is not None:
+            return _s3_error(environ, start_response, refused)
+        environ["wsgi.input"] = io.BytesIO(body)  # moto reads the form again
+        return self.app(environ, start_response)
+
+
+def _form_upload_bucket(environ: dict[str, Any]) -> str | None:
+    """The bucket a form upload posts to (path or virtual-host style); None for any other request."""
+    if environ.get("REQUEST_METHOD") != "POST" or environ.get("QUERY_STRING"):
+        return None
+    if not str(environ.get("CONTENT_TYPE", "")).lower().startswith("multipart/form-data"):
+        return None
+    path = str(environ.get("PATH_INFO", "")).strip("/")
+    host = str(environ.get("HTTP_HOST", "")).rsplit(":", 1)[0]
+    if path and "/" not in path:
+        return path
+    if not path and host.endswith(".localhost"):
+        return host.removesuffix(".localhost")
+    return None
+
+
+def _form(environ: dict[str, Any], body: bytes) -> tuple[dict[str, str], int]:
+    """A form's fields (the first value of each) and the size of its ``file``."""
+    import io
+
+    from werkzeug.formparser import parse_form_data
+
+    _, form, files = parse_form_data({**environ, "wsgi.input": io.BytesIO(body)})
+    fields = {name: str(form[name]) for name in form}
+    upload = files.get("file")
+    size = upload.stream.seek(0, io.SEEK_END) if upload is not None else len(fields.pop("file", "").encode())
+    return fields, size
+
+
+def _s3_error(environ: dict[str, Any], start_response: Any, error: S3Error) -> list[bytes]:
+    """S3's answer to a refused request: its XML error document."""
+    import html
+    import http
+    import uuid
+
+    parts = {"Code": error.code, "Message": error.message, **error.details, "RequestId": uuid.uuid4().hex[:16]}
+    document = "".join(f"<{name}>{html.escape(str(value), quote=False)}</{name}>" for name, value in parts.items())
+    body = f'<?xml version="1.0" encoding="UTF-8"?>\n<Error>{document}</Error>'.encode()
+    headers = [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))]
+    if environ.get("HTTP_ORIGIN"):  # S3 answers a refused upload with the bucket's CORS headers too
+        headers.append(("Access-Control-Allow-Origin", str(environ["HTTP_ORIGIN"])))
+    start_response(f"{error.status} {http.HTTPStatus(error.status).phrase}", headers)
+    return [body]

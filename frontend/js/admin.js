@@ -1,6 +1,8 @@
-// Catalog admin: find, create, edit, delete products and adjust stock.
+// Catalog admin: find, create, edit, delete products and adjust stock; the
+// product page's photos are admin-photos.js.
 // Shown only to the admin role; the API checks the role on every call anyway.
 
+import { showPhotos } from "./admin-photos.js";
 import { api } from "./api.js";
 import { el } from "./dom.js";
 import { price } from "./format.js";
@@ -124,6 +126,7 @@ export function showEdit(id) {
   stockForm.hidden = !id;
   editForm.elements.stock.readOnly = Boolean(id); // an existing product's stock moves by adjustment
   show("edit", id ? "Edit product" : "New product");
+  showPhotos(id);
   loaded = null;
   fillForm(editForm, null);
   if (!id) return settle();

@@ -1,6 +1,8 @@
 // The cart: a store kept in localStorage, so it survives reloads and is shared
-// by the shop's tabs. It remembers names and prices only to show them; the
-// server prices the order at checkout.
+// by the shop's tabs. It remembers names, prices, the category and the first
+// photo only to show them; the server prices the order at checkout.
+
+import { thumbnailOf } from "./photos.js";
 
 const KEY = "petstore.cart";
 export const MAX_LINES = 25; // what one order may hold (POST /orders)
@@ -35,9 +37,10 @@ export const estimatedTotal = () => read().reduce((sum, line) => sum + line.pric
 export function add(product, quantity = 1) {
   const current = read();
   const line = current.find((l) => l.product_id === product.id);
-  if (line) line.quantity = clamp(line.quantity + quantity);
+  const shown = { category: product.category, photo: thumbnailOf(product) };
+  if (line) Object.assign(line, shown, { quantity: clamp(line.quantity + quantity) });
   else if (current.length >= MAX_LINES) return false;
-  else current.push({ product_id: product.id, name: product.name, price_cents: product.price_cents, quantity: clamp(quantity) });
+  else current.push({ product_id: product.id, name: product.name, price_cents: product.price_cents, ...shown, quantity: clamp(quantity) });
   write(current);
   return true;
 }

@@ -5,6 +5,7 @@ import * as cart from "./cart.js";
 import { el } from "./dom.js";
 import { label, price, stockText } from "./format.js";
 import { $, loading, more, navigate, parseHash, say, show } from "./page.js";
+import { icon, photoPicture, productPicture, readyPhotos, remember } from "./photos.js";
 
 const FILTERS = ["species", "category", "brand", "min_price", "max_price", "in_stock", "sort"];
 
@@ -61,13 +62,18 @@ function facts(product, tag) {
   ];
 }
 
-// Only the shop's own pictures (img/...): an admin-entered URL never loads.
-const OWN_IMAGE = /^img\/[a-z0-9-]+\.(svg|png|jpg|webp)$/;
-
-function picture(product, size) {
-  const src = OWN_IMAGE.test(product.image ?? "") ? product.image : `img/${product.category}.svg`;
-  return el("img", { src, alt: "", width: size, height: size, class: "picture", loading: "lazy", decoding: "async" });
-}
+// How wide each place shows a photo, as styles.css lays it out (so the browser
+// picks the rendition from the srcset before any CSS is known):
+// cards: a grid of 14rem-or-wider columns in a 72rem page, 2 to 4 of them, the
+// photo the card's width less its padding (one column, below 31rem: a 7.5rem
+// photo beside the words); the product page: the panel's full width on a
+// phone, half of it from 48rem on.
+const CARD_SIZES =
+  "(max-width: 31rem) 7.5rem, (max-width: 46rem) calc(50vw - 3.4rem), " +
+  "(max-width: 61rem) calc(33.3vw - 3.25rem), (max-width: 72rem) calc(25vw - 3.2rem), 15rem";
+const PRODUCT_SIZES = "(max-width: 48rem) calc(100vw - 4.7rem), (max-width: 72rem) calc(50vw - 3.3rem), 33rem";
+const THUMB_SIZES = "4rem";
+const FIRST_ROW = 4; // the most cards a row holds: their photos are above the fold, never lazy
 
 // The text with the spans the API says matched wrapped in <mark>: text nodes only.
 function highlighted(text, spans = []) {
@@ -98,11 +104,11 @@ function addButton(product) {
   );
 }
 
-function card(product) {
+function card(product, aboveFold) {
   return el(
     "li",
     { class: "card", dataset: { testid: "product-card" } },
-    picture(product, 56),
+    productPicture(product, { className: "shot", sizes: CARD_SIZES, lazy: !aboveFold }),
     el("a", { href: `#/product/${encodeURIComponent(product.id)}` }, ...highlighted(product.name, product.matches?.name)),
     ...facts(product, "span"),
     addButton(product),
@@ -169,8 +175,47 @@ function suggestion(params) {
 }
 
 function renderPage(list, page, append) {
+  remember(page.items);
   if (!append) list.replaceChildren();
-  list.append(...page.items.map(card));
+  list.append(...page.items.map((product, index) => card(product, !append && index < FIRST_ROW)));
+}
+
+// The product page's photos: the first one large (the page's largest paint:
+// loaded first, never lazy), and a thumbnail button for each when there are
+// several. A button (or the arrow keys on them) shows its photo large; the
+// new photo replaces the old once it is decoded, in a box of the same size.
+function gallery(product) {
+  const photos = readyPhotos(product);
+  const large = (photo, first) =>
+    productPicture(product, { photo, className: "shot", sizes: PRODUCT_SIZES, lazy: false, priority: first });
+  const stage = el("div", { class: "stage" }, photos.length ? large(photos[0], true) : icon(product, { className: "shot", lazy: false }));
+  if (photos.length < 2) return el("div", { class: "gallery" }, stage);
+
+  let wanted = 0;
+  const choose = (index) => {
+    wanted = index;
+    buttons.forEach((button, i) => button.setAttribute("aria-pressed", String(i === index)));
+    const next = large(photos[index], false);
+    next.querySelector("img").decode().catch(() => {}).finally(() => wanted === index && stage.replaceChildren(next));
+  };
+  const buttons = photos.map((photo, index) =>
+    el(
+      "button",
+      { type: "button", class: "thumb", "aria-pressed": String(index === 0), "aria-label": `Photo ${index + 1} of ${photos.length}`, onclick: () => choose(index) },
+      photoPicture(photo, { alt: "", className: "shot", sizes: THUMB_SIZES }),
+    ),
+  );
+  const thumbs = el("ul", { class: "thumbs", "aria-label": `Photos of ${product.name}` }, buttons.map((button) => el("li", {}, button)));
+  thumbs.addEventListener("keydown", (event) => {
+    const step = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 }[event.key];
+    const at = buttons.indexOf(document.activeElement);
+    if (!step || at < 0) return;
+    event.preventDefault();
+    const to = (at + step + buttons.length) % buttons.length;
+    buttons[to].focus();
+    choose(to);
+  });
+  return el("div", { class: "gallery" }, stage, thumbs);
 }
 
 /** The product page; `onAdd(quantity)` puts it in the cart. */
@@ -189,11 +234,15 @@ function renderProduct(container, product, onAdd) {
     el("button", { type: "submit", class: "primary" }, "Add to cart"),
   );
   container.replaceChildren(
-    picture(product, 120),
-    el("h1", {}, product.name),
-    ...facts(product, "p"),
-    el("p", { class: "description" }, product.description),
-    product.stock > 0 ? buy : el("p", {}, "This product is out of stock for now."),
+    gallery(product),
+    el(
+      "div",
+      { class: "details" },
+      el("h1", {}, product.name),
+      ...facts(product, "p"),
+      el("p", { class: "description" }, product.description),
+      product.stock > 0 ? buy : el("p", {}, "This product is out of stock for now."),
+    ),
   );
 }
 
@@ -250,6 +299,7 @@ export function showProduct(id) {
   loading(
     () => api(`/products/${encodeURIComponent(id)}`),
     (product) => {
+      remember([product]);
       document.title = `${product.name} · Pet Store`;
       renderProduct(container, product, (quantity) => {
         if (cart.add(product, quantity)) say(`Added ${product.name} to your cart.`);

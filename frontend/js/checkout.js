@@ -9,6 +9,7 @@ import * as cart from "./cart.js";
 import { el } from "./dom.js";
 import { price } from "./format.js";
 import { $, fail, onSubmit, say, settle, show, showing } from "./page.js";
+import { fillThumbnails, thumbnail } from "./photos.js";
 import { authHeader, current, onChange } from "./session.js";
 
 const ATTEMPT = "petstore.checkout";
@@ -27,11 +28,19 @@ function problemOf(line) {
   return available > 0 ? `Only ${available} left: lower the quantity.` : "Out of stock: remove it to check out.";
 }
 
+// What the line kept of its product when it was added (a cart from before
+// photos has neither: fillThumbnails() asks the shop).
+function shownProduct(line) {
+  if (!line.category && !line.photo) return null;
+  return { name: line.name, category: line.category, photos: line.photo ? [line.photo] : [] };
+}
+
 function lineRow(line) {
   const problem = problemOf(line);
   return el(
     "li",
     { class: problem ? "line short" : "line", dataset: { testid: "cart-line" } },
+    thumbnail(line.product_id, shownProduct(line)),
     el("a", { href: `#/product/${encodeURIComponent(line.product_id)}` }, line.name),
     el("input", {
       type: "number",
@@ -69,6 +78,7 @@ function renderCart(container) {
     el("ul", { class: "lines", "aria-label": "Cart" }, lines.map(lineRow)),
     el("p", { class: "total" }, "Estimated total: ", el("strong", {}, price(cart.estimatedTotal()))),
   );
+  fillThumbnails(container);
   return true;
 }
 

@@ -4,6 +4,7 @@ import { api } from "./api.js";
 import { el } from "./dom.js";
 import { price, when } from "./format.js";
 import { $, currentPage, fail, loading, more, needSignIn, say, show } from "./page.js";
+import { fillThumbnails, thumbnail } from "./photos.js";
 import { authHeader } from "./session.js";
 
 const STATUS = { placed: "Placed", cancelled: "Cancelled" };
@@ -61,7 +62,11 @@ function renderOrder(container, order, { justPlaced = false, onCancel } = {}) {
           el(
             "tr",
             {},
-            el("td", {}, el("a", { href: `#/product/${encodeURIComponent(line.product_id)}` }, line.name)),
+            el(
+              "td",
+              {},
+              el("span", { class: "item" }, thumbnail(line.product_id), el("a", { href: `#/product/${encodeURIComponent(line.product_id)}` }, line.name)),
+            ),
             el("td", {}, String(line.quantity)),
             el("td", {}, price(line.unit_price_cents)),
             el("td", {}, price(line.line_total_cents)),
@@ -74,6 +79,7 @@ function renderOrder(container, order, { justPlaced = false, onCancel } = {}) {
     el("p", {}, [address.name, address.line1, address.line2, `${address.postal_code} ${address.city}`, address.country].filter(Boolean).join(", ")),
     order.status === "placed" && onCancel && el("button", { type: "button", class: "danger", onclick: onCancel }, "Cancel order"),
   );
+  fillThumbnails(container); // order lines name their products only: their photos come from the catalog
 }
 
 // -- the views ---------------------------------------------------------------------

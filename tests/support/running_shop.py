@@ -78,13 +78,18 @@ def bearer_of(stack: RunningStack, email: str, password: str) -> dict[str, str]:
     return {"Authorization": "Bearer " + printed.stdout.strip()}
 
 
-def stack_environment(data_dir: Path) -> dict[str, str]:
-    """The environment of a stack on free ports, keeping its data in ``data_dir``."""
+def stack_environment(data_dir: Path, photos: bool = False) -> dict[str, str]:
+    """The environment of a stack on free ports, keeping its data in ``data_dir``.
+
+    Without ``photos`` it makes no seeded photos (LOCAL_PHOTOS=0): making 240
+    keeps both cores busy for a minute or two, which tests of other things
+    should not wait behind. tests/functional/test_local_photo_pipeline.py
+    covers the seeding."""
     ports = {name: str(free_port()) for name in ("API_PORT", "WEB_PORT", "AWS_PORT")}
     # Not the test session's own embedded AWS (the functional tier's): the
     # stack and what it runs (an import, a token) must reach this stack's.
     inherited = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    return {**inherited, **ports, "LOCAL_DATA_DIR": str(data_dir)}
+    return {**inherited, **ports, "LOCAL_DATA_DIR": str(data_dir), "LOCAL_PHOTOS": "1" if photos else "0"}
 
 
 # The demo users every local stack creates (localdev/resources.py).
