@@ -376,6 +376,7 @@ def test_the_pages_with_photos_pass_axe_and_look_right(
     page: Page, shop_api: ShopApi, make_product: Any, viewport: tuple[int, int]
 ) -> None:
     from axe_playwright_python import sync_playwright as axe  # in the dev lock
+
     width, height = viewport
     size = "desktop" if width > 600 else "phone"
     page.set_viewport_size({"width": width, "height": height})
