@@ -47,7 +47,7 @@ from infra.cloudformation import (
     stack_name,
 )
 from infra.functions import by_key
-from infra.import_catalog import CatalogFileError, load, read_catalog
+from infra.import_catalog import CatalogFileError, give_photos, load, read_catalog
 from infra.session import Aws, connect, operator_session
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -158,7 +158,9 @@ def deploy(aws: Aws, options: DeployOptions, watch: Watch, out: Out) -> dict[str
     outs = required_outputs(stack)
     publish_site(aws, stage, outs, env, out)
     if options.seed or options.force_seed:
-        seed_catalog(aws.dynamodb.Table(outs["TableName"]), options.seed_file, options.force_seed, out)
+        table = aws.dynamodb.Table(outs["TableName"])
+        seed_catalog(table, options.seed_file, options.force_seed, out)
+        seed_photos(aws, table, outs, options.seed_file, out)
     ensure_index(aws, stage, outs["SearchIndexBucketName"], out)
     for line in next_steps(stage, stack, env, aws.region, seeded=options.seed or options.force_seed):
         out(line)
@@ -226,6 +228,26 @@ def seed_catalog(table: Any, seed_file: Path, force: bool, out: Out) -> None:
     written = load(table, products, show_progress=sys.stderr.isatty())
     why = "it was empty" if empty else "forced, although it held items"
     out(f"Seeded {table.name} with {written} products from {name} ({why}).")
+
+
+def seed_photos(aws: Aws, table: Any, outs: Mapping[str, str], seed_file: Path, out: Out) -> None:
+    """A photo for each product of the seed file without one, made by the stage's image function."""
+    bucket = outs.get("UploadsBucketName")
+    if not bucket:
+        out("Not seeding photos: the stack has no uploads bucket (package the stage again).")
+        return
+    try:
+        ids = [product.id for product in read_catalog(seed_file) if product.id]
+    except CatalogFileError as exc:
+        raise StackError(str(exc)) from exc
+    put = give_photos(table, aws.s3, bucket, ids, show_progress=sys.stderr.isatty())
+    if put:
+        out(
+            f"Put {put} seed photos in s3://{bucket}/uploads/: the image function makes their renditions "
+            "within minutes (the admin page shows each photo's state)."
+        )
+    else:
+        out("Not seeding photos: every seed product in the table has one already.")
 
 
 def has_index(s3: Any, bucket: str) -> bool:

@@ -31,6 +31,7 @@ from chalicelib.catalog.product import ProductIn
 from chalicelib.catalog.product_table import DynamoProductStore
 from chalicelib.catalog.products import import_products
 from chalicelib.platform.config import ConfigError, require_aws
+from chalicelib.platform.errors import NotFound
 from infra.template import ROOT
 
 
@@ -88,6 +89,40 @@ def stage_table_name(stage: str, cloudformation: Any = None) -> str:
 def load(table: Any, products: list[ProductIn], show_progress: bool = True) -> int:
     with tqdm(total=len(products), unit="product", disable=not show_progress, desc="importing") as bar:
         return import_products(DynamoProductStore(table), products, progress=bar.update)
+
+
+def give_photos(table: Any, s3: Any, bucket: str, product_ids: list[str], show_progress: bool = True) -> int:
+    """A drawn photo (infra/seed_photos.py) for each of these products with none, through the stage's pipeline.
+
+    As an admin's upload: the photo is granted on the product (``processing``),
+    then its JPEG is put at the upload key in the uploads bucket; the bucket's
+    event brings it to the image function, which makes the renditions and
+    marks it ready. A product that has a photo, in any state, is left alone,
+    so running this again gives photos only to those still without; one
+    deleted since is skipped. Returns the number of uploads put.
+    """
+    from chalicelib.catalog import product_photos
+    from chalicelib.catalog.products import get_product
+    from chalicelib.photos.photo import MAX_ALT
+    from chalicelib.photos.uploads import upload_key
+    from infra.seed_photos import photo_for
+
+    store = DynamoProductStore(table)
+    put = 0
+    with tqdm(total=len(product_ids), unit="product", disable=not show_progress, desc="photos") as bar:
+        for product_id in product_ids:
+            bar.update(1)
+            try:
+                product = get_product(store, product_id)
+            except NotFound:  # deleted since it was imported
+                continue
+            if product.photos:
+                continue
+            drawn = photo_for(product.model_dump(mode="json", exclude={"photos"}))
+            photo = product_photos.add_photo(store, product.id, alt=product.name[:MAX_ALT])
+            s3.put_object(Bucket=bucket, Key=upload_key(product.id, photo.id), Body=drawn, ContentType="image/jpeg")
+            put += 1
+    return put
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -376,7 +376,7 @@ class PhotoSeeding:
 
     For each product without a photo, what an admin's upload leads to: a
     photo ``processing`` on the product (``product_photos.add_photo``), then
-    the drawn JPEG (localdev/generate_photos.py) put at its upload key; the
+    the drawn JPEG (infra/seed_photos.py) put at its upload key; the
     uploads bucket's event, the queue, the upload pump and the image function
     do the rest, as for any upload. At most ``in_flight`` uploads wait for the
     image function at a time, so photos appear from the first seconds on and
@@ -475,7 +475,7 @@ class PhotoSeeding:
         from chalicelib.catalog import product_photos
         from chalicelib.photos.photo import MAX_ALT
         from chalicelib.photos.uploads import upload_key
-        from localdev.generate_photos import photo_for
+        from infra.seed_photos import photo_for
 
         drawn = self.processes.run(photo_for, product.model_dump(mode="json", exclude={"photos"}))
         if photo_id is None:

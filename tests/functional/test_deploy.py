@@ -29,10 +29,13 @@ from botocore.exceptions import ClientError
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
+from chalicelib.photos.photo import MAX_ALT
+from chalicelib.photos.uploads import upload_key
 from chalicelib.platform.keys import product_key
 from infra import artifacts, deploy, smoke
 from infra.cloudformation import Watch
 from infra.expand import expand
+from infra.seed_photos import photo_for
 from infra.session import Aws, connect
 from infra.template import ROOT
 from localdev.resources import create_table, create_user_pool
@@ -673,6 +676,45 @@ def test_the_seed_goes_into_an_empty_table_only_unless_forced(
     assert f"Seeded {table_name} with 3 products from {seed_file} (forced, although it held items)." in said[2]
     table = boto3.resource("dynamodb").Table(table_name)
     assert all(table.get_item(Key=product_key(p["id"])).get("Item") for p in products)
+
+
+def test_seeding_a_stage_puts_a_drawn_photo_of_each_seed_product_in_its_uploads_bucket(
+    run: Deployer, s3: Any, site_bucket: str, pool: dict[str, str], tmp_path: Path
+) -> None:
+    # GIVEN a stage whose table is empty, with its uploads bucket
+    table_name = f"petstore-dev-ShopTable-{uuid.uuid4().hex[:6]}"
+    create_table(boto3.client("dynamodb"), table_name)
+    uploads = f"petstore-dev-uploadsbucket-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=uploads)
+    outs = {**stack_outputs(site_bucket, pool, table_name), "UploadsBucketName": uploads}
+    current = stack("dev", "UPDATE_COMPLETE", outs, dict.fromkeys(PARAMETERS, ""))
+    for _ in range(2):
+        run.cfn.has_stack(current)
+        run.cfn.change_set("UPDATE", KEEP_ALL, status="FAILED", reason=NO_CHANGES)
+    products = json.loads((ROOT / "data" / "products.json").read_text())[:3]
+    seed_file = tmp_path / "products.json"
+    seed_file.write_text(json.dumps(products))
+    options = deploy.DeployOptions("dev", build_dir=run.build_dir, seed=True, seed_file=seed_file, smoke=False)
+    watch = Watch(poll_seconds=0.0, sleep=run.sleeps.append)
+    said: list[list[str]] = [[], []]
+
+    # WHEN it is deployed with SEED=1, twice
+    for lines in said:
+        deploy.deploy(run.aws, options, watch, lines.append)
+
+    # THEN each seed product has one photo, processing, whose upload is the product's drawn JPEG
+    table = boto3.resource("dynamodb").Table(table_name)
+    put = {item["Key"] for item in s3.list_objects_v2(Bucket=uploads).get("Contents", [])}
+    assert len(put) == 3
+    for product in products:
+        photos = table.get_item(Key=product_key(product["id"]))["Item"]["photos"]
+        assert [(p["state"], p["alt"]) for p in photos] == [("processing", product["name"][:MAX_ALT])]
+        key = upload_key(product["id"], photos[0]["id"])
+        assert key in put
+        assert s3.get_object(Bucket=uploads, Key=key)["Body"].read() == photo_for(product)
+    assert f"Put 3 seed photos in s3://{uploads}/uploads/" in " ".join(said[0])
+    # AND the second deploy gives none more
+    assert "Not seeding photos: every seed product in the table has one already." in said[1]
 
 
 def test_an_auth0_stage_publishes_its_tenant_to_the_spa(

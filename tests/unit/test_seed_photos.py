@@ -19,7 +19,7 @@ import pytest
 from PIL import Image, ImageChops, ImageStat
 
 from chalicelib.photos.renditions import WIDTHS, make_renditions
-from localdev.generate_photos import (
+from infra.seed_photos import (
     CATALOG,
     SHAPES,
     SIZE,

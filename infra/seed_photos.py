@@ -1,13 +1,15 @@
 """Seed photos for the catalog: one JPEG per product, drawn, never downloaded.
 
-    python -m localdev.generate_photos --out /tmp/photos [--limit 40]
+    python -m infra.seed_photos --out /tmp/photos [--limit 40]
 
-The local stack gives every seeded product a photo by handing the bytes of
-``photo_for(product)`` to the same pipeline an admin's upload goes through
-(checked, re-encoded into renditions, content-addressed), so the shop shows
-and tests its real photo path from the first ``make run``. The repository
-holds no photo collection and nothing is fetched: each photo is drawn with
-Pillow from the product itself.
+Every seeded product gets a photo by handing the bytes of ``photo_for(product)``
+to the same pipeline an admin's upload goes through (checked, re-encoded into
+renditions, content-addressed): the local stack does it in the background at
+each `make run` (localdev/local_stack.py), and `make deploy SEED=1` puts them
+in the stage's uploads bucket (infra/import_catalog.py, ``give_photos``), so
+the shop shows and tests its real photo path from the first start. The
+repository holds no photo collection and nothing is fetched: each photo is
+drawn with Pillow from the product itself.
 
 Each category is its own object (a bag or a can of food, a bone or a jar of
 treats, a ball, a rope or a mouse, a cushion bed, a bottle with a cross, a
