@@ -16,8 +16,8 @@ from __future__ import annotations
 from chalicelib.api import admin, authorizer, images, indexer, order_events, purchase, search, shop_app
 
 app = shop_app(
-    search.bp,  # GET /health, /products, /products/{id}, /openapi.json
-    purchase.bp,  # /me, /orders... (signed in)
+    search.bp,  # GET /health, /products, /products/best-sellers, /products/{id}, /openapi.json
+    purchase.bp,  # /me, /me/address, /orders... (signed in)
     admin.bp,  # POST/PUT/DELETE /products, /products/{id}/stock, /products/{id}/photos (admin role)
     authorizer.bp,  # jwt_auth: verifies the caller's JWT
     order_events.bp,  # handle_table_stream: the table's stream -> order follow-ups

@@ -15,6 +15,7 @@ timeout, and the view answers 503 with Retry-After (chalicelib/platform/errors.p
 
 from __future__ import annotations
 
+import os
 import time
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -136,9 +137,20 @@ def get_sqs() -> Any:
 
 @cache
 def get_s3() -> Any:
-    import boto3
+    """S3; the photo uploads it presigns go to the bucket's regional, virtual-hosted endpoint.
 
-    return boto3.client("s3", config=aws_config())
+    Left to choose, botocore presigns a POST for the global endpoint
+    (``<bucket>.s3.amazonaws.com``), which outside us-east-1 answers for a
+    bucket made minutes ago with a redirect: the admin's browser refuses it
+    (CORS). The embedded AWS (AWS_ENDPOINT_URL: moto on loopback) is
+    addressed by path, as botocore addresses it unless told otherwise.
+    """
+    config = aws_config()  # the stage's AWS first: locally, AWS_ENDPOINT_URL comes with it
+    import boto3
+    from botocore.config import Config
+
+    style = "path" if os.environ.get("AWS_ENDPOINT_URL") else "virtual"
+    return boto3.client("s3", config=config.merge(Config(s3={"addressing_style": style})))
 
 
 @cache

@@ -21,12 +21,13 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from chalicelib.platform.aws import is_missing
 from infra.cloudformation import Out, StackError
 from infra.expand import CODE_PROPERTIES, expand
 
 # The property of each SAM type that may name a local file (a zip next to the template).
 LOCAL_ARTIFACTS = CODE_PROPERTIES
-MISSING = ("404", "NoSuchBucket", "NotFound")
+NO_BUCKET = ("404", "NoSuchBucket", "NotFound")  # what HeadBucket says of a bucket no one has
 TLS_ONLY = "TlsRequestsOnly"  # the Sid of the bucket policy's statement
 # Why these ages: a rollback sets each function back to the code the stack's
 # previous template names, which Lambda reads from here again. An upload that
@@ -65,7 +66,7 @@ def bucket_exists(s3: Any, name: str, account: str) -> bool:
         s3.head_bucket(Bucket=name, ExpectedBucketOwner=account)
     except ClientError as exc:
         code = str(exc.response.get("Error", {}).get("Code"))
-        if code not in MISSING:
+        if code not in NO_BUCKET:
             raise StackError(
                 f"the artifacts bucket {name} exists but this account ({account}) cannot use it ({code})"
             ) from exc
@@ -152,7 +153,7 @@ def upload(s3: Any, bucket: str, key: str, body: bytes, out: Out, now: datetime 
     try:
         found = s3.head_object(Bucket=bucket, Key=key)
     except ClientError as exc:
-        if str(exc.response.get("Error", {}).get("Code")) not in MISSING:
+        if not is_missing(exc):
             raise
         s3.put_object(Bucket=bucket, Key=key, Body=body)
         out(f"  s3://{bucket}/{key} ({len(body):,} bytes)")

@@ -26,6 +26,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from chalicelib.platform.aws import is_missing
 from infra import api_gateway_account, artifacts, publish_spa, smoke
 from infra.chalice_config import CHALICE_CONFIG, admin_role
 from infra.chalice_config import stage_environment as chalice_stage_environment
@@ -255,7 +256,7 @@ def has_index(s3: Any, bucket: str) -> bool:
     try:
         s3.head_object(Bucket=bucket, Key=INDEX_POINTER)
     except ClientError as exc:
-        if str(exc.response.get("Error", {}).get("Code")) in ("404", "NoSuchKey", "NotFound"):
+        if is_missing(exc):
             return False
         raise
     return True

@@ -25,6 +25,11 @@ GLOBAL_NAME: Final = "${AWS::StackName}-${AWS::Region}"
 ORIGIN_KEY_HEADER: Final = "x-api-key"
 ORIGIN_KEY_SECRET: Final = "OriginKeySecret"  # noqa: S105 (a logical id; the value is generated in the stack)
 ORIGIN_KEY_VALUE: Final = {"Fn::Sub": f"{{{{resolve:secretsmanager:${{{ORIGIN_KEY_SECRET}}}}}}}"}
+# The front page's best sellers: the same answer for everyone, kept at the edge
+# as long as the API's Cache-Control says (chalicelib/api/responses.py,
+# BEST_SELLERS_CACHE), keyed by `limit` alone: no token, no cookie.
+BEST_SELLERS_PATH: Final = f"{monitoring.API_STAGE}/products/best-sellers"
+BEST_SELLERS_MAX_TTL_S: Final = 600
 
 
 def edge(site_distribution: dict[str, Any]) -> dict[str, Any]:
@@ -33,6 +38,8 @@ def edge(site_distribution: dict[str, Any]) -> dict[str, Any]:
     Catalog reads are cached as briefly as their Cache-Control says (no
     header: not cached); the token is part of the cache key, so a signed-in
     answer is never served to anyone else (and private answers say no-store).
+    The best sellers, public and the same for everyone, have a behaviour of
+    their own whose key is `limit` alone, so every shopper shares one copy.
     An optional WAF rate rule guards it (CloudFront's WAF lives in us-east-1).
     CloudFront proves itself to the API with the origin key (``origin_key``).
     """
@@ -68,6 +75,19 @@ def edge(site_distribution: dict[str, Any]) -> dict[str, Any]:
             "ResponseHeadersPolicyId": {"Ref": SITE_HEADERS_POLICY},
         },
         {
+            # Before the API's own behaviour: CloudFront takes the first pattern that matches.
+            "PathPattern": BEST_SELLERS_PATH,
+            "TargetOriginId": "api",
+            "ViewerProtocolPolicy": "https-only",
+            "AllowedMethods": ["GET", "HEAD"],
+            "CachedMethods": ["GET", "HEAD"],
+            "Compress": True,
+            # No origin request policy: the API gets only what the key holds
+            # (`limit`), so no other parameter can make the answer kept for it differ.
+            "CachePolicyId": {"Ref": "BestSellersCachePolicy"},
+            "ResponseHeadersPolicyId": {"Ref": SITE_HEADERS_POLICY},
+        },
+        {
             "PathPattern": f"{monitoring.API_STAGE}/*",  # the API's stage is its path: /api/products
             "TargetOriginId": "api",
             "ViewerProtocolPolicy": "https-only",
@@ -99,6 +119,25 @@ def edge(site_distribution: dict[str, Any]) -> dict[str, Any]:
                         "EnableAcceptEncodingBrotli": True,
                         "HeadersConfig": {"HeaderBehavior": "whitelist", "Headers": ["Authorization"]},
                         "QueryStringsConfig": {"QueryStringBehavior": "all"},
+                        "CookiesConfig": {"CookieBehavior": "none"},
+                    },
+                }
+            },
+        },
+        "BestSellersCachePolicy": {
+            "Type": "AWS::CloudFront::CachePolicy",
+            "Properties": {
+                "CachePolicyConfig": {
+                    "Name": {"Fn::Sub": f"{GLOBAL_NAME}-best-sellers"},
+                    "Comment": "The best sellers: as long as the API's Cache-Control says, the same for everyone",
+                    "MinTTL": 0,
+                    "DefaultTTL": 0,  # no Cache-Control (an error): not kept
+                    "MaxTTL": BEST_SELLERS_MAX_TTL_S,
+                    "ParametersInCacheKeyAndForwardedToOrigin": {
+                        "EnableAcceptEncodingGzip": True,
+                        "EnableAcceptEncodingBrotli": True,
+                        "HeadersConfig": {"HeaderBehavior": "none"},
+                        "QueryStringsConfig": {"QueryStringBehavior": "whitelist", "QueryStrings": ["limit"]},
                         "CookiesConfig": {"CookieBehavior": "none"},
                     },
                 }

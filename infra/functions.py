@@ -197,7 +197,8 @@ FUNCTIONS: Final[tuple[Function, ...]] = (
         memory_mb=1024,
         timeout_s=60,  # a rebuild ({"rebuild": true}, `make reindex`) scans the table
         code=(
-            Grant(("dynamodb:Scan",), ("table",)),  # a rebuild
+            # A changed product's sales counter, a counter's product (BatchGetItem); a rebuild (Scan).
+            Grant(("dynamodb:BatchGetItem", "dynamodb:Scan"), ("table",)),
             Grant(("s3:DeleteObject", "s3:GetObject", "s3:PutObject"), ("search-index-objects",)),
             SEE_MISSING_INDEX_OBJECTS,
         ),

@@ -159,18 +159,18 @@ def pip_download(requirements: Path, into: Path) -> None:
     result = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603 (our own pip)
     if result.returncode:
         raise SystemExit(
-            f"could not download the search engine's wheels ({requirements.name}) for {WHEEL_PLATFORM}: "
+            f"could not download the wheels of {requirements.name} for {WHEEL_PLATFORM}: "
             f"{(result.stderr or result.stdout).strip()}\n(a first build needs the package index; "
             f"later builds use {CACHE.relative_to(ROOT) if CACHE.is_relative_to(ROOT) else CACHE}/)"
         )
 
 
-def search_engine_wheels(
-    requirements: Path = SEARCH_REQUIREMENTS,
+def locked_wheels(
+    requirements: Path,
     cache: Path | None = None,
     download: Callable[[Path, Path], None] = pip_download,
 ) -> list[Path]:
-    """A lock's wheels (the search engine's by default), from the cache, downloaded into it the first time."""
+    """A lock's wheels (a layer's), from the cache, downloaded into it the first time."""
     cache = cache or CACHE / _cache_name(requirements) / f"{WHEEL_PLATFORM}-{RUNTIME}"
     pins = locked(requirements)
     if not pins:
@@ -197,14 +197,9 @@ def build_layer(out: Path, layer: Layer) -> str:
     """Write build/<stage>/<layer's zip>; returns the line that reports it."""
     from infra.bundle import bundle_layer
 
-    wheels = search_engine_wheels(layer.requirements)
+    wheels = locked_wheels(layer.requirements)
     report = bundle_layer(wheels, out / layer.zip_name, runtime=RUNTIME)
     carried = ", ".join(f"{p.name} {p.version}" for p in locked(layer.requirements))
     where = out.relative_to(ROOT) if out.is_relative_to(ROOT) else out
     size_mb = report.size_bytes / 1e6
     return f"{where}/{layer.zip_name}: {size_mb:.1f} MB ({carried}), {report.compiled} modules compiled"
-
-
-def build_search_layer(out: Path, requirements: Path = SEARCH_REQUIREMENTS) -> str:
-    """Write build/<stage>/search-layer.zip; returns the line that reports it."""
-    return build_layer(out, Layer(**{**SEARCH_ENGINE.__dict__, "requirements": requirements}))

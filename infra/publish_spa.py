@@ -179,6 +179,27 @@ def tightened_index(html: str, config: Mapping[str, Any]) -> str:
     return html[: found.start(2)] + policy + html[found.end(2) :]
 
 
+CONFIG_ELEMENT = "shop-config"  # js/api.js reads it
+
+
+def site_index(html: str, config: Mapping[str, Any]) -> str:
+    """The page as served: its CSP tightened, and config.json inlined.
+
+    Inlined as a JSON data block (``<script type="application/json">``, which
+    runs nothing, so the CSP's ``script-src 'self'`` still holds), the page
+    knows its API without a round trip before its first search; js/api.js
+    fetches /config.json only when the block is missing. ``<`` is escaped so
+    no value can close the element.
+    """
+    page = tightened_index(html, config)
+    data = json.dumps(config, separators=(",", ":"), sort_keys=True).replace("<", "\\u003c")
+    block = f'<script type="application/json" id="{CONFIG_ELEMENT}">{data}</script>\n'
+    at = page.find('<script type="module"')
+    if at < 0:
+        raise SystemExit("frontend/index.html has no module script to put the config before")
+    return page[:at] + block + "  " + page[at:]
+
+
 def site_files() -> list[Path]:
     return sorted(p for p in FRONTEND.rglob("*") if p.is_file() and p.name != "config.json")
 
@@ -197,10 +218,10 @@ class Release:
 
 
 def site_uploads(config: Mapping[str, Any]) -> list[tuple[str, bytes]]:
-    """(key, body) of frontend/'s files, index.html's CSP tightened, and config.json."""
+    """(key, body) of frontend/'s files, index.html as served (``site_index``), and config.json."""
     uploads = [(p.relative_to(FRONTEND).as_posix(), p.read_bytes()) for p in site_files()]
     uploads = [
-        (key, tightened_index(body.decode(), config).encode() if key == "index.html" else body) for key, body in uploads
+        (key, site_index(body.decode(), config).encode() if key == "index.html" else body) for key, body in uploads
     ]
     uploads.append(("config.json", json.dumps(config, indent=2).encode()))
     return uploads

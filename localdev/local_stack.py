@@ -59,6 +59,7 @@ import boto3
 from chalicelib.catalog.product import Product
 from chalicelib.catalog.product_table import DynamoProductStore, to_product
 from chalicelib.photos.photo import PhotoState
+from chalicelib.platform.aws import is_missing
 from chalicelib.platform.config import local_stack_file
 from infra.cloudformation import stack_name
 from infra.import_catalog import load, read_catalog, stage_table_name
@@ -158,11 +159,11 @@ class FrontendHandler(gateway.BoundedRequests, SimpleHTTPRequestHandler):
         renditions: RenditionsOrigin | None = None,
         **kwargs: Any,
     ) -> None:
-        from infra.publish_spa import tightened_index
+        from infra.publish_spa import site_index
 
         self.site_config = site_config
         self.renditions = renditions
-        self.page = tightened_index((FRONTEND / "index.html").read_text(), site_config)
+        self.page = site_index((FRONTEND / "index.html").read_text(), site_config)
         self.site_headers = {**headers, "Content-Security-Policy": page_csp(self.page)}
         super().__init__(*args, directory=str(FRONTEND), **kwargs)
 
@@ -292,7 +293,7 @@ class RenditionsOrigin:
             found = self.s3.get_object(Bucket=self.bucket, Key=key)
             body = found["Body"].read()
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+            if is_missing(exc):
                 return None
             logger.warning("could not read %s from the renditions bucket: %s", key, exc)
             return 502

@@ -449,7 +449,9 @@ def start_embedded_aws(port: int, allowed_origins: tuple[str, ...] = ()) -> Any:
     """moto's server on loopback, with the patches of localdev/moto_patches.py installed,
     answering only the shop (``ShopOnly``): browsers may call it from
     ``allowed_origins`` (the SPA's) alone; and a browser's form upload to a
-    bucket is checked against its policy as S3 checks it (``S3PostPolicy``).
+    bucket is checked against its policy as S3 checks it (``S3PostPolicy``);
+    Cognito's emailed codes (forgot password, a new sign-up code) are mailed
+    and checked as Cognito does (localdev/account_recovery.py).
 
     Used by the local stack, the tests and the benchmarks alike.
     """
@@ -460,13 +462,14 @@ def start_embedded_aws(port: int, allowed_origins: tuple[str, ...] = ()) -> Any:
     from werkzeug.serving import make_server
 
     from localdev import moto_patches
+    from localdev.account_recovery import AccountRecovery
 
     moto_patches.install()  # checks moto's version too
     own = (f"http://127.0.0.1:{port}", f"http://localhost:{port}")
 
     class EmbeddedAws(ThreadedMotoServer):
-        def _server_entry(self) -> None:  # moto 5.2's, with ShopOnly and S3PostPolicy in front of its app
-            moto_app = S3PostPolicy(DomainDispatcherApplication(create_backend_app))
+        def _server_entry(self) -> None:  # moto 5.2's, with ShopOnly, AccountRecovery and S3PostPolicy in front
+            moto_app = AccountRecovery(S3PostPolicy(DomainDispatcherApplication(create_backend_app)), own[0])
             app = ShopOnly(moto_app, allowed_origins, own)
             self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
             self._server_ready_event.set()

@@ -3,7 +3,7 @@
 | blueprint | function | routes or events |
 |---|---|---|
 | ``search`` | search | GET /health, /products, /products/{id}, /openapi.json |
-| ``purchase`` | purchase | /me, /orders, /orders/{id}, POST /orders/{id}/cancel |
+| ``purchase`` | purchase | /me, /me/address, /orders, /orders/{id}, POST /orders/{id}/cancel |
 | ``admin`` | catalog admin | POST/PUT/DELETE /products, POST /products/{id}/stock, /products/{id}/photos |
 | ``authorizer`` | authorizer | the JWT authorizer of the signed-in routes |
 | ``order_events`` | order events | the table's stream |

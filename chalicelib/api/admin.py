@@ -52,9 +52,7 @@ def adjust_stock(product_id: str) -> dict[str, Any]:
 @api_errors
 def delete_product(product_id: str) -> Response:
     require_admin()
-    photos = catalog.get_product(get_product_store(), product_id).photos
-    catalog.delete_product(get_product_store(), product_id)
-    for photo in photos:
+    for photo in catalog.delete_product(get_product_store(), product_id).photos:
         forget(product_id, photo)
     return Response(body="", status_code=204)
 

@@ -26,9 +26,9 @@ from chalicelib.api.openapi_parts import query_parameters as _query_parameters
 from chalicelib.api.openapi_parts import schemas as _schemas
 from chalicelib.api.photo_paths import PHOTO_MODELS, photo_paths
 from chalicelib.catalog.product import Product, ProductIn, ProductUpdate, StockChange
-from chalicelib.orders.order import Order, OrderIn, OrderListParams, OrderPage
+from chalicelib.orders.order import Order, OrderIn, OrderListParams, OrderPage, SavedAddress
 from chalicelib.platform.schema import ErrorBody
-from chalicelib.search.results import ProductPage, SearchParams
+from chalicelib.search.results import BestSellers, BestSellersParams, ProductPage, SearchParams
 
 DESCRIPTION = """Search the catalog, manage it (admin) and buy (signed in). Money is integer cents.
 
@@ -43,7 +43,8 @@ never with a stack trace.
 
 Catalog reads (`GET /products`, `GET /products/{product_id}`) may be kept by
 shared caches for a minute (`Cache-Control: public, max-age=0, s-maxage=60`);
-every other answer is `no-store`."""
+the best sellers (`GET /products/best-sellers`) by any cache for five minutes
+(`public, max-age=300`); every other answer is `no-store`."""
 
 
 @cache
@@ -76,24 +77,24 @@ def document(server_url: str | None = None) -> dict[str, Any]:
                     "summary": "Search and browse products",
                     "description": (
                         "Words are matched in name, brand, category, species and description, case- and "
-                        "accent-insensitive, plural or singular; the last word is matched as a prefix while it "
-                        "is typed, that is unless the query ends with a space. Every word must match. Search "
-                        "forgives, and `query` says how: a word the catalog does not know is corrected from the "
-                        "catalog's own words (1 typo from 5 letters, 2 from 9), split or joined as the catalog "
-                        "writes it, or ignored; filler words are ignored; synonyms are searched too, ranked "
-                        "below the words as typed; and if the words find nothing together, the least "
-                        "informative are left out until the rest find something. `exact=true` turns "
-                        "corrections, compounds, filler words, synonyms and leaving words out off. The whole "
-                        "result is ranked by relevance (BM25; a word counts most in the name and as typed) or "
-                        "sorted. `facets` are exact counts over the whole result, each attribute counted with "
-                        "every filter but its own, with fixed price bands and `counted`, the size of the result. "
-                        "Each item's `matches` gives the offsets of the matched words in its name and "
-                        "description. Prices and stock are read from the catalog as they are now; which products "
-                        "match comes from the search index, which follows the catalog within seconds, not in "
-                        "the same transaction. A page before the last holds fewer than `limit` products only "
-                        "when one of them left the filters (or the catalog) since the index last saw it; follow "
-                        "`next_cursor` until it is null. While the stage has no search index yet, the answer "
-                        "is a 503 with code index_not_ready and `Retry-After`."
+                        "accent-insensitive, plural or singular; the last word is matched as a prefix while it is "
+                        "typed, that is unless the query ends with a space. Every word must match. Search forgives, "
+                        "and `query` says how: a word the catalog does not know is corrected from the catalog's own "
+                        "words (1 typo from 5 letters, 2 from 9), split or joined as the catalog writes it, or "
+                        "ignored; filler words are ignored; synonyms are searched too, ranked below the words as "
+                        "typed; and if the words find nothing together, the least informative are left out until the "
+                        "rest find something. `exact=true` turns corrections, compounds, filler words, synonyms and "
+                        "leaving words out off. The whole result is ranked by relevance (BM25; a word counts most in "
+                        "the name and as typed) or sorted; without words to rank (no `q`) `relevance` is best "
+                        "selling, the most units sold first, then by name. `facets` are exact counts over the whole "
+                        "result, each attribute counted with every filter but its own, with fixed price bands and "
+                        "`counted`, the size of the result. Each item's `matches` gives the offsets of the matched "
+                        "words in its name and description. Prices and stock are read from the catalog as they are "
+                        "now; which products match comes from the search index, which follows the catalog within "
+                        "seconds, not in the same transaction. A page before the last holds fewer than `limit` "
+                        "products only when one of them left the filters (or the catalog) since the index last saw "
+                        "it; follow `next_cursor` until it is null. While the stage has no search index yet, the "
+                        "answer is a 503 with code index_not_ready and `Retry-After`."
                     ),
                     "operationId": "searchProducts",
                     "parameters": _query_parameters(SearchParams),
@@ -118,6 +119,29 @@ def document(server_url: str | None = None) -> dict[str, Any]:
                         **_errors(*WITH_BODY, *SIGNED_IN_ERRORS),
                     },
                 },
+            },
+            "/products/best-sellers": {
+                "get": {
+                    "summary": "The best sellers, for the front page",
+                    "description": (
+                        "The products with the most units sold (the sales counters the order events keep: "
+                        "an order counts once the stream has carried it, a cancellation takes it back), then "
+                        "by name; only products that have sold. Same product shape as a search's items, "
+                        "photos included; prices and stock as the catalog has them now. Cached for five "
+                        "minutes (`Cache-Control: public, max-age=300`), at the shop's CloudFront too."
+                    ),
+                    "operationId": "listBestSellers",
+                    "parameters": _query_parameters(BestSellersParams),
+                    "responses": {
+                        "200": _ok("The best sellers, the most units first", "BestSellers"),
+                        **_errors("400", *PUBLIC),
+                        "503": _error(
+                            "The database is busy or unreachable (code service_unavailable), or the stage has no "
+                            "search index yet (code index_not_ready); retry after `Retry-After`",
+                            RETRY_AFTER,
+                        ),
+                    },
+                }
             },
             "/products/{product_id}": {
                 "parameters": [product_id],
@@ -250,6 +274,16 @@ def document(server_url: str | None = None) -> dict[str, Any]:
                     "responses": {"200": _ok("The caller", "Me"), **_errors(*SIGNED_IN_ERRORS)},
                 }
             },
+            "/me/address": {
+                "get": {
+                    "summary": "The shipping address of the caller's last order, to offer at checkout",
+                    "description": "Kept with the account, server-side: each order placed replaces it, in the "
+                    "same transaction as the order. null before the first order.",
+                    "operationId": "myAddress",
+                    "security": SIGNED_IN,
+                    "responses": {"200": _ok("The last address used", "SavedAddress"), **_errors(*SIGNED_IN_ERRORS)},
+                }
+            },
             "/openapi.json": {
                 "get": {
                     "summary": "This document",
@@ -263,6 +297,7 @@ def document(server_url: str | None = None) -> dict[str, Any]:
         },
         "components": {
             "schemas": _schemas(
+                BestSellers,
                 ErrorBody,
                 Me,
                 Order,
@@ -272,6 +307,7 @@ def document(server_url: str | None = None) -> dict[str, Any]:
                 ProductIn,
                 ProductPage,
                 ProductUpdate,
+                SavedAddress,
                 SearchParams,
                 StockChange,
                 *PHOTO_MODELS,

@@ -32,6 +32,12 @@ def me() -> dict[str, Any]:
     return describe_caller()
 
 
+@bp.route("/me/address", authorizer=jwt_auth)
+@api_errors
+def my_address() -> dict[str, Any]:
+    return dump(orders.saved_address(get_order_store(), caller(bp.current_request).sub))
+
+
 @bp.route("/orders", methods=["POST"], authorizer=jwt_auth)
 @api_errors
 def place_order() -> Response:

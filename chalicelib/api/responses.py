@@ -8,7 +8,8 @@
 - ``X-Content-Type-Options: nosniff`` on every answer.
 - ``Cache-Control``: the public catalog reads may be kept by shared caches
   for a minute; a browser revalidates them, so an admin's edit or a purchase
-  shows at once in the shop's own pages. Everything else (the caller's
+  shows at once in the shop's own pages. The best sellers are kept five
+  minutes, by browsers too. Everything else (the caller's
   account and orders, writes, errors) is ``no-store``.
 
 ``shop_app()`` registers ``finish_response`` on every app it builds, so the
@@ -37,10 +38,14 @@ logger = logging.getLogger(__name__)
 
 CATALOG_CACHE: Final = "public, max-age=0, s-maxage=60"
 DOCUMENT_CACHE: Final = "public, max-age=300"
+# The front page's best sellers: the same for everyone, and minutes old is fine
+# (the shop's CloudFront keeps them as long: infra/edge.py, BEST_SELLERS_PATH).
+BEST_SELLERS_CACHE: Final = "public, max-age=300"
 PRIVATE: Final = "no-store"
 PUBLIC_READS: Final = {
     "/products": CATALOG_CACHE,
     "/products/{product_id}": CATALOG_CACHE,
+    "/products/best-sellers": BEST_SELLERS_CACHE,
     "/openapi.json": DOCUMENT_CACHE,
 }
 

@@ -11,8 +11,8 @@ from chalicelib.api.http import dump, query_params
 from chalicelib.api.responses import api_errors
 from chalicelib.bootstrap import get_metrics, get_product_store, get_search_index, get_table
 from chalicelib.catalog import products as catalog
-from chalicelib.search.results import SearchParams
-from chalicelib.search.service import result_page, search_products
+from chalicelib.search.results import BestSellers, BestSellersParams, SearchParams
+from chalicelib.search.service import best_sellers, result_page, search_products
 
 bp = Blueprint(__name__)
 
@@ -28,6 +28,13 @@ def list_products() -> dict[str, Any]:
     params = query_params(bp.current_request, SearchParams)
     found = search_products(get_table(), get_search_index(), params, metrics=get_metrics())
     return dump(result_page(found, params))
+
+
+@bp.route("/products/best-sellers")
+@api_errors
+def list_best_sellers() -> dict[str, Any]:
+    params = query_params(bp.current_request, BestSellersParams)
+    return dump(BestSellers(items=best_sellers(get_table(), get_search_index(), params)))
 
 
 @bp.route("/products/{product_id}")

@@ -30,7 +30,7 @@ from chalicelib.catalog.product_store import ProductStore
 from chalicelib.photos import uploads
 from chalicelib.photos.photo import MAX_UPLOAD_BYTES, Photo
 from chalicelib.photos.renditions import PhotoRefused, make_renditions
-from chalicelib.platform.aws import error_code
+from chalicelib.platform.aws import is_missing
 
 Outcome = Literal["ready", "failed", "gone", "ignored"]
 NOT_PROCESSED = "The photo could not be processed. Try uploading it again."
@@ -74,7 +74,7 @@ def _read(work: PhotoWork, key: str) -> bytes | None:
     try:
         head = work.s3.head_object(Bucket=work.buckets.uploads, Key=key)
     except ClientError as exc:
-        if error_code(exc) in ("404", "NoSuchKey", "NotFound"):
+        if is_missing(exc):
             return None
         raise
     if int(head.get("ContentLength", 0)) > MAX_UPLOAD_BYTES:  # the POST's policy bounds it; checked again

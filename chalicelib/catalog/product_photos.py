@@ -18,7 +18,7 @@ from chalicelib.catalog.product import MAX_PHOTOS, Product
 from chalicelib.catalog.product_store import ProductStore, WriteRefused
 from chalicelib.catalog.products import get_product
 from chalicelib.photos.photo import Photo, PhotoState
-from chalicelib.platform.errors import Conflict, InvalidInput, NotFound
+from chalicelib.platform.errors import Conflict, InvalidInput, NotFound, ProductNotFound
 
 ATTEMPTS: Final = 5  # reads and writes of one change before it gives up (409)
 
@@ -128,7 +128,7 @@ def record_result(store: ProductStore, product_id: str, result: Photo) -> Photo 
 
     try:
         change_photos(store, product_id, replace)
-    except (PhotoNotFound, _AlreadyDone, NotFound):
+    except (ProductNotFound, PhotoNotFound, _AlreadyDone):  # the product deleted, the photo removed, or done
         return None
     return result
 

@@ -48,8 +48,9 @@ class ProductStore(Protocol):
         ``WriteRefused``. The version does not move."""
         ...
 
-    def delete(self, product_id: str) -> None:
-        """``WriteRefused`` if there is no such product."""
+    def delete(self, product_id: str) -> Product:
+        """Delete the product; returns it as it was when deleted (its photos,
+        to clean up). ``WriteRefused`` if there is no such product."""
         ...
 
     def put_many(self, products: Iterable[Product]) -> None:

@@ -136,13 +136,17 @@ class DynamoProductStore:
             raise
         return to_product(item["Attributes"])
 
-    def delete(self, product_id: str) -> None:
+    def delete(self, product_id: str) -> Product:
+        """One DeleteItem; the item it removed comes back with it (ALL_OLD), so no read can miss a photo."""
         try:
-            self.table.delete_item(Key=keys.product_key(product_id), ConditionExpression="attribute_exists(PK)")
+            deleted = self.table.delete_item(
+                Key=keys.product_key(product_id), ConditionExpression="attribute_exists(PK)", ReturnValues="ALL_OLD"
+            )
         except ClientError as exc:
             if condition_failed(exc):
                 raise WriteRefused(product_id) from exc
             raise
+        return to_product(deleted["Attributes"])
 
     def put_many(self, products: Iterable[Product]) -> None:
         """BatchWriteItem, 25 items a request."""

@@ -119,9 +119,10 @@ def adjust_stock(store: ProductStore, product_id: str, change: int) -> Product:
         ) from exc
 
 
-def delete_product(store: ProductStore, product_id: str) -> None:
+def delete_product(store: ProductStore, product_id: str) -> Product:
+    """Delete the product; returns it as it was (its photos are the caller's to clean up)."""
     try:
-        store.delete(product_id)
+        return store.delete(product_id)
     except WriteRefused as exc:
         raise ProductNotFound(product_id) from exc
 

@@ -8,7 +8,8 @@ step:
 - per line, the stock less its quantity, if there is that much and the price
   is still the one just read: stock never goes negative, under any concurrency;
 - the order, if no order has that id;
-- the idempotency record of (user, Idempotency-Key), if none exists yet.
+- the idempotency record of (user, Idempotency-Key), if none exists yet;
+- the order's shipping address as the user's last one (``saved_address``).
 
 Either all of it is written or nothing is. A retry with the same key finds the
 record (its condition fails) and gets the same order back; the same key with
@@ -27,7 +28,7 @@ from collections.abc import Callable
 from typing import Final
 
 from chalicelib.catalog.product import Product
-from chalicelib.orders.order import Order, OrderIn, OrderLine, OrderPage
+from chalicelib.orders.order import Order, OrderIn, OrderLine, OrderPage, SavedAddress
 from chalicelib.orders.order_store import (
     CancelRefused,
     KeyAlreadyUsed,
@@ -194,6 +195,11 @@ def _recorded(store: OrderStore, user_sub: str, idem_key: str, fingerprint: str)
     if record.request_hash != fingerprint:
         raise IdempotencyConflict()
     return get_order(store, user_sub, record.order_id)
+
+
+def saved_address(store: OrderStore, user_sub: str) -> SavedAddress:
+    """The address of the caller's last order, offered at their next checkout (none before a first order)."""
+    return SavedAddress(shipping_address=store.saved_address(user_sub))
 
 
 def get_order(store: OrderStore, user_sub: str, order_id: str) -> Order:

@@ -73,6 +73,12 @@ class OrderPage(ShopModel):
     next_cursor: str | None
 
 
+class SavedAddress(ShopModel):
+    """GET /me/address: the shipping address of the caller's last order, kept with the account."""
+
+    shipping_address: Address | None = Field(description="null until the caller has placed an order.")
+
+
 class OrderListParams(ShopModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from chalicelib.catalog.product_store import ProductStore
-from chalicelib.orders.order import Order, OrderLine
+from chalicelib.orders.order import Address, Order, OrderLine
 
 
 class KeyAlreadyUsed(Exception):
@@ -72,8 +72,14 @@ class OrderStore(Protocol):
         """In one step: per line, take its quantity from the stock if the
         product exists, has at least that many and still costs the line's unit
         price; write the order if no order has its id; write the idempotency
-        record if none exists. ``KeyAlreadyUsed`` if the record exists (that
-        first), else ``PurchaseRefused`` if any other condition fails."""
+        record if none exists; and keep the order's shipping address as the
+        user's last one (``saved_address``). ``KeyAlreadyUsed`` if the record
+        exists (that first), else ``PurchaseRefused`` if any other condition
+        fails."""
+        ...
+
+    def saved_address(self, user_sub: str) -> Address | None:
+        """The shipping address of the user's last order placed, if any."""
         ...
 
     def idempotency_record(self, user_sub: str, idempotency_key: str) -> IdempotencyRecord | None:

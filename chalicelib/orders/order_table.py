@@ -2,7 +2,8 @@
 
 A purchase's transaction holds, in this order: one stock update per line
 (``stock >= :qty`` and the price just read), the order (``attribute_not_exists``),
-then the idempotency record (``attribute_not_exists``). A cancellation's: the
+the user's account item (the order's address becomes the last one used; no
+condition), then the idempotency record (``attribute_not_exists``). A cancellation's: the
 order (``#s = :placed``), then one stock update per line put back. DynamoDB
 names the action whose condition failed by its position, so the positions
 the store reads are named below. See docs/data-model.md.
@@ -17,7 +18,7 @@ from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from chalicelib.catalog.product_table import DynamoProductStore
-from chalicelib.orders.order import Order, OrderLine
+from chalicelib.orders.order import Address, Order, OrderLine
 from chalicelib.orders.order_store import (
     CancelRefused,
     IdempotencyRecord,
@@ -77,6 +78,7 @@ class DynamoOrderStore:
         actions = [
             *(self._take_stock(line) for line in purchase.order.items),
             self._put_new(order_item(purchase.user_sub, purchase.order, purchase.idempotency_key, purchase.email)),
+            self._keep_address(purchase.user_sub, purchase.order),
             self._put_new(
                 {
                     **keys.idempotency_key(purchase.user_sub, purchase.idempotency_key),
@@ -105,6 +107,27 @@ class DynamoOrderStore:
                 "ExpressionAttributeValues": {":qty": line.quantity, ":price": line.unit_price_cents},
             }
         }
+
+    def _keep_address(self, user_sub: str, order: Order) -> Action:
+        """The account item's last shipping address: written with the order, or not at all."""
+        return {
+            "Update": {
+                "TableName": self.table.name,
+                "Key": keys.account_key(user_sub),
+                "UpdateExpression": "SET shipping_address = :address, address_used_at = :at",
+                "ExpressionAttributeValues": {
+                    ":address": order.shipping_address.model_dump(mode="json", exclude_none=True),
+                    ":at": order.created_at,
+                },
+            }
+        }
+
+    def saved_address(self, user_sub: str) -> Address | None:
+        item = self.table.get_item(
+            Key=keys.account_key(user_sub), ProjectionExpression="shipping_address", ConsistentRead=True
+        ).get("Item")
+        found = (item or {}).get("shipping_address")
+        return None if found is None else Address.model_validate(found)
 
     def _put_new(self, item: dict[str, Any]) -> Action:
         return {"Put": {"TableName": self.table.name, "Item": item, "ConditionExpression": "attribute_not_exists(PK)"}}

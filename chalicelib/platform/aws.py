@@ -1,8 +1,8 @@
 """What AWS's answers mean to the shop: one reader of a ``ClientError``.
 
 Every feature reads an error's code, and a cancelled transaction's reasons,
-through ``error_code``, ``cancellation_codes`` and ``condition_failed_at``
-here; nowhere else looks inside ``exc.response``.
+through ``error_code``, ``is_missing``, ``cancellation_codes`` and
+``condition_failed_at`` here; nowhere else looks inside ``exc.response``.
 
 Once botocore's bounded retries are spent (chalicelib/bootstrap.py), AWS
 being busy or out of reach is a 503 with ``Retry-After``
@@ -37,11 +37,19 @@ TRANSIENT_AWS_CODES = frozenset(
     }
 )
 TRANSIENT_CANCELLATION_CODES = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded"})
+# What "no such thing" is called: S3 answers a HEAD with the bare status (no
+# body to name a code), a GET with "NoSuchKey"; other services say "NotFound".
+MISSING_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
 
 
 def error_code(exc: ClientError) -> str:
     """The error's code (``ConditionalCheckFailedException``, ``MessageRejected``...); "" if it has none."""
     return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def is_missing(exc: ClientError) -> bool:
+    """What was asked for (an S3 object, say) does not exist."""
+    return error_code(exc) in MISSING_CODES
 
 
 def cancellation_codes(exc: ClientError) -> list[str]:

@@ -34,14 +34,27 @@ def user_pk(user_sub: str) -> str:
     return f"USER#{user_sub}"
 
 
+ACCOUNT_SK: Final = "ACCOUNT"
+
+
+def account_key(user_sub: str) -> dict[str, str]:
+    """What the shop keeps of a user besides orders (the last shipping address): ``USER#<sub>`` / ``ACCOUNT``.
+
+    In the owner's partition, next to the orders, but outside ``begins_with(SK, "ORDER#")``."""
+    return {"PK": user_pk(user_sub), "SK": ACCOUNT_SK}
+
+
 def idempotency_key(user_sub: str, key: str) -> dict[str, str]:
     """The record of one ``Idempotency-Key`` of one user."""
     return {"PK": f"IDEMPOTENCY#{user_sub}#{key}", "SK": "IDEMPOTENCY"}
 
 
+SALES_SK: Final = "SALES"
+
+
 def sales_key(product_id: str) -> dict[str, str]:
     """Per-product sales counters, next to the product."""
-    return {"PK": f"PRODUCT#{product_id}", "SK": "SALES"}
+    return {"PK": f"PRODUCT#{product_id}", "SK": SALES_SK}
 
 
 def event_marker_key(event_id: str) -> dict[str, str]:

@@ -9,6 +9,8 @@ How a request flows (GET /products, chalicelib/api/search.py):
                                    reads the page's products from the table
     service.result_page()          the answer: items with highlights, the query
                                    as understood, the facets
+    service.best_sellers()         GET /products/best-sellers: the most units sold
+                                   (the products' sales counters, in the index)
 
 And how the index stays current (chalicelib/api/indexer.py): the table's
 stream -> indexing.Indexer.apply() -> a new version in S3 (index_store.py).

@@ -13,7 +13,7 @@ relaxation read (no vocabulary lives in the table).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from typing import Any, Final
@@ -30,6 +30,13 @@ FACETS: Final = ("species", "category", "brand")
 # else (the stock, by purchases, except when it reaches or leaves zero) does
 # not touch the index.
 INDEXED_ATTRIBUTES: Final = ("name", "brand", "category", "species", "description", "price_cents")
+# The fields of the schema below, as versions of the index carry them: a
+# version written with another schema is rebuilt, never updated in place
+# (chalicelib/search/indexing.py), and a search on it sorts without what it
+# lacks. Move it on with every change of ``schema()``.
+SCHEMA_VERSION: Final = 2  # 2: units_sold and best_selling_key
+# The units a product has sold, in the sort key: at most 12 digits.
+MAX_UNITS: Final = 10**12 - 1
 
 
 @cache
@@ -45,6 +52,9 @@ def schema() -> tantivy.Schema:
     builder.add_text_field("name_key", fast=True, tokenizer_name="raw")
     builder.add_integer_field("price", indexed=True, fast=True)
     builder.add_boolean_field("in_stock", indexed=True, fast=True)
+    # From the product's sales counters (PRODUCT#<id> / SALES): the best sellers.
+    builder.add_integer_field("units_sold", stored=True, indexed=True, fast=True)
+    builder.add_text_field("best_selling_key", fast=True, tokenizer_name="raw")
     return builder.build()
 
 
@@ -59,7 +69,8 @@ def texts(product: Product) -> dict[str, str]:
     }
 
 
-def document(product: Product) -> tantivy.Document:
+def document(product: Product, units_sold: int = 0) -> tantivy.Document:
+    """A product as the index holds it, with the units it has sold (its counters)."""
     fields: dict[str, Any] = {"id": product.id}
     everything: set[str] = set()
     for name, text in texts(product).items():
@@ -74,7 +85,18 @@ def document(product: Product) -> tantivy.Document:
     fields["name_key"] = name_key(product.name)
     fields["price"] = product.price_cents
     fields["in_stock"] = product.stock > 0
+    units = min(max(units_sold, 0), MAX_UNITS)
+    fields["units_sold"] = units
+    fields["best_selling_key"] = best_selling_key(units, fields["name_key"], product.id)
     return tantivy.Document(**fields)
+
+
+def best_selling_key(units_sold: int, name_key: str, product_id: str) -> str:
+    """Sorts ascending as best selling: the most units first, then by name, then
+    by id, so every product has its one place (tantivy sorts by one field;
+    a tie on it would be broken by where the document happens to be stored).
+    The separator sorts below every character of a name: "abc" before "abc d"."""
+    return f"{MAX_UNITS - units_sold:012d}\x00{name_key}\x00{product_id}"
 
 
 def index_state(product: dict[str, Any]) -> tuple[Any, ...]:
@@ -88,6 +110,7 @@ class SearchIndex:
 
     index: tantivy.Index
     version: int = 0
+    schema_version: int = SCHEMA_VERSION  # of the version opened: an older one may lack fields
     searcher: Any = field(init=False)
 
     def __post_init__(self) -> None:
@@ -129,17 +152,24 @@ class SearchIndex:
         return [word for word, _ in self.searcher.terms_with_prefix("words", prefix, limit=most)]
 
     @property
+    def knows_sales(self) -> bool:
+        """Whether this version holds the products' units sold (versions before them do not)."""
+        return self.schema_version >= SCHEMA_VERSION
+
+    @property
     def size(self) -> int:
         return int(self.searcher.num_docs)
 
 
-def build(directory: str, products: Iterable[Product]) -> int:
-    """Write a new index of ``products`` in ``directory``; returns how many."""
+def build(directory: str, products: Iterable[Product], units_sold: Mapping[str, int] | None = None) -> int:
+    """Write a new index of ``products`` in ``directory``, with each one's
+    units sold (by id; none: 0); returns how many."""
+    sold = units_sold or {}
     index = tantivy.Index(schema(), path=directory)
     writer = index.writer(heap_size=WRITER_HEAP_BYTES, num_threads=1)
     count = 0
     for product in products:
-        writer.add_document(document(product))
+        writer.add_document(document(product, sold.get(product.id, 0)))
         count += 1
     writer.commit()
     writer.wait_merging_threads()

@@ -37,7 +37,7 @@ from typing import Any, Final
 
 from botocore.exceptions import ClientError
 
-from chalicelib.platform.aws import error_code
+from chalicelib.platform.aws import error_code, is_missing
 from chalicelib.platform.config import ConfigError, Env
 from chalicelib.platform.errors import ShopError
 from chalicelib.search.index import SearchIndex
@@ -48,7 +48,6 @@ PREFIX: Final = "search-index/"
 CURRENT_KEY: Final = PREFIX + "current.json"
 KEEP: Final = 5  # versions kept besides the current one
 MAX_LOAD_ATTEMPTS: Final = 3
-_NOT_FOUND: Final = frozenset({"NoSuchKey", "404", "NotFound"})
 _PRECONDITION: Final = frozenset({"PreconditionFailed", "412", "ConditionalRequestConflict", "409"})
 
 
@@ -81,6 +80,7 @@ class Pointer:
     manifest: str
     etag: str
     history: tuple[str, ...] = ()  # the manifests of the versions before it, oldest first
+    schema: int = 1  # the index schema's version it was written with (index.SCHEMA_VERSION; none said: 1)
 
 
 def _publishable(directory: Path) -> list[Path]:
@@ -105,12 +105,13 @@ class IndexStore:
         try:
             response = self.s3.get_object(Bucket=self.bucket, Key=CURRENT_KEY, **extra)
         except ClientError as exc:
-            if error_code(exc) in _NOT_FOUND | {"304", "NotModified"}:
+            if is_missing(exc) or error_code(exc) in ("304", "NotModified"):
                 return None
             raise
         body = json.loads(response["Body"].read())
         history = tuple(str(key) for key in body.get("history", ()))
-        return Pointer(int(body["version"]), str(body["manifest"]), str(response["ETag"]), history)
+        schema = int(body.get("schema", 1))
+        return Pointer(int(body["version"]), str(body["manifest"]), str(response["ETag"]), history, schema)
 
     def manifest(self, pointer: Pointer) -> dict[str, Any]:
         body = self.s3.get_object(Bucket=self.bucket, Key=pointer.manifest)["Body"].read()
@@ -168,7 +169,7 @@ class IndexStore:
             raise
         for old in dropped:
             self._prune(old, [*history, key], set(files.values()))
-        return Pointer(version, key, str(written["ETag"]), history)
+        return Pointer(version, key, str(written["ETag"]), history, int(facts.get("schema", 1)))
 
     def _prune(self, old: str, kept: list[str], current: set[str]) -> None:
         """Forget manifest ``old`` and its files that no kept version holds
@@ -178,7 +179,7 @@ class IndexStore:
             for key in kept[:-1]:
                 gone -= self._files_of(key)
         except ClientError as exc:
-            if error_code(exc) in _NOT_FOUND:
+            if is_missing(exc):
                 return  # pruned already
             raise
         for sha in gone:
@@ -232,7 +233,7 @@ class IndexReader:
                 self._current = (pointer, self._open(pointer))
                 return
             except ClientError as exc:  # pruned while we loaded it: a newer one is current
-                if error_code(exc) not in _NOT_FOUND:
+                if not is_missing(exc):
                     raise
                 logger.info(
                     "search index version %d went away while loading; reading the pointer again", pointer.version
@@ -243,7 +244,7 @@ class IndexReader:
         import tantivy
 
         folder = self.store.download(pointer)
-        index = SearchIndex(tantivy.Index.open(str(folder)), version=pointer.version)
+        index = SearchIndex(tantivy.Index.open(str(folder)), version=pointer.version, schema_version=pointer.schema)
         previous = self._current[0].version if self._current else None
         if previous is not None and previous != pointer.version:
             shutil.rmtree(self.store.workdir / f"v{previous}", ignore_errors=True)

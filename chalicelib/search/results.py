@@ -9,9 +9,13 @@ from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 from chalicelib.catalog.product import MAX_PRICE_CENTS, Category, Product, Species
 from chalicelib.platform.schema import DEFAULT_PAGE, MAX_PAGE, ShopModel
 
+DEFAULT_BEST_SELLERS = 8
+MAX_BEST_SELLERS = 24
+
 
 class Sort(StrEnum):
     relevance = "relevance"
+    best_selling = "best_selling"
     price_asc = "price_asc"
     price_desc = "price_desc"
     name = "name"
@@ -80,6 +84,21 @@ class ProductPage(ShopModel):
     facets: Facets
 
 
+class BestSellersParams(ShopModel):
+    """Query string of GET /products/best-sellers."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(default=DEFAULT_BEST_SELLERS, ge=1, le=MAX_BEST_SELLERS)
+
+
+class BestSellers(ShopModel):
+    items: list[Product] = Field(
+        description="The products that have sold, the most units first (then by name); at most `limit`, "
+        "fewer (or none) when fewer have sold."
+    )
+
+
 class SearchParams(ShopModel):
     """Query string of GET /products. Unknown parameters are refused.
 
@@ -95,7 +114,12 @@ class SearchParams(ShopModel):
     min_price: int | None = Field(default=None, ge=0, le=MAX_PRICE_CENTS, description="In cents.")
     max_price: int | None = Field(default=None, ge=0, le=MAX_PRICE_CENTS, description="In cents.")
     in_stock: bool | None = Field(default=None, description="true: only products with stock.")
-    sort: Sort = Sort.relevance
+    sort: Sort = Field(
+        default=Sort.relevance,
+        description="relevance: BM25 over the words of `q`; with no words to rank (no `q`), best selling. "
+        "best_selling: the most units sold first (the sales counters of the orders, within seconds), "
+        "then by name. price_asc, price_desc, name: the whole result by price or name.",
+    )
     exact: bool = Field(default=False, description="true: the words exactly as typed, never corrected nor dropped.")
     limit: int = Field(default=DEFAULT_PAGE, ge=1, le=MAX_PAGE)
     cursor: str | None = Field(default=None, max_length=2048, description="`next_cursor` of the previous page.")

@@ -28,10 +28,11 @@ from chalicelib.platform import cursor
 from chalicelib.platform.aws import Table
 from chalicelib.platform.folding import fold
 from chalicelib.platform.metrics import DISCARD, SEARCH_ITEMS_READ, SEARCH_LATENCY, Metric, MetricSink
-from chalicelib.search.index import FACETS, SearchIndex
+from chalicelib.search.index import FACETS, MAX_UNITS, SearchIndex, schema
 from chalicelib.search.language import Term, highlights, matches_term, parse_query
 from chalicelib.search.query import Understanding, named_filters, relax, text_query, understand
 from chalicelib.search.results import (
+    BestSellersParams,
     FacetCount,
     Facets,
     Highlight,
@@ -104,15 +105,39 @@ def search_products(
     return result
 
 
+SORTED_BY: Final = {
+    Sort.price_asc: ("price", tantivy.Order.Asc),
+    Sort.price_desc: ("price", tantivy.Order.Desc),
+    Sort.name: ("name_key", tantivy.Order.Asc),
+    Sort.best_selling: ("best_selling_key", tantivy.Order.Asc),  # index.best_selling_key: most units first
+}
+
+
 def _ranked(
     index: SearchIndex, query: tantivy.Query, params: SearchParams, offset: int, understanding: Understanding
 ) -> Any:
-    by = {Sort.price_asc: ("price", tantivy.Order.Asc), Sort.price_desc: ("price", tantivy.Order.Desc)}.get(params.sort)
-    if by is None and (params.sort == Sort.name or not understanding.slots):
-        by = ("name_key", tantivy.Order.Asc)  # nothing to rank by relevance: by name
-    if by is None:
+    sort = params.sort
+    if sort == Sort.relevance and not understanding.slots:
+        sort = Sort.best_selling  # nothing to rank by relevance: what the shop sells most
+    if sort == Sort.best_selling and not index.knows_sales:
+        sort = Sort.name  # a version written before the index held sales, until it is rebuilt
+    if sort == Sort.relevance:
         return index.searcher.search(query, limit=params.limit, offset=offset)
-    return index.searcher.search(query, limit=params.limit, offset=offset, order_by_field=by[0], order=by[1])
+    field_name, order = SORTED_BY[sort]
+    return index.searcher.search(query, limit=params.limit, offset=offset, order_by_field=field_name, order=order)
+
+
+def best_sellers(table: Table, index: SearchIndex, params: BestSellersParams) -> list[Product]:
+    """The products that have sold, the most units first (then by name), as the table has them now."""
+    if not index.knows_sales:
+        return []
+    sold = tantivy.Query.range_query(schema(), "units_sold", tantivy.FieldType.Integer, 1, MAX_UNITS)
+    found = index.searcher.search(
+        sold, limit=params.limit, order_by_field="best_selling_key", order=tantivy.Order.Asc, count=False
+    )
+    ids = [index.searcher.doc(address)["id"][0] for _, address in found.hits]
+    products = DynamoProductStore(table).get_many(ids) if ids else {}
+    return [products[i] for i in ids if i in products]
 
 
 def query_fingerprint(params: SearchParams) -> str:

@@ -1,12 +1,24 @@
-// The API client: the endpoints come from /config.json, errors become messages.
+// The API client: the endpoints come from the page's config (inlined in
+// index.html where it is served, else /config.json), errors become messages.
 
 let configPromise;
 
+function inlined() {
+  try {
+    return JSON.parse(document.getElementById("shop-config")?.textContent ?? "null");
+  } catch {
+    return null;
+  }
+}
+
 export function config() {
-  configPromise ??= fetch("config.json", { cache: "no-store" }).then((r) => {
-    if (!r.ok) throw new Error("The shop is not configured (config.json is missing).");
-    return r.json();
-  });
+  const found = inlined();
+  configPromise ??= found
+    ? Promise.resolve(found)
+    : fetch("config.json", { cache: "no-store" }).then((r) => {
+        if (!r.ok) throw new Error("The shop is not configured (config.json is missing).");
+        return r.json();
+      });
   return configPromise;
 }
 

@@ -9,30 +9,41 @@
 //   #/admin              catalog admin; #/admin/new, #/admin/product/<id>
 
 import { showConfirm, showHeader, showSignIn, showSignUp } from "./account.js";
-import { showAdmin, showEdit } from "./admin.js";
 import { showCatalog, showProduct, stopTyping } from "./catalog.js";
-import { showCart } from "./checkout.js";
-import { showOrder, showOrders } from "./orders.js";
-import { $, newPage, onNavigate, parseHash, say } from "./page.js";
+import { $, currentPage, fail, newPage, onNavigate, parseHash, say } from "./page.js";
 import * as session from "./session.js";
+
+// What a shopper browsing needs loads with the page; checkout, orders and admin
+// (and their modules) load the first time one of their pages is opened.
+const onDemand = (load, name) =>
+  (...args) => {
+    const mine = currentPage();
+    return load().then(
+      (module) => mine === currentPage() && module[name](...args),
+      () => mine === currentPage() && fail({ message: "This page could not be loaded. Check your connection and reload." }),
+    );
+  };
+const checkout = () => import("./checkout.js");
+const orders = () => import("./orders.js");
+const admin = () => import("./admin.js");
 
 const ROUTES = [
   [/^\/product\/(.+)$/, (id) => showProduct(id)],
-  [/^\/cart$/, () => showCart()],
-  [/^\/orders$/, () => showOrders()],
-  [/^\/orders\/(.+)$/, (id, query) => showOrder(id, query)],
+  [/^\/cart$/, onDemand(checkout, "showCart")],
+  [/^\/orders$/, onDemand(orders, "showOrders")],
+  [/^\/orders\/(.+)$/, onDemand(orders, "showOrder")],
   [/^\/signin$/, () => showSignIn()],
   [/^\/signup$/, () => showSignUp()],
   [/^\/confirm$/, (query) => showConfirm(query)],
-  [/^\/admin$/, (query) => showAdmin(query)],
-  [/^\/admin\/new$/, () => showEdit(null)],
-  [/^\/admin\/product\/(.+)$/, (id) => showEdit(id)],
+  [/^\/admin$/, onDemand(admin, "showAdmin")],
+  [/^\/admin\/new$/, () => onDemand(admin, "showEdit")(null)],
+  [/^\/admin\/product\/(.+)$/, onDemand(admin, "showEdit")],
 ];
 
 function route() {
   newPage();
-  stopTyping(); // a search still waiting to be sent is for the page we left
   const { path, query } = parseHash();
+  stopTyping(path); // a search still waiting to be sent is for the page we left
   for (const [pattern, view] of ROUTES) {
     const match = path.match(pattern);
     if (match) return view(...match.slice(1).map(decodeURIComponent), query);
@@ -42,8 +53,9 @@ function route() {
 
 function navigated() {
   route();
+  if (parseHash().path !== "/") scrollTo(0, 0); // a new page starts at its top (the catalog restores its own place)
   // Screen readers and keyboards start at the new page, unless the user is typing a search.
-  if (!document.activeElement?.closest("[data-search-form], [data-filters]")) $("#main").focus();
+  if (!document.activeElement?.closest("[data-search-form], [data-filters]")) $("#main").focus({ preventScroll: true });
 }
 
 // The skip link moves the focus; it must not change the route.
@@ -52,6 +64,7 @@ $("[data-skip]").addEventListener("click", (event) => {
   $("#main").focus();
 });
 
+$("[data-boot]").remove(); // the page's own "Loading the shop…", shown until the scripts run
 onNavigate(route);
 showHeader();
 window.addEventListener("hashchange", navigated);

@@ -4,13 +4,15 @@ import { api } from "./api.js";
 import * as cart from "./cart.js";
 import { el } from "./dom.js";
 import { label, price, stockText } from "./format.js";
-import { $, loading, more, navigate, parseHash, say, show } from "./page.js";
+import { fieldWords, showFieldError } from "./messages.js";
+import { $, loading, more, navigate, parseHash, say, show, showing } from "./page.js";
 import { icon, photoPicture, productPicture, readyPhotos, remember } from "./photos.js";
 
 const FILTERS = ["species", "category", "brand", "min_price", "max_price", "in_stock", "sort"];
+const NAMES = { price: "Price", species: "Species", category: "Category", brand: "Brand", min_price: "Min price", max_price: "Max price", in_stock: "In stock" };
 
-// The API's species and categories (chalicelib/models.py), for every <select data-choices>.
-const CHOICES = {
+// The API's species and categories (chalicelib/catalog/product.py), for every <select data-choices>.
+export const CHOICES = {
   species: ["dog", "cat", "fish", "bird", "small_animal", "reptile"],
   category: ["food", "treats", "toys", "beds", "health", "grooming", "habitats", "accessories"],
 };
@@ -19,6 +21,11 @@ for (const select of document.querySelectorAll("[data-choices]")) {
   select.append(...CHOICES[select.dataset.choices].map((value) => el("option", { value }, label(value))));
 }
 const PAGE = 24;
+const MAX_PAGE = 100; // the API's largest page (chalicelib/platform/schema.py)
+const MAX_SHOWN = 480; // what a URL's `n` may ask to show again at once
+
+// With words the shop ranks by relevance; without, it opens on its best sellers.
+const defaultSort = (q) => (q ? "relevance" : "best_selling");
 
 // URL params -> API params (prices are dollars in the form, cents in the API).
 function searchParams(query) {
@@ -34,13 +41,34 @@ function searchParams(query) {
   return params;
 }
 
+/** How many results the URL says were shown (`n`, after Show more): at least one page. */
+function shownCount(query) {
+  const n = Number.parseInt(query.get("n") ?? "", 10);
+  return Number.isFinite(n) ? Math.min(Math.max(n, PAGE), MAX_SHOWN) : PAGE;
+}
+
 function fillFilters(form, query) {
   for (const name of FILTERS) {
     const field = form.elements[name];
+    if (field === document.activeElement && field.tagName === "INPUT" && field.type !== "checkbox") continue; // being typed in
     if (field.type === "checkbox") field.checked = query.get(name) === "true";
-    else field.value = query.get(name) ?? (name === "sort" ? "relevance" : "");
+    else if (name === "sort") {
+      sortChosen = query.has("sort");
+      field.value = query.get(name) ?? defaultSort(query.get("q"));
+    } else {
+      const value = query.get(name) ?? "";
+      if (field.tagName === "SELECT" && value && ![...field.options].some((o) => o.value === value)) {
+        field.append(el("option", { value }, value)); // a brand the answer's facets will count
+      }
+      field.value = value;
+    }
   }
+  for (const field of form.querySelectorAll("[aria-invalid]")) clearProblem(field);
 }
+
+// The sort goes into the URL once the shopper has chosen one; until then it
+// follows the words (typing a first word turns "best selling" into "relevance").
+let sortChosen = false;
 
 function filtersToQuery(form, q) {
   const query = new URLSearchParams();
@@ -48,9 +76,38 @@ function filtersToQuery(form, q) {
   for (const name of FILTERS) {
     const field = form.elements[name];
     const value = field.type === "checkbox" ? (field.checked ? "true" : "") : field.value.trim();
-    if (value && !(name === "sort" && value === "relevance")) query.set(name, value);
+    if (name === "sort" && (!sortChosen || value === defaultSort(q.trim()))) continue;
+    if (value) query.set(name, value);
   }
   return query;
+}
+
+// -- prices are checked here before the shop is asked ------------------------------------
+function priceProblem(form) {
+  const min = form.elements.min_price;
+  const max = form.elements.max_price;
+  for (const field of [min, max]) {
+    if (field.value !== "" && !(Number(field.value) >= 0)) return [field, `${NAMES[field.name]} must be a number of dollars, 0 or more.`];
+  }
+  if (min.value !== "" && max.value !== "" && Number(max.value) < Number(min.value)) {
+    return [max, `Max price must be at least the min price ($${min.value}).`];
+  }
+  return null;
+}
+
+function showProblem(field, message) {
+  const note = $(`#${field.name}-problem`) ?? el("span", { id: `${field.name}-problem`, class: "problem field-problem" });
+  note.textContent = message;
+  field.closest("label").after(note); // beside the field, not in its name
+  field.setAttribute("aria-invalid", "true");
+  field.setAttribute("aria-describedby", note.id);
+  field.focus();
+}
+
+function clearProblem(field) {
+  field.removeAttribute("aria-invalid");
+  field.removeAttribute("aria-describedby");
+  $(`#${field.name}-problem`)?.remove();
 }
 
 // Brand and kind, price, stock: shown on cards and on the product page.
@@ -88,6 +145,11 @@ function highlighted(text, spans = []) {
   return parts.filter((part) => part !== "");
 }
 
+function addToCart(product, quantity) {
+  if (cart.add(product, quantity)) say(`Added ${product.name} to your cart.`, { toast: true });
+  else say(`Your cart is full (${cart.MAX_LINES} products). Check out first.`, { alert: true });
+}
+
 function addButton(product) {
   return el(
     "button",
@@ -96,8 +158,7 @@ function addButton(product) {
       class: "add",
       disabled: product.stock <= 0,
       onclick: () => {
-        if (cart.add(product, 1)) say(`Added ${product.name} to your cart.`);
-        else say(`Your cart is full (${cart.MAX_LINES} products). Check out first.`, { alert: true });
+        addToCart(product, 1);
       },
     },
     product.stock > 0 ? "Add to cart" : "Out of stock",
@@ -119,7 +180,8 @@ function card(product, aboveFold) {
 // link to search them exactly as typed.
 function explain(box, found, params) {
   const understood = found.query;
-  const changed = understood && (Object.keys(understood.corrected).length || understood.ignored.length);
+  // every word dropped: nothing was searched for, and the empty result says so
+  const changed = understood?.text && (Object.keys(understood.corrected).length || understood.ignored.length);
   box.hidden = !changed;
   if (!changed) return box.replaceChildren();
   const exact = new URLSearchParams(location.hash.split("?")[1] ?? "");
@@ -133,17 +195,64 @@ function explain(box, found, params) {
   );
 }
 
-// Each species and category option says how many results it has: exact counts
-// over the whole result, each counted with the other filters applied.
+// Each species, category and brand option says how many results it has: exact
+// counts over the whole result, each counted with the other filters applied. A
+// value with none is listed (0) but cannot be chosen, unless it is the one chosen.
 function showCounts(form, facets) {
-  for (const name of ["species", "category"]) {
+  const brands = form.elements.brand;
+  const chosen = brands.value;
+  const listed = (facets?.brand ?? []).map((f) => f.value).sort((a, b) => brandName(a).localeCompare(brandName(b)));
+  if (chosen && !listed.includes(chosen)) listed.unshift(chosen);
+  brands.replaceChildren(el("option", { value: "" }, "All"), ...listed.map((value) => el("option", { value }, brandName(value))));
+  brands.value = chosen;
+  for (const name of ["species", "category", "brand"]) {
     const counts = new Map((facets?.[name] ?? []).map((f) => [f.value, f.count]));
-    for (const option of form.elements[name].options) {
+    const select = form.elements[name];
+    for (const option of select.options) {
       if (!option.value) continue;
-      const count = counts.get(option.value);
-      option.textContent = label(option.value) + (count ? ` (${count})` : "");
+      const count = counts.get(option.value) ?? 0;
+      option.textContent = `${name === "brand" ? brandName(option.value) : label(option.value)} (${count})`;
+      option.disabled = count === 0 && option.value !== select.value;
     }
   }
+}
+
+// The facets name a brand by its key ("barkwell-co", chalicelib/search/language.py's
+// slug); it is shown as the products the pages loaded spell it, else from its words.
+const brandNames = new Map();
+const brandKey = (brand) =>
+  brand.toLowerCase().normalize("NFKD").replace(/[\u0300-\u036f]/g, "").replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
+const learnBrands = (products) => products.forEach((product) => brandNames.set(brandKey(product.brand), product.brand));
+const brandName = (key) => brandNames.get(key) ?? key.split("-").map((word) => word.charAt(0).toUpperCase() + word.slice(1)).join(" ");
+
+// The filters in use, each a button that removes it, and "Clear all".
+function showChips(box, query) {
+  const active = FILTERS.filter((name) => name !== "sort" && query.get(name));
+  box.hidden = !active.length;
+  const without = (names) => {
+    const next = new URLSearchParams(query);
+    for (const name of [...names, "n"]) next.delete(name);
+    navigate(`#/${next.toString() ? `?${next}` : ""}`);
+  };
+  const shown = (name) => {
+    const value = query.get(name);
+    if (name === "in_stock") return "In stock only";
+    if (name.endsWith("_price")) return `${NAMES[name]}: $${value}`;
+    return `${NAMES[name]}: ${name === "brand" ? brandName(value) : label(value)}`;
+  };
+  box.replaceChildren(
+    ...[
+      ...active.map((name) =>
+        el("button", { type: "button", class: "chip", "aria-label": `Remove filter ${shown(name)}`, onclick: () => without([name]) }, shown(name), el("span", { "aria-hidden": "true" }, " ×")),
+      ),
+      active.length > 1 ? el("button", { type: "button", class: "chip clear", onclick: () => without(active) }, "Clear all") : null,
+    ].filter(Boolean), // one filter: no "Clear all"
+  );
+}
+
+function countText(total) {
+  if (!total) return "No products";
+  return `${total} product${total === 1 ? "" : "s"}`;
 }
 
 // A page may come back short, even empty, with a cursor: its products' price or
@@ -160,24 +269,51 @@ async function loadPage(params, cursor) {
   return found;
 }
 
-function sayIfEmpty(found, params) {
+function sayIfEmpty(found, query) {
   if (found.items.length) return;
   if (found.next_cursor) say("Still looking… Show more searches further.");
-  else say(`No products match. ${suggestion(params)}`);
+  else say(`No products match. ${suggestion(found, query)}`);
 }
 
-// What to take away from an empty search: a filter if any, else the last word.
-function suggestion(params) {
-  const filter = FILTERS.find((name) => name !== "sort" && params[name] !== undefined);
-  if (filter) return `Try without the ${label(filter).toLowerCase().replace("_", " ")} filter.`;
-  const words = (params.q ?? "").trim().split(/\s+/);
-  return words.length > 1 ? `Try without “${words.at(-1)}”.` : "Try fewer words or filters.";
+// What emptied the result: of the filters in use, the one whose removal finds
+// the most (each facet is counted without its own filter, so its counts add up
+// to what the search finds without it); else the words.
+function suggestion(found, query) {
+  const without = {
+    species: sum(found.facets?.species),
+    category: sum(found.facets?.category),
+    brand: sum(found.facets?.brand),
+    price: sum(found.facets?.price),
+  };
+  const using = (name) => (name === "price" ? query.get("min_price") || query.get("max_price") : query.get(name));
+  const [best, count] = Object.entries(without)
+    .filter(([name]) => using(name))
+    .sort((a, b) => b[1] - a[1])[0] ?? [null, 0];
+  if (best && count) return `Without the ${NAMES[best].toLowerCase()} filter, ${countText(count).toLowerCase()} match.`;
+  const filters = FILTERS.filter((name) => name !== "sort" && query.get(name));
+  if (filters.length && !query.get("q")) return "Try fewer filters.";
+  const words = (query.get("q") ?? "").trim().split(/\s+/);
+  if (words.length > 1) return `Try without “${words.at(-1)}”.`;
+  return filters.length ? "Try other words, or fewer filters." : "Try other words.";
 }
+
+const sum = (counts = []) => counts.reduce((total, f) => total + f.count, 0);
 
 function renderPage(list, page, append) {
   remember(page.items);
+  learnBrands(page.items);
   if (!append) list.replaceChildren();
-  list.append(...page.items.map((product, index) => card(product, !append && index < FIRST_ROW)));
+  const cards = page.items.map((product, index) => card(product, !append && index < FIRST_ROW));
+  list.append(...cards);
+  return cards;
+}
+
+// While the first answer is on its way: grey cards where the products will be.
+function showSkeleton(list) {
+  list.setAttribute("aria-busy", "true");
+  if (list.querySelector(".card:not(.skeleton)")) return; // keep the old results in place until the new ones come
+  const ghost = () => el("li", { class: "card skeleton", "aria-hidden": "true" }, el("span", { class: "shot" }), el("span", { class: "line-ghost" }), el("span", { class: "line-ghost short" }));
+  list.replaceChildren(...Array.from({ length: 8 }, ghost));
 }
 
 // The product page's photos: the first one large (the page's largest paint:
@@ -246,35 +382,118 @@ function renderProduct(container, product, onAdd) {
   );
 }
 
+// -- the front page: species and categories, and the best sellers ---------------------
+const front = $("[data-front]");
+const BEST_SELLERS = 8;
+
+function tile(query, text, category) {
+  return el("li", {}, el("a", { class: "tile", href: `#/?${query}` }, category ? icon({ category }, { className: "tile-icon" }) : null, el("span", {}, text)));
+}
+
+front.querySelector("[data-species-tiles]").append(...CHOICES.species.map((value) => tile(`species=${value}`, label(value))));
+front.querySelector("[data-category-tiles]").append(...CHOICES.category.map((value) => tile(`category=${value}`, label(value), value)));
+
+let bestSellers; // asked once a visit: the edge caches the answer for minutes anyway
+
+async function showBestSellers() {
+  const box = front.querySelector("[data-best-sellers]");
+  bestSellers ??= api("/products/best-sellers", { params: { limit: BEST_SELLERS } }).catch(() => ({ items: [] }));
+  const found = await bestSellers;
+  if (!showing("catalog") || front.hidden) return;
+  remember(found.items);
+  box.hidden = !found.items.length;
+  box.querySelector("ul").replaceChildren(...found.items.map((product) => card(product, false)));
+}
+
 // -- the views ---------------------------------------------------------------------
 const searchBox = $("[data-q]");
 const filters = $("[data-filters]");
 const results = $("[data-results]");
 const moreButton = $("[data-more]");
 const understoodBox = $("[data-understood]");
+const chips = $("[data-chips]");
+const resultCount = $("[data-count]");
 const phone = matchMedia("(max-width: 40rem)");
-let shown = { params: null, cursor: null };
+let shown = { params: null, cursor: null, count: 0 };
 let filtersFolded = false;
+let catalogHash = "#/"; // the last search shown: where "Back to the shop" leads
+
+// Scroll positions live in each history entry, so Back puts the shopper where
+// they were once the results are shown again (the browser's own restoring runs
+// before they arrive).
+history.scrollRestoration = "manual";
+let scrollSaver;
+let restoring = false; // until the results are back, the position to return to is not overwritten
+const saveScroll = () => {
+  clearTimeout(scrollSaver);
+  if (showing("catalog") && !restoring) history.replaceState({ ...history.state, scrollY: Math.round(scrollY) }, "");
+};
+addEventListener("scroll", () => {
+  clearTimeout(scrollSaver);
+  scrollSaver = setTimeout(saveScroll, 150);
+});
+// A click may leave the page before the scroll's save is due: save first.
+addEventListener("click", saveScroll, { capture: true });
+
+/** Load `count` results (the URL's `n`) in pages the API allows. */
+async function loadShown(params, count) {
+  const first = await loadPage({ ...params, limit: Math.min(count, MAX_PAGE) });
+  const items = [...first.items];
+  let next = first.next_cursor;
+  let last = first;
+  // (a page that came back empty stops here: "Still looking…" offers Show more)
+  while (next && items.length < count && last.items.length) {
+    last = await loadPage({ ...params, limit: Math.min(count - items.length, MAX_PAGE) }, next);
+    items.push(...last.items);
+    next = last.next_cursor;
+  }
+  return { ...first, items, next_cursor: next };
+}
 
 export function showCatalog(query) {
   show("catalog");
+  catalogHash = location.hash || "#/";
   if (!filtersFolded) {
     // On a phone the filters start folded away, unless the URL uses some.
-    $("[data-filter-panel]").open = !phone.matches || [...query.keys()].some((key) => key !== "q");
+    $("[data-filter-panel]").open = !phone.matches || [...query.keys()].some((key) => !["q", "n"].includes(key));
     filtersFolded = true;
   }
   if (document.activeElement !== searchBox) searchBox.value = query.get("q") ?? "";
   fillFilters(filters, query);
+  showChips(chips, query);
+  const opening = ![...query.keys()].some((key) => key !== "n");
+  front.hidden = !opening;
+  if (opening) showBestSellers();
   const params = searchParams(query);
+  const returnTo = history.state?.scrollY ?? 0;
+  restoring = true;
+  showSkeleton(results);
   loading(
-    () => loadPage(params),
+    () => loadShown(params, shownCount(query)),
     (found) => {
-      shown = { params, cursor: found.next_cursor };
+      shown = { params, cursor: found.next_cursor, count: found.items.length };
       renderPage(results, found, false);
+      results.removeAttribute("aria-busy");
       moreButton.hidden = !found.next_cursor;
       explain(understoodBox, found, params);
       showCounts(filters, found.facets);
-      sayIfEmpty(found, params);
+      resultCount.textContent = countText(found.facets?.counted ?? found.items.length);
+      sayIfEmpty(found, query);
+      scrollTo(0, returnTo);
+      restoring = false;
+    },
+    {
+      failed: (error) => {
+        // a bound the shop refused is marked on its field, in plain words (said by the status line too)
+        if (error.status === 400 && showFieldError(filters, error)) error.message = fieldWords(filters, error);
+        // an error is not shown over the results of another search
+        results.replaceChildren();
+        results.removeAttribute("aria-busy");
+        moreButton.hidden = true;
+        understoodBox.hidden = true;
+        resultCount.textContent = "";
+        restoring = false;
+      },
     },
   );
 }
@@ -285,26 +504,41 @@ function showMore() {
     () => loadPage(shown.params, shown.cursor),
     (found) => {
       shown.cursor = found.next_cursor;
-      renderPage(results, found, true);
+      const cards = renderPage(results, found, true);
+      shown.count += cards.length;
       moreButton.hidden = !found.next_cursor;
-      if (!found.items.length && found.next_cursor) sayIfEmpty(found, shown.params);
+      // The URL says how many are shown, so Back (or a reload) shows as many again.
+      const { query } = parseHash();
+      query.set("n", String(shown.count));
+      history.replaceState({ ...history.state }, "", `#/?${query}`);
+      catalogHash = location.hash;
+      if (cards.length) cards[0].querySelector("a").focus();
+      else if (found.next_cursor) sayIfEmpty(found, query);
     },
   );
 }
 
 export function showProduct(id) {
   show("product", "Product");
+  $("[data-back]").href = catalogHash;
   const container = $("[data-product]");
-  container.replaceChildren();
+  container.replaceChildren(el("p", { class: "meta" }, "Loading the product…"));
   loading(
     () => api(`/products/${encodeURIComponent(id)}`),
     (product) => {
       remember([product]);
       document.title = `${product.name} · Pet Store`;
-      renderProduct(container, product, (quantity) => {
-        if (cart.add(product, quantity)) say(`Added ${product.name} to your cart.`);
-        else say(`Your cart is full (${cart.MAX_LINES} products). Check out first.`, { alert: true });
-      });
+      renderProduct(container, product, (quantity) => addToCart(product, quantity));
+    },
+    {
+      failed: (error) => {
+        const missing = error.status === 404;
+        if (missing) document.title = "Product not found · Pet Store";
+        container.replaceChildren(
+          el("h1", { tabindex: "-1" }, missing ? "We could not find that product" : "This product cannot be shown right now"),
+          el("p", {}, missing ? "It may have been removed from the shop. " : "Please try again in a moment. ", el("a", { href: catalogHash }, "Search the shop")),
+        );
+      },
     },
   );
 }
@@ -319,8 +553,10 @@ function search({ replace }) {
   if (hash !== location.hash) navigate(hash, "", { replace: replace && parseHash().path === "/" });
 }
 
-export function stopTyping() {
+/** A page is left: a search still waiting to be sent is for it; off the catalog the header's box is emptied. */
+export function stopTyping(path) {
   clearTimeout(typing);
+  if (path !== "/" && document.activeElement !== searchBox) searchBox.value = "";
 }
 
 searchBox.addEventListener("input", () => {
@@ -332,6 +568,14 @@ $("[data-search-form]").addEventListener("submit", (event) => {
   clearTimeout(typing);
   search({ replace: false });
 });
-filters.addEventListener("change", () => search({ replace: false }));
+filters.addEventListener("change", (event) => {
+  if (event.target.name === "sort") sortChosen = true;
+  if (event.target.name?.endsWith("_price")) {
+    for (const field of [filters.elements.min_price, filters.elements.max_price]) clearProblem(field);
+    const problem = priceProblem(filters);
+    if (problem) return showProblem(...problem);
+  }
+  search({ replace: false });
+});
 filters.addEventListener("submit", (event) => event.preventDefault());
 moreButton.addEventListener("click", showMore);

@@ -3,12 +3,16 @@
 // again (a double click, a retry after a dropped connection, a reload) reuse
 // the key, so the shop returns the order it already placed instead of buying
 // twice. A changed cart or address is a new attempt with a new key.
+// The address of the shopper's last order is kept with their account (GET
+// /me/address, server-side: never in this browser's storage) and offered in
+// an empty form. An address the shop refuses is marked on its field.
 
 import { api } from "./api.js";
 import * as cart from "./cart.js";
 import { el } from "./dom.js";
 import { price } from "./format.js";
-import { $, fail, onSubmit, say, settle, show, showing } from "./page.js";
+import { clearFieldErrors, fieldWords, showFieldError } from "./messages.js";
+import { $, currentPage, fail, onSubmit, say, settle, show, showing } from "./page.js";
 import { fillThumbnails, thumbnail } from "./photos.js";
 import { authHeader, current, onChange } from "./session.js";
 
@@ -86,6 +90,35 @@ function hasProblems() {
   return cart.lines().some((line) => problemOf(line) !== null);
 }
 
+const ADDRESS_FIELDS = ["name", "line1", "line2", "city", "postal_code", "country"];
+
+/** The address of the shopper's last order, into the form if the shopper has typed nothing yet. */
+async function offerSavedAddress() {
+  const email = current()?.email ?? "";
+  if (typed() || form.dataset.offeredTo === email) return;
+  form.dataset.offeredTo = email; // once per shopper and checkout
+  const mine = currentPage();
+  let saved = null;
+  try {
+    saved = (await api("/me/address", { headers: await authHeader() })).shipping_address;
+  } catch {
+    return; // the shopper types it: nothing is lost
+  }
+  if (mine !== currentPage() || !saved || typed() || (current()?.email ?? "") !== email) return;
+  for (const name of ADDRESS_FIELDS) form.elements[name].value = saved[name] ?? "";
+  $("[data-address-saved]").hidden = false;
+}
+
+const typed = () => ADDRESS_FIELDS.some((name) => name !== "country" && form.elements[name].value.trim());
+
+/** Signed out: the address typed or offered goes with the session (the next shopper at this computer sees none). */
+function forgetAddress() {
+  form.reset();
+  clearFieldErrors(form);
+  delete form.dataset.offeredTo;
+  $("[data-address-saved]").hidden = true;
+}
+
 function addressFrom(form) {
   const value = (name) => form.elements[name].value.trim();
   const address = { name: value("name"), line1: value("line1"), city: value("city"), postal_code: value("postal_code"), country: value("country") };
@@ -147,6 +180,7 @@ function renderView() {
   const signedIn = Boolean(current());
   form.hidden = !filled || !signedIn;
   $("[data-checkout-signin]").hidden = !filled || signedIn;
+  if (filled && signedIn) offerSavedAddress();
   if (focused) {
     const same = lines.querySelector(`[data-focus-key="${CSS.escape(focused)}"]`);
     (same ?? lines.querySelector("input") ?? $('[data-view="cart"] h1')).focus();
@@ -157,14 +191,18 @@ onSubmit(
   form,
   "Placing your order…",
   async () => {
+    clearFieldErrors(form);
     if (hasProblems()) return say("Some lines need a change first (see below).", { alert: true });
     const order = await placeOrder(form);
+    forgetAddress(); // the next checkout offers this order's address, from the account
     location.hash = `#/orders/${encodeURIComponent(order.id)}?placed=1`;
   },
   {
     failed: (error) => {
-      fail(error);
+      if (error.status === 401) return fail(error); // signed out: sign in, then back here
+      say(fieldWords(form, error), { alert: true });
       if (showing("cart")) renderView(); // mark the lines the shop said are short
+      showFieldError(form, error); // an address field the shop refused: marked, described, focused
     },
   },
 );
@@ -172,4 +210,7 @@ onSubmit(
 // After the event that changed the cart, so a Tab out of a quantity has moved the focus.
 const refresh = () => setTimeout(() => showing("cart") && renderView());
 cart.onChange(refresh);
-onChange(refresh);
+onChange(() => {
+  if (!current()) forgetAddress();
+  refresh();
+});

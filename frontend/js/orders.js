@@ -46,15 +46,19 @@ function renderOrders(list, page, append) {
 /** One order; `justPlaced` shows the thank-you; `onCancel` is offered while the order is placed. */
 function renderOrder(container, order, { justPlaced = false, onCancel } = {}) {
   const address = order.shipping_address;
-  container.replaceChildren(
+  const parts = [
     el("h1", { tabindex: "-1" }, justPlaced ? "Thank you! Your order is placed." : `Order ${shortId(order)}`),
     justPlaced && el("p", {}, `Order ${shortId(order)}. A confirmation is on its way to your email.`),
     el("p", { class: "meta" }, el("strong", { class: `status-${order.status}` }, STATUS[order.status] ?? order.status), ` · ${when(order.created_at)}`),
     el(
       "table",
-      { class: "table" },
+      { class: "table order-lines" },
       el("caption", { class: "visually-hidden" }, "Items"),
-      el("thead", {}, el("tr", {}, ["Item", "Quantity", "Unit price", "Total"].map((h) => el("th", { scope: "col" }, h)))),
+      el(
+        "thead",
+        {},
+        el("tr", {}, ["Item", "Quantity", "Unit price", "Total"].map((h) => el("th", { scope: "col", class: h === "Unit price" ? "unit" : null }, h))),
+      ),
       el(
         "tbody",
         {},
@@ -68,17 +72,24 @@ function renderOrder(container, order, { justPlaced = false, onCancel } = {}) {
               el("span", { class: "item" }, thumbnail(line.product_id), el("a", { href: `#/product/${encodeURIComponent(line.product_id)}` }, line.name)),
             ),
             el("td", {}, String(line.quantity)),
-            el("td", {}, price(line.unit_price_cents)),
-            el("td", {}, price(line.line_total_cents)),
+            el("td", { class: "unit" }, price(line.unit_price_cents)),
+            // A phone has no room for the unit price's column: it is told under the line's total.
+            el("td", {}, price(line.line_total_cents), line.quantity > 1 && el("span", { class: "each" }, `${price(line.unit_price_cents)} each`)),
           ),
         ),
       ),
-      el("tfoot", {}, el("tr", {}, el("th", { scope: "row", colspan: 3 }, "Total"), el("td", { class: "price" }, price(order.total_cents)))),
+      el(
+        "tfoot",
+        {},
+        el("tr", {}, el("th", { scope: "row", colspan: 2 }, "Total"), el("td", { class: "unit" }), el("td", { class: "price" }, price(order.total_cents))),
+      ),
     ),
     el("h2", {}, "Shipping to"),
     el("p", {}, [address.name, address.line1, address.line2, `${address.postal_code} ${address.city}`, address.country].filter(Boolean).join(", ")),
     order.status === "placed" && onCancel && el("button", { type: "button", class: "danger", onclick: onCancel }, "Cancel order"),
-  );
+  ];
+  // replaceChildren() would write a `false` (no thank-you, no Cancel button) as the text "false".
+  container.replaceChildren(...parts.filter(Boolean));
   fillThumbnails(container); // order lines name their products only: their photos come from the catalog
 }
 

@@ -15,9 +15,17 @@ export function show(name, title) {
 
 export const showing = (name) => !views[name].hidden;
 
-export function say(message, { alert = false } = {}) {
+/**
+ * The status line. An error is scrolled into sight; other news (`toast`: "Added
+ * ... to your cart" while the shopper is scrolled down the results) is shown at
+ * the foot of the window when the line is out of sight, until the next message.
+ */
+export function say(message, { alert = false, toast = false } = {}) {
   status.textContent = message;
   status.classList.toggle("alert", alert);
+  const box = status.getBoundingClientRect();
+  const outOfSight = box.bottom < (document.querySelector(".bar")?.getBoundingClientRect().bottom ?? 0) || box.top > innerHeight;
+  status.classList.toggle("toast", Boolean(message) && toast && !alert && (outOfSight || status.classList.contains("toast")));
   if (alert) status.scrollIntoView({ block: "center" }); // an error is never out of sight
 }
 
@@ -27,9 +35,14 @@ export function parseHash() {
   return { path, query: new URLSearchParams(search) };
 }
 
-// Each route() is a new page; an answer that arrives for an older one is dropped.
+// Each route() is a new page; an answer that arrives for an older one is dropped,
+// and what the last page said ("Added ... to your cart") is not said on this one.
 let page = 0;
-export const newPage = () => ++page;
+export function newPage() {
+  status.textContent = "";
+  status.classList.remove("alert", "toast");
+  return ++page;
+}
 export const currentPage = () => page;
 
 // A message for the page the user is sent to next ("Saved", "Welcome!").
@@ -72,8 +85,12 @@ export function nextHash(query) {
   return next && /^[a-z0-9/?=&%._-]*$/i.test(next) ? `#/${next}` : "#/";
 }
 
-/** Run `load` for the current page; ignore its answer if the user went elsewhere meanwhile. */
-export async function loading(load, render) {
+/**
+ * Run `load` for the current page; ignore its answer if the user went elsewhere
+ * meanwhile. `failed(error)` clears what the page showed before (so an error is
+ * never shown over results of another search), then the error is said.
+ */
+export async function loading(load, render, { failed = () => {} } = {}) {
   const mine = page;
   say("Loading…");
   try {
@@ -82,7 +99,9 @@ export async function loading(load, render) {
     settle();
     render(data); // may say something of its own ("No products match")
   } catch (error) {
-    if (mine === page) fail(error);
+    if (mine !== page) return;
+    failed(error);
+    fail(error);
   }
 }
 

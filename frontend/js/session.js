@@ -5,10 +5,13 @@
 //   before they expire.
 // - "auth0": Auth0's SPA SDK (authorization code + PKCE), loaded only for
 //   Auth0 stages; its token cache is this tab's sessionStorage too.
+// Forgotten passwords: Cognito's ForgotPassword and ConfirmForgotPassword;
+// with Auth0 its hosted login page has its own "Forgot password?".
 // Either way the shop asks the API (GET /me) who the user is and which roles
 // they hold: the page shows admin links from that, the API enforces them.
 
 import { ApiError, api, config } from "./api.js";
+import { cognitoWords } from "./messages.js";
 
 const KEY = "petstore.session";
 const AUTH0_CACHE = "petstore.auth0.";
@@ -39,21 +42,13 @@ async function provider() {
 }
 
 // -- Cognito -------------------------------------------------------------------
-const COGNITO_MESSAGES = {
-  NotAuthorizedException: "Wrong email or password.",
-  UserNotFoundException: "Wrong email or password.",
-  UserNotConfirmedException: "Please confirm your email first: enter the code we sent you.",
-  UsernameExistsException: "An account with this email already exists. Sign in instead.",
-  CodeMismatchException: "That code is not right. Check the email we sent and try again.",
-  ExpiredCodeException: "That code has expired. Ask for a new one.",
-  LimitExceededException: "Too many attempts. Wait a few minutes and try again.",
-  TooManyRequestsException: "Too many attempts. Wait a few minutes and try again.",
-};
-
+// Cognito's errors carry its name (`type`) and are worded by messages.js, the
+// page's one mapping of errors to plain words; `detail` keeps Cognito's own text.
 export class AuthError extends Error {
-  constructor(message, type) {
-    super(message);
+  constructor(type, detail = "") {
+    super(cognitoWords(type, detail));
     this.type = type;
+    this.detail = detail;
   }
 }
 
@@ -68,13 +63,9 @@ async function cognito(action, body) {
     },
     body: JSON.stringify({ ClientId: auth.client_id, ...body }),
   }).catch(() => null);
-  if (!response) throw new AuthError("The sign-in service cannot be reached. Try again.", "Network");
+  if (!response) throw new AuthError("Network");
   const data = await response.json().catch(() => ({}));
-  if (!response.ok) {
-    const type = String(data.__type ?? "").split("#").pop();
-    // Cognito's own messages are clear for password rules and bad parameters.
-    throw new AuthError(COGNITO_MESSAGES[type] ?? data.message ?? "That did not work. Try again.", type);
-  }
+  if (!response.ok) throw new AuthError(String(data.__type ?? "").split("#").pop(), data.message ?? "");
   return data;
 }
 
@@ -97,7 +88,7 @@ export async function signIn(email, password) {
     AuthFlow: "USER_PASSWORD_AUTH",
     AuthParameters: { USERNAME: email, PASSWORD: password },
   });
-  if (!data.AuthenticationResult) throw new AuthError("This account needs a sign-in step the shop does not support.");
+  if (!data.AuthenticationResult) throw new AuthError("UnsupportedChallenge", data.ChallengeName ?? "");
   const fresh = tokens(data.AuthenticationResult);
   save({ ...fresh, email, roles: [], ...(await whoAmI(fresh.accessToken)) });
 }
@@ -116,6 +107,17 @@ export async function confirmSignUp(email, code) {
 
 export async function resendCode(email) {
   await cognito("ResendConfirmationCode", { Username: email });
+}
+
+/** Forgot password, step 1: Cognito mails a code to the account's email (and answers alike for an unknown one). */
+export async function forgotPassword(email) {
+  await cognito("ForgotPassword", { Username: email });
+}
+
+/** Step 2: the mailed code sets the new password; then the user is signed in with it. */
+export async function resetPassword(email, code, password) {
+  await cognito("ConfirmForgotPassword", { Username: email, ConfirmationCode: code, Password: password });
+  await signIn(email, password);
 }
 
 async function refresh() {

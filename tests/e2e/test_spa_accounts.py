@@ -11,7 +11,7 @@ from playwright.sync_api import Page, Route, expect
 
 from tests.support.running_shop import DEMO_ADMIN, DEMO_SHOPPER, RunningStack
 from tests.support.shop_api import ShopApi, searched
-from tests.support.spa_pages import screenshot, sign_in
+from tests.support.spa_pages import screenshot, sign_in, with_site_config
 
 
 def test_a_shopper_never_sees_the_admin_pages(page: Page) -> None:
@@ -72,7 +72,7 @@ def test_the_admin_creates_edits_restocks_and_deletes_a_product_and_search_follo
     expect(page.get_by_test_id("product-card")).to_have_count(1)
     expect(page.get_by_test_id("product-card")).to_contain_text(f"{renamed} Salt Lick")
     page.goto(f"/#/?q={word}%20")
-    expect(page.get_by_role("status")).to_have_text("No products match. Try fewer words or filters.")
+    expect(page.get_by_role("status")).to_have_text("No products match. Try other words.")
 
     # adjust stock, relative to what it is now
     page.goto(f"/#/admin/product/{product_id}")
@@ -98,7 +98,7 @@ def test_the_admin_creates_edits_restocks_and_deletes_a_product_and_search_follo
     expect(page.get_by_role("status")).to_have_text(f"Deleted {renamed} Salt Lick.")
     searched(shop_api.url, {"q": f"{renamed} "}, lambda ids: ids == [])
     page.goto(f"/#/?q={renamed}")
-    expect(page.get_by_role("status")).to_have_text("No products match. Try fewer words or filters.")
+    expect(page.get_by_role("status")).to_have_text("No products match. Try other words.")
 
 
 def test_a_new_user_signs_up_confirms_with_a_code_and_is_signed_in(page: Page) -> None:
@@ -145,7 +145,7 @@ def test_with_auth0_configured_sign_in_goes_to_auth0_with_pkce(page: Page, shop:
         "audience": "https://api.petstore.example.com",
     }
     site = {"api_url": shop.api, "stage": "dev", "auth": auth0}
-    page.route("**/config.json", lambda route: route.fulfill(json=site))
+    with_site_config(page, site)
     authorize: list[str] = []
 
     def auth0_login_page(route: Route) -> None:

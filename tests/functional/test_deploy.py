@@ -39,6 +39,7 @@ from infra.seed_photos import photo_for
 from infra.session import Aws, connect
 from infra.template import ROOT
 from localdev.resources import create_table, create_user_pool
+from tests.support.cloudfront import site_distribution
 from tests.support.ports import free_port
 from tests.support.stubbed_cloudformation import NO_CHANGES, REGION, T0, FakeCloudFormation, event, stack
 
@@ -154,23 +155,7 @@ def pool() -> dict[str, str]:
 @pytest.fixture()
 def distribution(site_bucket: str) -> str:
     """The stack's CloudFront distribution (moto's), in front of its site bucket."""
-    origin = {
-        "Id": "site",
-        "DomainName": f"{site_bucket}.s3.amazonaws.com",
-        "S3OriginConfig": {"OriginAccessIdentity": ""},
-    }
-    config = {
-        "CallerReference": uuid.uuid4().hex,
-        "Comment": "the shop",
-        "Enabled": True,
-        "Origins": {"Quantity": 1, "Items": [origin]},
-        "DefaultCacheBehavior": {
-            "TargetOriginId": "site",
-            "ViewerProtocolPolicy": "redirect-to-https",
-            "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6",
-        },
-    }
-    return str(boto3.client("cloudfront").create_distribution(DistributionConfig=config)["Distribution"]["Id"])
+    return site_distribution(site_bucket)
 
 
 LOGGING_ROLE = "apigateway-cloudwatch-logs"  # made by hand, or by an earlier deploy

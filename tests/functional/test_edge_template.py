@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from app import app
-from infra.edge import ORIGIN_KEY_HEADER, ORIGIN_KEY_SECRET, ORIGIN_KEY_VALUE
+from chalicelib.api.responses import BEST_SELLERS_CACHE
+from infra.edge import BEST_SELLERS_PATH, ORIGIN_KEY_HEADER, ORIGIN_KEY_SECRET, ORIGIN_KEY_VALUE
 
 
 @pytest.fixture(scope="module", params=["dev", "prod"])
@@ -86,4 +87,38 @@ def test_names_cloudfront_keeps_per_account_carry_the_region(expanded: dict[str,
         name = config["Name"]["Fn::Sub"]
         assert "${AWS::Region}" in name and "${AWS::StackName}" in name, logical_id
         named += 1
-    assert named == 4  # the site's access control, the API's cache and origin request policies, the headers
+    # the site's access control, the API's and the best sellers' cache policies, the origin request policy, the headers
+    assert named == 5
+
+
+def test_the_best_sellers_are_kept_at_the_edge_for_everyone_as_long_as_the_api_says(expanded: dict[str, Any]) -> None:
+    resources = expanded["Resources"]
+    config = resources["SiteDistribution"]["Properties"]["DistributionConfig"]
+    patterns = [b["PathPattern"] for b in config["CacheBehaviors"]]
+    # CloudFront takes the first pattern that matches: the best sellers' before the API's own.
+    assert BEST_SELLERS_PATH == "api/products/best-sellers"
+    assert patterns.index(BEST_SELLERS_PATH) < patterns.index("api/*")
+    (behaviour,) = [b for b in config["CacheBehaviors"] if b["PathPattern"] == BEST_SELLERS_PATH]
+    assert behaviour["TargetOriginId"] == "api" and behaviour["ViewerProtocolPolicy"] == "https-only"
+    assert behaviour["AllowedMethods"] == behaviour["CachedMethods"] == ["GET", "HEAD"]
+    assert behaviour["CachePolicyId"] == {"Ref": "BestSellersCachePolicy"}
+    # Only what the key holds reaches the API: no parameter outside the key can change the answer kept.
+    assert "OriginRequestPolicyId" not in behaviour
+    policy = resources["BestSellersCachePolicy"]
+    assert policy["Type"] == "AWS::CloudFront::CachePolicy"
+    cache = policy["Properties"]["CachePolicyConfig"]
+    # The API's max-age decides (no Cache-Control: not kept), within the policy's bounds.
+    max_age = int(BEST_SELLERS_CACHE.split("max-age=")[1])
+    assert cache["MinTTL"] == 0 and cache["DefaultTTL"] == 0 and cache["MaxTTL"] >= max_age
+    key = cache["ParametersInCacheKeyAndForwardedToOrigin"]
+    assert key["HeadersConfig"] == {"HeaderBehavior": "none"}  # no Authorization: one copy for every shopper
+    assert key["CookiesConfig"] == {"CookieBehavior": "none"}
+    assert key["QueryStringsConfig"] == {"QueryStringBehavior": "whitelist", "QueryStrings": ["limit"]}
+
+
+def test_the_best_sellers_route_is_public_and_served_by_the_search_function(expanded: dict[str, Any]) -> None:
+    body = expanded["Resources"]["RestAPI"]["Properties"]["Body"]
+    operation = body["paths"]["/products/best-sellers"]["get"]
+    assert operation["security"] == [{"api_key": []}]  # CloudFront's key; no authorizer
+    searched = body["paths"]["/products"]["get"]["x-amazon-apigateway-integration"]["uri"]
+    assert operation["x-amazon-apigateway-integration"]["uri"] == searched

@@ -175,6 +175,7 @@ def _purchase_requests(client: Client, shopper: dict[str, str], product_id: str)
     headers = {**shopper, "Content-Type": "application/json", "Idempotency-Key": uuid.uuid4().hex}
     placed = client.http.post("/orders", headers=headers, body=body)
     assert placed.status_code == 201
+    assert client.http.get("/me/address", headers=shopper).json_body["shipping_address"]["line1"] == ADDRESS["line1"]
     assert client.http.post("/orders", headers=headers, body=body).headers["Idempotent-Replayed"] == "true"
     too_many = json.dumps({"items": [{"product_id": product_id, "quantity": 9}], "shipping_address": ADDRESS})
     short = client.http.post("/orders", headers={**headers, "Idempotency-Key": uuid.uuid4().hex}, body=too_many)

@@ -126,6 +126,20 @@ def photo_of(client: Client, product_id: str) -> dict[str, Any]:
     return dict(photo)
 
 
+@pytest.fixture()
+def ready_photo(
+    client: Client, admin: dict[str, str], make_product: Any, pump: UploadPump, embedded: str
+) -> tuple[str, dict[str, Any]]:
+    """A product with a ready photo: granted, posted as the browser posts it, made by the image function.
+    Returns the product's id and the photo as the shop shows it."""
+    product = make_product()
+    granted = grant(client, admin, product.id)
+    assert post_as_browser(embedded, granted["upload"], a_jpeg(), "photo.jpg").status_code == 204
+    key = granted["upload"]["fields"]["key"]
+    assert pump.wait_for([key], WAIT_S) == {key: "ready"}
+    return product.id, photo_of(client, product.id)
+
+
 def keys_in(bucket: str, prefix: str = "") -> set[str]:
     found = boto3.client("s3").list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
     return {o["Key"] for o in found}
@@ -261,24 +275,13 @@ def test_a_file_over_ten_megabytes_is_refused_by_the_uploads_policy_and_never_st
 
 
 def test_deleting_a_photo_deletes_its_renditions(
-    client: Client,
-    admin: dict[str, str],
-    make_product: Any,
-    storage: dict[str, str],
-    pump: UploadPump,
-    embedded: str,
-    web: str,
+    client: Client, admin: dict[str, str], storage: dict[str, str], ready_photo: tuple[str, dict[str, Any]], web: str
 ) -> None:
-    product = make_product()
-    granted = grant(client, admin, product.id)
-    assert post_as_browser(embedded, granted["upload"], a_jpeg(), "photo.jpg").status_code == 204
-    key = granted["upload"]["fields"]["key"]
-    assert pump.wait_for([key], WAIT_S) == {key: "ready"}
-    photo = photo_of(client, product.id)
+    product_id, photo = ready_photo
     prefix = f"img/{photo['content_id']}/"
     assert len(keys_in(storage["RENDITIONS_BUCKET"], prefix)) == 6  # 160, 320 and 640 wide (its own), twice
 
-    deleted = client.http.delete(f"/products/{product.id}/photos/{photo['id']}", headers=admin)
+    deleted = client.http.delete(f"/products/{product_id}/photos/{photo['id']}", headers=admin)
 
     assert deleted.status_code == 204
     assert keys_in(storage["RENDITIONS_BUCKET"], prefix) == set()
@@ -405,17 +408,12 @@ def test_a_seeded_photo_still_processing_at_a_start_is_finished_under_its_own_ke
 def test_the_renditions_are_kept_in_files_and_put_back_with_their_type_and_caching(
     client: Client,
     admin: dict[str, str],
-    make_product: Any,
     storage: dict[str, str],
-    pump: UploadPump,
-    embedded: str,
+    ready_photo: tuple[str, dict[str, Any]],
     tmp_path: Path,
 ) -> None:
-    product = make_product()
-    granted = grant(client, admin, product.id)
-    assert post_as_browser(embedded, granted["upload"], a_jpeg(), "photo.jpg").status_code == 204
-    assert pump.wait_for([granted["upload"]["fields"]["key"]], WAIT_S)
-    prefix = f"img/{photo_of(client, product.id)['content_id']}/"
+    product_id, photo = ready_photo
+    prefix = f"img/{photo['content_id']}/"
     bucket = storage["RENDITIONS_BUCKET"]
     saved = RenditionFiles(bucket, tmp_path / "renditions")
 
@@ -434,6 +432,6 @@ def test_the_renditions_are_kept_in_files_and_put_back_with_their_type_and_cachi
     assert (found["ContentType"], found["CacheControl"]) == (original["ContentType"], CACHE_CONTROL)
 
     # A photo deleted: its files go at the next save
-    client.http.delete(f"/products/{product.id}/photos/{photo_of(client, product.id)['id']}", headers=admin)
+    client.http.delete(f"/products/{product_id}/photos/{photo['id']}", headers=admin)
     saved.save()
     assert not (tmp_path / "renditions" / prefix).exists()

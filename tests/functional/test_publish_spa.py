@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from typing import Any
 
@@ -10,6 +11,7 @@ import boto3
 import pytest
 
 from infra import publish_spa
+from tests.support.cloudfront import site_distribution
 
 COGNITO_STAGE = {
     "AUTH_PROVIDER": "cognito",
@@ -83,6 +85,25 @@ def test_a_stage_without_its_providers_values_is_refused_with_their_names_and_th
         "AUTH0_AUDIENCE",
         "AUTH0_SPA_CLIENT_ID",
     ]
+
+
+def test_the_published_page_carries_its_config_inline_so_it_needs_no_round_trip_before_searching(bucket: str) -> None:
+    s3 = boto3.client("s3")
+    config = publish_spa.site_config(
+        "dev", "https://abc.execute-api.eu-west-1.amazonaws.com/api", COGNITO_STAGE, "eu-west-1"
+    )
+    config["note"] = "</script><script>alert(1)</script>"  # a value that would close the element, unescaped
+
+    publish_spa.publish(s3, bucket, config)
+
+    html = s3.get_object(Bucket=bucket, Key="index.html")["Body"].read().decode()
+    found = re.search(r'<script type="application/json" id="shop-config">(.*?)</script>', html)
+    assert found is not None
+    assert json.loads(found.group(1)) == config
+    assert html.count("<script") == 2  # the data block and the module: the note closed nothing
+    assert html.index('id="shop-config"') < html.index('<script type="module"')
+    published = json.loads(s3.get_object(Bucket=bucket, Key="config.json")["Body"].read())
+    assert published == config  # still published for REST clients and older pages
 
 
 def test_the_published_page_may_only_talk_to_the_stages_api_and_identity_provider(bucket: str) -> None:
@@ -167,23 +188,7 @@ def site_bucket(aws: str) -> str:
 @pytest.fixture()
 def distribution(site_bucket: str) -> str:
     """The stage's CloudFront distribution in front of the bucket (moto's)."""
-    origin = {
-        "Id": "site",
-        "DomainName": f"{site_bucket}.s3.amazonaws.com",
-        "S3OriginConfig": {"OriginAccessIdentity": ""},
-    }
-    config = {
-        "CallerReference": uuid.uuid4().hex,
-        "Comment": "the shop",
-        "Enabled": True,
-        "Origins": {"Quantity": 1, "Items": [origin]},
-        "DefaultCacheBehavior": {
-            "TargetOriginId": "site",
-            "ViewerProtocolPolicy": "redirect-to-https",
-            "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6",
-        },
-    }
-    return str(boto3.client("cloudfront").create_distribution(DistributionConfig=config)["Distribution"]["Id"])
+    return site_distribution(site_bucket)
 
 
 def cognito_config() -> dict[str, Any]:

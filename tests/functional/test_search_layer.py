@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from infra import layers as search_layer
-from infra.layers import Pin, cached_wheels, locked, search_engine_wheels
+from infra.layers import Pin, cached_wheels, locked, locked_wheels
 from infra.template import ROOT
 
 LOCK = ROOT / "requirements-search.txt"
@@ -71,8 +71,8 @@ def test_the_wheel_is_downloaded_once_then_taken_from_the_cache(tmp_path: Path) 
         (into / published.name).write_bytes(published.read_bytes())
 
     cache = tmp_path / "build" / ".cache" / "search-layer"
-    first = search_engine_wheels(lock, cache, download)
-    second = search_engine_wheels(lock, cache, download)  # offline: no download
+    first = locked_wheels(lock, cache, download)
+    second = locked_wheels(lock, cache, download)  # offline: no download
 
     assert first == second == [cache / published.name]
     assert len(downloads) == 1 and not downloads[0].exists()  # downloaded beside the cache, then moved in
@@ -91,7 +91,7 @@ def test_a_cached_wheel_whose_hash_the_lock_does_not_name_is_downloaded_again(tm
         (into / published.name).write_bytes(published.read_bytes())
 
     assert cached_wheels(cache, locked(lock)) is None
-    assert search_engine_wheels(lock, cache, download) == [cache / published.name]
+    assert locked_wheels(lock, cache, download) == [cache / published.name]
     assert len(downloads) == 1 and (cache / published.name).read_bytes() == published.read_bytes()
 
 
@@ -102,7 +102,7 @@ def test_a_download_that_brings_no_locked_wheel_stops_the_build(tmp_path: Path) 
         fake_wheel(into, "tantivy-0.26.0-cp311-abi3-manylinux2014_x86_64.whl")
 
     with pytest.raises(SystemExit, match=r"no wheel of requirements-search\.txt with a hash it names"):
-        search_engine_wheels(lock, tmp_path / "cache", download)
+        locked_wheels(lock, tmp_path / "cache", download)
 
 
 def test_the_download_asks_pip_for_lambdas_platform_with_the_locks_hashes(

@@ -16,7 +16,7 @@ from html.parser import HTMLParser
 import pytest
 import requests
 
-from infra.publish_spa import tightened_index
+from infra.publish_spa import site_index
 from localdev.local_stack import FRONTEND, FrontendHandler, FrontendServer, site_headers
 from tests.support.ports import free_port
 
@@ -143,7 +143,7 @@ def test_the_page_is_the_file_with_the_stages_origins_in_its_csp(site: str) -> N
 
     served = requests.get(site + "/index.html", timeout=10)
 
-    assert served.text == tightened_index(file, SITE_CONFIG)
+    assert served.text == site_index(file, SITE_CONFIG)
     assert served.headers["Content-Type"] == "text/html; charset=utf-8"
 
 

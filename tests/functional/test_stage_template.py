@@ -329,7 +329,8 @@ def test_the_site_and_the_api_get_the_stages_own_security_headers_not_the_manage
     resources = template["Resources"]
     config = resources["SiteDistribution"]["Properties"]["DistributionConfig"]
     behaviors = [config["DefaultCacheBehavior"], *config["CacheBehaviors"]]
-    assert [b["ResponseHeadersPolicyId"] for b in behaviors] == [{"Ref": "SiteHeadersPolicy"}] * 3  # site, photos, API
+    # site, photos, best sellers, API
+    assert [b["ResponseHeadersPolicyId"] for b in behaviors] == [{"Ref": "SiteHeadersPolicy"}] * 4
     assert "67f7725c-6f97-4210-82d7-5512b31e9d03" not in json.dumps(template)  # Managed-SecurityHeadersPolicy
     policy = resources["SiteHeadersPolicy"]
     assert policy["Type"] == "AWS::CloudFront::ResponseHeadersPolicy"
@@ -368,7 +369,7 @@ def test_the_shop_reaches_its_api_on_its_own_origin(stage: Any) -> None:
     origins = {o["Id"]: o for o in config["Origins"]}
     assert set(origins) == {"site", "api", "photos"}
     assert "${RestAPI}" in origins["api"]["DomainName"]["Fn::Sub"]
-    photos, api = config["CacheBehaviors"]
+    photos, _best_sellers, api = config["CacheBehaviors"]  # best sellers: tests/functional/test_edge_template.py
     assert photos["PathPattern"] == "img/*" and photos["TargetOriginId"] == "photos"
     assert photos["AllowedMethods"] == ["GET", "HEAD"]
     assert origins["photos"]["DomainName"] == {"Fn::GetAtt": ["RenditionsBucket", "RegionalDomainName"]}
@@ -495,6 +496,7 @@ def test_the_search_function_reads_the_index_and_one_item_per_product(stage: Any
 def test_the_indexer_reads_the_stream_scans_the_table_and_writes_the_index_only(stage: Any) -> None:
     _, template = stage
     assert grants(template, by_key("indexer")) == TRACES | READS_STREAM | {
+        ("dynamodb:BatchGetItem", json.dumps(TABLE)),  # a product's sales counter, a counter's product
         ("dynamodb:Scan", json.dumps(TABLE)),
         ("s3:GetObject", json.dumps(SEARCH_INDEX_OBJECTS)),
         ("s3:PutObject", json.dumps(SEARCH_INDEX_OBJECTS)),

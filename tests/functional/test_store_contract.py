@@ -141,9 +141,10 @@ def test_stock_is_added_only_within_its_bounds(stores: Stores) -> None:
     assert stored is not None and (stored.stock, stored.version) == (0, 1)
 
 
-def test_a_delete_needs_the_product(stores: Stores) -> None:
+def test_a_delete_needs_the_product_and_returns_it_as_it_was(stores: Stores) -> None:
     chew = stores.product()
-    stores.catalog.delete(chew.id)
+    with_photo = stores.catalog.replace_photos(chew.id, [Photo.processing("ph-contract-0")], expected_rev=0)
+    assert stores.catalog.delete(chew.id) == with_photo  # its photos, for the caller to clean up
     assert stores.catalog.get(chew.id) is None
     with pytest.raises(WriteRefused):
         stores.catalog.delete(chew.id)

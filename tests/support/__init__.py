@@ -5,6 +5,7 @@
 - keys.py: signing keys and tokens for the verifier's tests;
 - stream_records.py: DynamoDB stream records as Lambda delivers them;
 - stubbed_cloudformation.py: CloudFormation's answers for the deploy tests;
+- cloudfront.py: a stage's CloudFront distribution, for the deploy and publish tests;
 - memory_stores.py: in-memory stores for the rules' unit tests;
 - api_calls.py: the functional tier's calls through Chalice's test client
   (a bearer header, a search and all its pages, a checkout);

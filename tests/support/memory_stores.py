@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from chalicelib.catalog.product import Product
 from chalicelib.catalog.product_store import WriteRefused
 from chalicelib.orders.event_ledger import SalesChange
-from chalicelib.orders.order import Order, OrderLine
+from chalicelib.orders.order import Address, Order, OrderLine
 from chalicelib.orders.order_store import (
     CancelRefused,
     IdempotencyRecord,
@@ -92,11 +92,13 @@ class MemoryProductStore:
                 raise WriteRefused(product_id)
             return self.write_stock(current, current.stock + change)
 
-    def delete(self, product_id: str) -> None:
+    def delete(self, product_id: str) -> Product:
         self.calls.append("delete")
         with self.lock:
-            if self.products.pop(product_id, None) is None:
+            deleted = self.products.pop(product_id, None)
+            if deleted is None:
                 raise WriteRefused(product_id)
+            return deleted
 
     def put_many(self, products: Iterable[Product]) -> None:
         self.calls.append("put_many")
@@ -147,6 +149,7 @@ class MemoryOrderStore:
         self._catalog = catalog
         self.orders: dict[tuple[str, str], StoredOrder] = {}
         self.records: dict[tuple[str, str], tuple[IdempotencyRecord, int]] = {}  # with its expiry
+        self.addresses: dict[str, Address] = {}  # the account item's last shipping address
         self.calls: list[str] = []
         self.interleave: Callable[[], None] | None = None
 
@@ -172,8 +175,13 @@ class MemoryOrderStore:
             self.orders[(purchase.user_sub, purchase.order.id)] = StoredOrder(
                 purchase.user_sub, purchase.order, purchase.idempotency_key, purchase.email
             )
+            self.addresses[purchase.user_sub] = purchase.order.shipping_address
             record = IdempotencyRecord(request_hash=purchase.request_hash, order_id=purchase.order.id)
             self.records[(purchase.user_sub, purchase.idempotency_key)] = (record, purchase.expires_at)
+
+    def saved_address(self, user_sub: str) -> Address | None:
+        self.calls.append("saved_address")
+        return self.addresses.get(user_sub)
 
     def idempotency_record(self, user_sub: str, idempotency_key: str) -> IdempotencyRecord | None:
         self.calls.append("idempotency_record")

@@ -3,6 +3,7 @@ result cards, find the cart's count, keep a screenshot; and words no seeded prod
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from typing import Any
@@ -60,3 +61,20 @@ def expect_results(page: Page, api: str, pages: int = 1, **params: Any) -> list[
         cursor = found["next_cursor"]
     expect(page.get_by_test_id("product-card").get_by_role("link")).to_have_text(names)
     return names
+
+
+def with_site_config(page: Page, site: dict[str, Any]) -> None:
+    """The page as served with another config: inlined in index.html (infra/publish_spa.py), or /config.json.
+
+    The inlined block is rewritten as the page is parsed, before its modules
+    run (an init script watching for it), rather than by serving another
+    document: Chromium treats a document Playwright fulfils as from outside
+    the loopback address space, and then refuses its requests to the local API.
+    """
+    page.add_init_script(
+        "new MutationObserver((_, watch) => {"
+        " const block = document.getElementById('shop-config');"
+        f" if (block) {{ block.textContent = {json.dumps(json.dumps(site))}; watch.disconnect(); }}"
+        "}).observe(document, { childList: true, subtree: true });"
+    )
+    page.route("**/config.json", lambda route: route.fulfill(json=site))

@@ -23,7 +23,7 @@ from chalicelib.platform import keys
 from chalicelib.platform.errors import InvalidInput
 from chalicelib.platform.folding import fold
 from chalicelib.search.index import SearchIndex, build
-from chalicelib.search.language import slug, stem, words
+from chalicelib.search.language import name_key, slug, stem, words
 from chalicelib.search.results import ProductPage, SearchParams
 from chalicelib.search.service import PRICE_BANDS, SearchResult, result_page, search_products
 
@@ -444,6 +444,45 @@ def test_sorting_orders_the_whole_result_page_after_page(search: Search, q: str,
     assert [p.id for p in paged] == [p.id for p in whole.items]  # none repeated, none missing
     key = SORT_KEYS[sort]
     assert [key(p) for p in paged] == sorted(key(p) for p in paged)
+
+
+@pytest.fixture(scope="module")
+def sold(catalog: list[Product]) -> dict[str, int]:
+    """Units sold per product: many ties (0 to 4), so the order after units shows."""
+    return {p.id: (i * 7) % 5 for i, p in enumerate(catalog)}
+
+
+@pytest.fixture(scope="module")
+def selling(tmp_path_factory: pytest.TempPathFactory, catalog: list[Product], sold: dict[str, int]) -> Search:
+    """A search over the seed indexed with units sold."""
+    directory = tmp_path_factory.mktemp("sold-index")
+    assert build(str(directory), catalog, sold) == len(catalog)
+    index, table = SearchIndex(tantivy.Index.open(str(directory))), InMemoryTable(catalog)
+    return lambda **params: search_products(table, index, SearchParams(**params))
+
+
+@pytest.mark.parametrize("q", ["", "dog ", "salmn ", "cat toy "])
+def test_best_selling_orders_the_whole_result_by_units_sold_then_name_page_after_page(
+    selling: Search, sold: dict[str, int], catalog: list[Product], q: str
+) -> None:
+    paged = walk(selling, q=q, sort="best_selling", limit=7)
+    order = [(-sold[p.id], name_key(p.name), p.id) for p in paged]
+    assert order == sorted(order) and len(set(order)) == len(order) > 7
+    assert {p.id for p in paged} == {p.id for p in walk(selling, q=q, limit=100)}  # the same result, reordered
+
+
+def test_without_words_relevance_is_best_selling_and_with_words_it_is_not(selling: Search) -> None:
+    assert [p.id for p in walk(selling, limit=50)] == [p.id for p in walk(selling, sort="best_selling", limit=50)]
+    assert [p.id for p in walk(selling, q="the ", limit=50)] == [
+        p.id for p in walk(selling, sort="best_selling", limit=50)
+    ]
+    by_relevance = [p.id for p in walk(selling, q="dog ", limit=100)]
+    assert by_relevance != [p.id for p in walk(selling, q="dog ", sort="best_selling", limit=100)]
+
+
+def test_an_index_without_units_sold_sorts_best_selling_by_name(search: Search) -> None:
+    paged = walk(search, sort="best_selling", limit=9)
+    assert [p.id for p in paged] == [p.id for p in walk(search, sort="name", limit=9)]
 
 
 @pytest.mark.parametrize(
