@@ -6,8 +6,8 @@ pages show have their photos ready (and the stack has made them all, so no
 photo is being drawn while Lighthouse measures), runs Lighthouse (npm
 `lighthouse`, driving Debian's chromium, mobile preset) on the home page and a
 search page, and prints the scores with the JavaScript the page loaded, raw
-and gzipped (the local static server does not compress; S3/CloudFront serve
-it gzipped), then, per page, the LCP element, the LCP phases and the longest
+and gzipped (the local servers compress as CloudFront does, over HTTP/1.1
+keep-alive; CloudFront also speaks HTTP/2 and Brotli), then, per page, the LCP element, the LCP phases and the longest
 request chain. The median run's full report is kept in
 bench/results/spa-<page>.lighthouse.json.
 

@@ -7,7 +7,8 @@
 It is Chalice's own ``chalice local`` command (every option is Chalice's),
 run after ``gateway.install()``: a missing or refused token gets API
 Gateway's 401 or 403 with CORS headers, an unknown route its 403, a burst of
-clients a backlog of 128 (localdev/gateway.py). Plain ``chalice local
+clients a backlog of 128, a JSON answer of 1,000 bytes or more gzipped as
+CloudFront gzips it (localdev/gateway.py). Plain ``chalice local
 --stage local`` serves the same app with Chalice's stock local gateway:
 importing ``app.py`` patches nothing.
 """

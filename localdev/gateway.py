@@ -37,11 +37,18 @@ Gateway endpoint in front of the functions:
   then, and the connection is closed), an idle keep-alive connection is
   closed after ``IDLE_TIMEOUT_S``; an HTTP/0.9 request (no version) is a 400
   with an HTTP/1.1 status line, never an answer in HTTP/0.9; a client that
-  goes away logs no traceback (``QuietClientErrors``).
+  goes away logs no traceback (``QuietClientErrors``);
+- as CloudFront answers in front of it (``Compress: true`` on the /api/*
+  behaviours, infra/edge.py): a JSON answer of 1,000 bytes to 10 MB is
+  gzipped when the request's ``Accept-Encoding`` allows gzip, with ``Vary:
+  Accept-Encoding`` (``compressible``, ``accepts_gzip``; the SPA server
+  shares them); connections are kept alive (HTTP/1.1; a HEAD's answer has
+  no body, so the next answer on the connection is read as one).
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import sys
@@ -65,6 +72,56 @@ _CONTENT_LENGTH = re.compile(r"[0-9]{1,20}")
 _HTTP_VERSION = re.compile(r"HTTP/([0-9]{1,10})\.([0-9]{1,10})")
 # The methods API Gateway routes; a route defines some of them.
 API_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+# CloudFront's compression (``Compress: true``): objects of 1,000 to 10,000,000 bytes, of these types
+# (a part of its list: those the shop serves), when the viewer accepts gzip.
+COMPRESS_MIN_BYTES = 1_000
+COMPRESS_MAX_BYTES = 10_000_000
+COMPRESSIBLE_TYPES = frozenset(
+    {
+        "text/html",
+        "text/css",
+        "text/javascript",
+        "text/plain",
+        "application/javascript",
+        "application/x-javascript",
+        "application/json",
+        "application/manifest+json",
+        "image/svg+xml",
+    }
+)
+GZIP_LEVEL = 6  # zlib's default: cached where it matters, so a stronger level would cost little either
+
+
+def compressible(content_type: str | None, size: int) -> bool:
+    """Whether CloudFront would compress an answer of this type and size (for a viewer that accepts gzip)."""
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    return media_type in COMPRESSIBLE_TYPES and COMPRESS_MIN_BYTES <= size <= COMPRESS_MAX_BYTES
+
+
+def accepts_gzip(accept_encoding: str | None) -> bool:
+    """Whether ``Accept-Encoding`` names gzip (or x-gzip) with a weight above 0.
+
+    As CloudFront, it looks for gzip itself: ``*`` is not taken to mean gzip.
+    """
+    weights: dict[str, float] = {}
+    for part in (accept_encoding or "").split(","):
+        coding, *parameters = (piece.strip() for piece in part.split(";"))
+        weight = 1.0
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 0.0
+        if coding:
+            weights[coding.lower()] = weight
+    return max(weights.get("gzip", 0.0), weights.get("x-gzip", 0.0)) > 0
+
+
+def gzipped(body: bytes) -> bytes:
+    """``body`` gzipped, the same bytes every time (no timestamp)."""
+    return gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
 
 
 def gateway_error(status: int, response_type: str, message: str | None, context: Any) -> tuple[dict[str, str], bytes]:
@@ -195,7 +252,17 @@ class BoundedRequests(_Handler):
             self.close_connection = True
             self.send_error(400, f"{'HTTP/0.9' if len(words) == 2 else words[2]} is not supported: use HTTP/1.1")
             return False
-        return bool(super().parse_request())
+        if not super().parse_request():
+            return False
+        if "Transfer-Encoding" in self.headers:  # a body not read here: what follows it is no request
+            self.close_connection = True
+        return True
+
+    def end_headers(self) -> None:
+        # An HTTP/1.0 client that asked to keep the connection is told it is kept (or it reads to the end).
+        if self.request_version == "HTTP/1.0" and not self.close_connection:
+            self.send_header("Connection", "keep-alive")
+        super().end_headers()
 
     def read_body(self, length: int) -> bytes:
         """``length`` bytes of body, all within ``REQUEST_TIMEOUT_S``, or a ``ClientError``."""
@@ -260,6 +327,7 @@ class ApiRequestHandler(BoundedRequests, local.ChaliceRequestHandler):
 
     def _generic_handle(self) -> None:
         if self.command not in API_METHODS:
+            self.close_connection = True  # its body, if any, is not read
             self._send_error_response(local.ForbiddenError(*_missing_token(_RequestId())))
             return
         try:
@@ -274,6 +342,28 @@ class ApiRequestHandler(BoundedRequests, local.ChaliceRequestHandler):
         length = content_length(self.headers)
         return dict(self.headers), self.read_body(length) if length else None
 
+    def _send_http_response_with_body(self, code: int, headers: Any, body: str | bytes) -> None:
+        """Chalice's answer with a body, gzipped as CloudFront gzips it; a HEAD's answer sends no body."""
+        if not isinstance(body, bytes):
+            body = body.encode("utf-8")
+        headers = dict(headers)
+        content_type = headers.pop("Content-Type", "application/json")  # Chalice's default
+        if compressible(content_type, len(body)) and not _header(headers, "Content-Encoding"):
+            _add_vary(headers, "Accept-Encoding")
+            request = getattr(self, "headers", None)  # none yet for a malformed request line
+            if request is not None and accepts_gzip(request.get("Accept-Encoding")):
+                body = gzipped(body)
+                headers["Content-Encoding"] = "gzip"
+                etag = _header(headers, "ETag")
+                if isinstance(etag, str) and not etag.startswith("W/"):  # as CloudFront: no longer byte-equal
+                    headers[_name(headers, "ETag")] = f"W/{etag}"
+        self.send_response(code)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Content-Type", content_type)
+        self._send_headers(headers)
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
     def send_error(
         self,
         code: int,
@@ -286,6 +376,23 @@ class ApiRequestHandler(BoundedRequests, local.ChaliceRequestHandler):
         headers, body = gateway_error(code, response_type, reason, _RequestId())
         self.close_connection = True
         self._send_http_response(code, headers, body)
+
+
+def _name(headers: dict[str, Any], name: str) -> str:
+    """The key under which ``headers`` holds ``name`` (any case), or ``name``."""
+    return next((key for key in headers if key.lower() == name.lower()), name)
+
+
+def _header(headers: dict[str, Any], name: str) -> Any:
+    return headers.get(_name(headers, name))
+
+
+def _add_vary(headers: dict[str, Any], name: str) -> None:
+    key = _name(headers, "Vary")
+    found = headers.get(key) or []
+    values = [found] if isinstance(found, str) else list(found)
+    if name.lower() not in {v.strip().lower() for value in values for v in value.split(",")}:
+        headers[key] = ", ".join([*values, name])
 
 
 class ApiServer(QuietClientErrors, local.ThreadedHTTPServer):

@@ -138,6 +138,59 @@ def site_headers(index_html: str) -> dict[str, str]:
     }
 
 
+class ServedPage:
+    """index.html as infra/publish_spa.py publishes it for ``site_config``, and its CSP as a header."""
+
+    def __init__(self, page: str) -> None:
+        self.body = page.encode()
+        self.csp = page_csp(page)
+
+
+_served_pages: dict[tuple[int, int, str], ServedPage] = {}
+_served_pages_lock = threading.Lock()
+
+
+def served_page(site_config: dict[str, Any]) -> ServedPage:
+    """The page as served now: made again when index.html changes (a kept-alive connection sees an edit)."""
+    from infra.publish_spa import site_index
+
+    index = FRONTEND / "index.html"
+    stat = index.stat()
+    key = (stat.st_mtime_ns, stat.st_size, json.dumps(site_config, sort_keys=True))
+    with _served_pages_lock:
+        found = _served_pages.get(key)
+    if found is None:
+        found = ServedPage(site_index(index.read_text(), site_config))
+        with _served_pages_lock:
+            if len(_served_pages) > 16:  # old versions of the page
+                _served_pages.clear()
+            _served_pages[key] = found
+    return found
+
+
+class GzipCache:
+    """Gzipped bodies, kept per key (a file's path) while its version (mtime and size; a page's bytes) holds."""
+
+    def __init__(self) -> None:
+        self._kept: dict[str, tuple[Any, bytes]] = {}
+        self._lock = threading.Lock()
+        self.made = 0  # bodies compressed: a test can tell a kept one from a new one
+
+    def get(self, key: str, version: Any, read: Callable[[], bytes]) -> bytes:
+        with self._lock:
+            kept = self._kept.get(key)
+        if kept is not None and kept[0] == version:
+            return kept[1]
+        body = gateway.gzipped(read())
+        with self._lock:
+            self._kept[key] = (version, body)
+            self.made += 1
+        return body
+
+
+COMPRESSED = GzipCache()
+
+
 class FrontendHandler(gateway.BoundedRequests, SimpleHTTPRequestHandler):
     """Serves frontend/ and the SPA's /config.json, with the deployed site's
     headers, and lists no directory (a directory without index.html is a 404).
@@ -149,7 +202,18 @@ class FrontendHandler(gateway.BoundedRequests, SimpleHTTPRequestHandler):
     UTF-8 or a control character (a NUL, say), is a 400; every error is one
     line of plain text, never Python's HTML page; reads are bounded and
     HTTP/0.9 is refused as on the API server (``gateway.BoundedRequests``).
+
+    As CloudFront serves the site: HTTP/1.1, connections kept alive (every
+    answer has a Content-Length; a 404 keeps the connection, other errors and
+    a request with a body close it), and text (``gateway.compressible``: HTML,
+    CSS, JavaScript, JSON, SVG of 1,000 bytes to 10 MB) gzipped for a client
+    whose Accept-Encoding allows it, with ``Vary: Accept-Encoding``. The
+    gzipped bytes are kept per file while its mtime and size hold
+    (``COMPRESSED``). Renditions under /img/ are never compressed (CloudFront's
+    ``img/*`` behaviour has ``Compress: false``).
     """
+
+    protocol_version = "HTTP/1.1"
 
     def __init__(
         self,
@@ -159,13 +223,26 @@ class FrontendHandler(gateway.BoundedRequests, SimpleHTTPRequestHandler):
         renditions: RenditionsOrigin | None = None,
         **kwargs: Any,
     ) -> None:
-        from infra.publish_spa import site_index
-
         self.site_config = site_config
         self.renditions = renditions
-        self.page = site_index((FRONTEND / "index.html").read_text(), site_config)
-        self.site_headers = {**headers, "Content-Security-Policy": page_csp(self.page)}
+        self.policy_headers = headers
+        self.served = served_page(site_config)
         super().__init__(*args, directory=str(FRONTEND), **kwargs)
+
+    @property
+    def site_headers(self) -> dict[str, str]:
+        return {**self.policy_headers, "Content-Security-Policy": self.served.csp}
+
+    def handle_one_request(self) -> None:
+        self.served = served_page(self.site_config)  # one version of the page for all of this answer
+        super().handle_one_request()
+
+    def parse_request(self) -> bool:
+        if not super().parse_request():
+            return False
+        if self.headers.get("Content-Length", "0").strip() != "0":  # a body, never read: close after the answer
+            self.close_connection = True
+        return True
 
     def end_headers(self) -> None:
         for name, value in self.site_headers.items():
@@ -189,26 +266,110 @@ class FrontendHandler(gateway.BoundedRequests, SimpleHTTPRequestHandler):
         return not any(ord(char) < 0x20 or 0x7F <= ord(char) < 0xA0 for char in path)
 
     def send_head(self) -> Any:
-        import io
-
         if not self.clean_path(self.path):
             self.send_error(400)
             return None
         if self.path.startswith("/img/"):
             return self.send_rendition()
-        if self.path.split("?", 1)[0] in ("/", "/index.html"):
-            page = self.page.encode()
+        route = self.path.split("?", 1)[0].split("#", 1)[0]
+        if route in ("/", "/index.html"):
+            page = self.served
+            return self.send_body(page.body, "text/html; charset=utf-8", {"Cache-Control": "no-cache"}, "/", page)
+        if route == "/config.json":
+            body = json.dumps(self.site_config).encode()
+            return self.send_body(body, "application/json", {"Cache-Control": "no-store"}, route, body)
+        path = self.translate_path(self.path)
+        if os.path.isfile(path) and not path.endswith("/"):
+            return self.send_file(path)
+        return super().send_head()  # a directory (a redirect, or a 404) or nothing (a 404)
+
+    def send_body(self, body: bytes, content_type: str, headers: dict[str, str], key: str, version: Any) -> Any:
+        """A 200 with ``body`` (or its gzipped bytes, kept under ``key`` while ``version`` holds)."""
+        import io
+
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        body = self._encoded(body, content_type, key, version)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        return io.BytesIO(body)
+
+    def _encoded(self, body: bytes, content_type: str, key: str, version: Any) -> bytes:
+        """``body`` gzipped if CloudFront would compress it for this client (and the Vary header said)."""
+        if not gateway.compressible(content_type, len(body)):
+            return body
+        self.send_header("Vary", "Accept-Encoding")
+        if not gateway.accepts_gzip(self.headers.get("Accept-Encoding")):
+            return body
+        self.send_header("Content-Encoding", "gzip")
+        return COMPRESSED.get(key, version, lambda: body)
+
+    def send_file(self, path: str) -> Any:
+        """A file of frontend/, as Python's send_head serves it (Last-Modified, If-Modified-Since), gzipped
+        when it should be: the gzipped bytes are kept while the file's mtime and size hold."""
+        import io
+
+        try:
+            file = open(path, "rb")  # noqa: SIM115 (returned open, as Python's handler does; the caller closes it)
+        except OSError:
+            self.send_error(404, "File not found")
+            return None
+        try:
+            stat = os.fstat(file.fileno())
+            content_type = self.guess_type(path)
+            if self._not_modified(stat.st_mtime):
+                file.close()
+                self.send_response(304)
+                if gateway.compressible(content_type, stat.st_size):
+                    self.send_header("Vary", "Accept-Encoding")
+                self.end_headers()
+                return None
             self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Cache-Control", "no-cache")
-            self.send_header("Content-Length", str(len(page)))
+            self.send_header("Content-Type", content_type)
+            self.send_header("Last-Modified", self.date_time_string(int(stat.st_mtime)))
+            if gateway.compressible(content_type, stat.st_size) and gateway.accepts_gzip(
+                self.headers.get("Accept-Encoding")
+            ):
+                body = COMPRESSED.get(path, (stat.st_mtime_ns, stat.st_size), file.read)
+                file.close()
+                self.send_header("Vary", "Accept-Encoding")
+                self.send_header("Content-Encoding", "gzip")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                return io.BytesIO(body)
+            if gateway.compressible(content_type, stat.st_size):
+                self.send_header("Vary", "Accept-Encoding")
+            self.send_header("Content-Length", str(stat.st_size))
             self.end_headers()
-            return io.BytesIO(page)
-        return super().send_head()
+            return file
+        except BaseException:
+            file.close()
+            raise
+
+    def _not_modified(self, mtime: float) -> bool:
+        """If-Modified-Since (without If-None-Match) at or after ``mtime``, as Python's handler reads it."""
+        import datetime
+        import email.utils
+
+        since = self.headers.get("If-Modified-Since")
+        if since is None or "If-None-Match" in self.headers:
+            return False
+        try:
+            when = email.utils.parsedate_to_datetime(since)
+        except (TypeError, IndexError, OverflowError, ValueError):
+            return False
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=datetime.UTC)
+        if when.tzinfo is not datetime.UTC:
+            return False
+        modified = datetime.datetime.fromtimestamp(mtime, datetime.UTC).replace(microsecond=0)
+        return modified <= when
 
     def send_rendition(self) -> Any:
         """/img/<key>: the renditions bucket's object, as CloudFront's ``img/*`` behaviour serves it
-        (the path is the key, the query is left out); no listing, nothing outside ``img/``."""
+        (the path is the key, the query is left out, nothing is compressed); no listing, nothing outside ``img/``."""
         import io
         from urllib.parse import unquote
 
@@ -230,28 +391,20 @@ class FrontendHandler(gateway.BoundedRequests, SimpleHTTPRequestHandler):
         self.end_headers()
         return None if not_modified else io.BytesIO(body)
 
-    def do_GET(self) -> None:
-        if self.path.split("?")[0] == "/config.json":
-            body = json.dumps(self.site_config).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Cache-Control", "no-store")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-            return
-        super().do_GET()
-
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        """One line of plain text: Python's page is HTML that quotes the request."""
+        """One line of plain text: Python's page is HTML that quotes the request.
+
+        A 404 keeps the connection, as CloudFront does for a missing file;
+        any other error closes it (its request may not have been read to the end).
+        """
         if code == 501:  # a method other than GET and HEAD, the only ones CloudFront lets through
             code = 405
         body = f"{code} {self.responses.get(code, ('Error',))[0]}\n".encode()
-        self.close_connection = True
         self.send_response(code)
         self.send_header("Content-Type", "text/plain; charset=utf-8")
         self.send_header("Cache-Control", "no-store")
-        self.send_header("Connection", "close")
+        if code != 404 or self.close_connection:
+            self.send_header("Connection", "close")  # sets close_connection
         if code == 405:
             self.send_header("Allow", "GET, HEAD")
         self.send_header("Content-Length", str(len(body)))

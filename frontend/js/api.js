@@ -43,20 +43,41 @@ function humanMessage(status, body) {
 
 const sentence = (text) => text.charAt(0).toUpperCase() + text.slice(1) + (/[.!?]$/.test(text) ? "" : ".");
 
-/** Call the API. `json` is sent as the JSON body; `params` become the query string. */
-export async function api(path, { params, json, headers, ...init } = {}) {
+async function apiUrl(path, params) {
   const { api_url } = await config();
   const url = new URL(api_url + path);
   for (const [key, value] of Object.entries(params ?? {})) {
     if (value !== undefined && value !== null && value !== "") url.searchParams.set(key, value);
   }
+  return url.href;
+}
+
+// Answers asked before the page's modules had loaded (first-search.js), each
+// taken once by the api() call that asks the same URL.
+const early = new Map(); // url -> Promise of a Response, or null when it failed
+
+/** Ask a plain GET now; the api() call for the same URL gets its answer. Returns the Response (null: failed), to read once. */
+export async function prefetch(path, params) {
+  const url = await apiUrl(path, params);
+  const answer = fetch(url).catch(() => null);
+  early.set(url, answer.then((response) => response?.clone() ?? null)); // its own copy: the caller may read `answer`
+  setTimeout(() => early.delete(url), EARLY_FOR_MS); // an answer kept longer would be out of date
+  return answer;
+}
+const EARLY_FOR_MS = 15000;
+
+/** Call the API. `json` is sent as the JSON body; `params` become the query string. */
+export async function api(path, { params, json, headers, ...init } = {}) {
+  const url = await apiUrl(path, params);
   if (json !== undefined) {
     init.body = JSON.stringify(json);
     headers = { ...headers, "Content-Type": "application/json" };
   }
-  let response;
+  const asked = !json && !headers && !init.method ? early.get(url) : undefined;
+  early.delete(url);
+  let response = asked ? await asked : null;
   try {
-    response = await fetch(url, { ...init, headers });
+    response ??= await fetch(url, { ...init, headers });
   } catch {
     throw new ApiError(0, { message: "The shop cannot be reached. Check your connection and try again." });
   }

@@ -4,11 +4,11 @@ import { api } from "./api.js";
 import * as cart from "./cart.js";
 import { el } from "./dom.js";
 import { label, price, stockText } from "./format.js";
+import { BEST_SELLERS, CARD_SIZES, FILTERS, firstPage, isFrontPage, MAX_PAGE, searchParams, shownCount } from "./first-search.js";
 import { fieldWords, showFieldError } from "./messages.js";
 import { $, loading, more, navigate, parseHash, say, show, showing } from "./page.js";
 import { icon, photoPicture, productPicture, readyPhotos, remember } from "./photos.js";
 
-const FILTERS = ["species", "category", "brand", "min_price", "max_price", "in_stock", "sort"];
 const NAMES = { price: "Price", species: "Species", category: "Category", brand: "Brand", min_price: "Min price", max_price: "Max price", in_stock: "In stock" };
 
 // The API's species and categories (chalicelib/catalog/product.py), for every <select data-choices>.
@@ -20,32 +20,9 @@ export const CHOICES = {
 for (const select of document.querySelectorAll("[data-choices]")) {
   select.append(...CHOICES[select.dataset.choices].map((value) => el("option", { value }, label(value))));
 }
-const PAGE = 24;
-const MAX_PAGE = 100; // the API's largest page (chalicelib/platform/schema.py)
-const MAX_SHOWN = 480; // what a URL's `n` may ask to show again at once
 
 // With words the shop ranks by relevance; without, it opens on its best sellers.
 const defaultSort = (q) => (q ? "relevance" : "best_selling");
-
-// URL params -> API params (prices are dollars in the form, cents in the API).
-function searchParams(query) {
-  const params = { limit: PAGE };
-  const q = query.get("q");
-  if (q) params.q = q;
-  if (query.get("exact") === "true") params.exact = true;
-  for (const name of FILTERS) {
-    const value = query.get(name);
-    if (!value) continue;
-    params[name] = name.endsWith("_price") ? Math.round(Number(value) * 100) : value;
-  }
-  return params;
-}
-
-/** How many results the URL says were shown (`n`, after Show more): at least one page. */
-function shownCount(query) {
-  const n = Number.parseInt(query.get("n") ?? "", 10);
-  return Number.isFinite(n) ? Math.min(Math.max(n, PAGE), MAX_SHOWN) : PAGE;
-}
 
 function fillFilters(form, query) {
   for (const name of FILTERS) {
@@ -120,14 +97,9 @@ function facts(product, tag) {
 }
 
 // How wide each place shows a photo, as styles.css lays it out (so the browser
-// picks the rendition from the srcset before any CSS is known):
-// cards: a grid of 14rem-or-wider columns in a 72rem page, 2 to 4 of them, the
-// photo the card's width less its padding (one column, below 31rem: a 7.5rem
-// photo beside the words); the product page: the panel's full width on a
+// picks the rendition from the srcset before any CSS is known): cards in
+// first-search.js (CARD_SIZES); the product page: the panel's full width on a
 // phone, half of it from 48rem on.
-const CARD_SIZES =
-  "(max-width: 31rem) 7.5rem, (max-width: 46rem) calc(50vw - 3.4rem), " +
-  "(max-width: 61rem) calc(33.3vw - 3.25rem), (max-width: 72rem) calc(25vw - 3.2rem), 15rem";
 const PRODUCT_SIZES = "(max-width: 48rem) calc(100vw - 4.7rem), (max-width: 72rem) calc(50vw - 3.3rem), 33rem";
 const THUMB_SIZES = "4rem";
 const FIRST_ROW = 4; // the most cards a row holds: their photos are above the fold, never lazy
@@ -165,11 +137,11 @@ function addButton(product) {
   );
 }
 
-function card(product, aboveFold) {
+function card(product, aboveFold, first = false) {
   return el(
     "li",
     { class: "card", dataset: { testid: "product-card" } },
-    productPicture(product, { className: "shot", sizes: CARD_SIZES, lazy: !aboveFold }),
+    productPicture(product, { className: "shot", sizes: CARD_SIZES, lazy: !aboveFold, priority: first }),
     el("a", { href: `#/product/${encodeURIComponent(product.id)}` }, ...highlighted(product.name, product.matches?.name)),
     ...facts(product, "span"),
     addButton(product),
@@ -303,7 +275,7 @@ function renderPage(list, page, append) {
   remember(page.items);
   learnBrands(page.items);
   if (!append) list.replaceChildren();
-  const cards = page.items.map((product, index) => card(product, !append && index < FIRST_ROW));
+  const cards = page.items.map((product, index) => card(product, !append && index < FIRST_ROW, !append && index === 0));
   list.append(...cards);
   return cards;
 }
@@ -384,7 +356,6 @@ function renderProduct(container, product, onAdd) {
 
 // -- the front page: species and categories, and the best sellers ---------------------
 const front = $("[data-front]");
-const BEST_SELLERS = 8;
 
 function tile(query, text, category) {
   return el("li", {}, el("a", { class: "tile", href: `#/?${query}` }, category ? icon({ category }, { className: "tile-icon" }) : null, el("span", {}, text)));
@@ -397,12 +368,12 @@ let bestSellers; // asked once a visit: the edge caches the answer for minutes a
 
 async function showBestSellers() {
   const box = front.querySelector("[data-best-sellers]");
-  bestSellers ??= api("/products/best-sellers", { params: { limit: BEST_SELLERS } }).catch(() => ({ items: [] }));
+  bestSellers ??= api("/products/best-sellers", { params: BEST_SELLERS }).catch(() => ({ items: [] }));
   const found = await bestSellers;
   if (!showing("catalog") || front.hidden) return;
   remember(found.items);
   box.hidden = !found.items.length;
-  box.querySelector("ul").replaceChildren(...found.items.map((product) => card(product, false)));
+  box.querySelector("ul").replaceChildren(...found.items.map((product, index) => card(product, index < FIRST_ROW, index === 0)));
 }
 
 // -- the views ---------------------------------------------------------------------
@@ -437,7 +408,7 @@ addEventListener("click", saveScroll, { capture: true });
 
 /** Load `count` results (the URL's `n`) in pages the API allows. */
 async function loadShown(params, count) {
-  const first = await loadPage({ ...params, limit: Math.min(count, MAX_PAGE) });
+  const first = await loadPage(firstPage(params, count));
   const items = [...first.items];
   let next = first.next_cursor;
   let last = first;
@@ -461,7 +432,7 @@ export function showCatalog(query) {
   if (document.activeElement !== searchBox) searchBox.value = query.get("q") ?? "";
   fillFilters(filters, query);
   showChips(chips, query);
-  const opening = ![...query.keys()].some((key) => key !== "n");
+  const opening = isFrontPage(query);
   front.hidden = !opening;
   if (opening) showBestSellers();
   const params = searchParams(query);

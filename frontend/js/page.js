@@ -1,6 +1,7 @@
 // What every page shares: showing a view, the status line, moving between
 // pages, and dropping answers meant for a page the user has already left.
 
+import { hashParts } from "./first-search.js";
 import * as session from "./session.js";
 
 export const $ = (selector) => document.querySelector(selector);
@@ -29,11 +30,7 @@ export function say(message, { alert = false, toast = false } = {}) {
   if (alert) status.scrollIntoView({ block: "center" }); // an error is never out of sight
 }
 
-export function parseHash() {
-  const hash = location.hash.replace(/^#/, "") || "/";
-  const [path, search = ""] = hash.split("?");
-  return { path, query: new URLSearchParams(search) };
-}
+export const parseHash = () => hashParts();
 
 // Each route() is a new page; an answer that arrives for an older one is dropped,
 // and what the last page said ("Added ... to your cart") is not said on this one.

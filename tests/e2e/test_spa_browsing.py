@@ -38,6 +38,8 @@ def test_the_front_page_offers_pets_categories_a_count_and_a_footer_and_loads_on
     # AND its config came with the page, and the checkout, orders and admin scripts were not loaded
     assert not [url for url in asked if url.endswith("/config.json")]
     assert not [url for url in asked if re.search(r"/js/(checkout|orders|admin|admin-photos)\.js$", url)]
+    # AND the first results were asked once: the early request (js/first-search.js) is the one the page used
+    assert len([url for url in asked if re.search(r"/products\?", url)]) == 1
 
     # WHEN the shopper picks a pet
     pets.get_by_role("link", name="Cat").click()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import re
 from typing import Any
+from urllib.parse import urlparse
 
 import pytest
 import requests
@@ -404,3 +405,29 @@ def test_the_pages_with_photos_pass_axe_and_look_right(
     )
     show_top_of(section)
     check("admin")
+
+
+def test_the_first_cards_photo_is_asked_as_soon_as_the_results_name_it_and_only_once(
+    page: Page, shop_api: ShopApi, make_product: Any
+) -> None:
+    # GIVEN a product with a photo, found by a word of its own
+    word = unique("wallaby")
+    product = make_product(f"{word} Sun Hat")
+    photo = add_photo(shop_api, product["id"], a_jpeg(1280, 960, colour=(200, 160, 40)), alt="The hat")
+    images: list[str] = []
+    page.on("request", lambda request: images.append(request.url) if "/img/" in request.url else None)
+
+    # WHEN a shopper opens the search
+    page.goto(f"/#/?q={word}")
+
+    # THEN the first answer's photo was preloaded (js/first-search.js), with the card's own srcset and sizes
+    shown = page.get_by_test_id("product-card").locator("img")
+    expect(shown).to_have_count(1)
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=shown.element_handle())
+    preload = page.locator('link[rel="preload"][as="image"]')
+    expect(preload).to_have_attribute("imagesrcset", photo["webp_srcset"])
+    expect(preload).to_have_attribute("imagesizes", shown.get_attribute("sizes") or "")
+    # AND the card shows that very file, asked once
+    loaded = shown.evaluate("img => img.currentSrc")
+    assert urlparse(loaded).path in photo["webp_srcset"]
+    assert images.count(loaded) == 1

@@ -100,8 +100,10 @@ def test_the_published_page_carries_its_config_inline_so_it_needs_no_round_trip_
     found = re.search(r'<script type="application/json" id="shop-config">(.*?)</script>', html)
     assert found is not None
     assert json.loads(found.group(1)) == config
-    assert html.count("<script") == 2  # the data block and the module: the note closed nothing
+    assert html.count("<script") == 3  # the data block and the two modules: the note closed nothing
     assert html.index('id="shop-config"') < html.index('<script type="module"')
+    # AND the API's connection is opened with the page's
+    assert '<link rel="preconnect" href="https://abc.execute-api.eu-west-1.amazonaws.com" crossorigin>' in html
     published = json.loads(s3.get_object(Bucket=bucket, Key="config.json")["Body"].read())
     assert published == config  # still published for REST clients and older pages
 

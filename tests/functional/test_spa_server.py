@@ -163,7 +163,7 @@ def test_the_page_is_the_file_with_the_stages_origins_in_its_csp(site: str) -> N
 )
 def test_a_bad_byte_in_the_path_is_a_plain_400(site: str, target: bytes, no_tracebacks: None) -> None:
     status, headers, body = raw_get(site, b"GET " + target + b" HTTP/1.0\r\n\r\n")
-    assert status == "HTTP/1.0 400 Bad Request"
+    assert status == "HTTP/1.1 400 Bad Request"
     assert headers["Content-Type"] == "text/plain; charset=utf-8" and body == b"400 Bad Request\n"
     assert headers["X-Content-Type-Options"] == "nosniff" and "Set-Cookie" not in headers
 
@@ -185,7 +185,7 @@ def test_a_method_the_site_does_not_serve_is_a_plain_405(site: str, no_traceback
 
 def test_an_http_0_9_request_gets_a_status_line_not_the_page(site: str, no_tracebacks: None) -> None:
     status, headers, body = raw_get(site, b"GET /\r\n")
-    assert status == "HTTP/1.0 400 Bad Request" and headers["Content-Type"].startswith("text/plain")
+    assert status == "HTTP/1.1 400 Bad Request" and headers["Content-Type"].startswith("text/plain")
     assert b"<html" not in body
 
 

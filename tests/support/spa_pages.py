@@ -16,9 +16,10 @@ from tests.support.running_shop import ARTIFACTS
 
 
 def spa_page_size() -> int:
-    """How many results the SPA asks for a page: ``PAGE`` in frontend/js/catalog.js."""
-    found = re.search(r"^const PAGE = (\d+);", (ROOT / "frontend" / "js" / "catalog.js").read_text(), re.MULTILINE)
-    assert found, "no `const PAGE = <n>;` in frontend/js/catalog.js"
+    """How many results the SPA asks for a page: ``PAGE`` in frontend/js/first-search.js."""
+    source = (ROOT / "frontend" / "js" / "first-search.js").read_text()
+    found = re.search(r"^export const PAGE = (\d+);", source, re.MULTILINE)
+    assert found, "no `export const PAGE = <n>;` in frontend/js/first-search.js"
     return int(found.group(1))
 
 
