@@ -16,6 +16,9 @@ Starts, in this one process and on loopback only:
   and the renditions bucket, served under /img/ by the SPA's server as
   CloudFront serves it; each seeded product is given a photo through that
   same pipeline, in the background (LOCAL_PHOTOS=0: none);
+- a few orders of the demo shopper, placed once per data dir through the API
+  in the background, so that the best sellers are not all at 0 units
+  (localdev/demo_orders.py; LOCAL_DEMO_ORDERS=0: none);
 - the catalog, seeded from data/products.json on the first start and restored
   from the snapshot in .local/ afterwards (so local edits survive a restart),
   and the user pool's accounts, restored with their ids and passwords;
@@ -33,7 +36,8 @@ The snapshot (the table, the renditions, the accounts) is saved about every
 second while something changes (a crash loses at most that), and by Ctrl-C
 or SIGTERM, which then stop everything (docs/local.md).
 Ports: API_PORT (8000), WEB_PORT (8080), AWS_PORT (5100); data: LOCAL_DATA_DIR (.local);
-seeded products' photos: LOCAL_PHOTOS (1; 0 makes none).
+seeded products' photos: LOCAL_PHOTOS (1; 0 makes none); the demo shopper's
+orders: LOCAL_DEMO_ORDERS (1; 0 makes none).
 """
 
 from __future__ import annotations
@@ -65,6 +69,7 @@ from infra.cloudformation import stack_name
 from infra.import_catalog import load, read_catalog, stage_table_name
 from infra.template import ROOT
 from localdev import gateway
+from localdev.demo_orders import DemoOrders, plan_orders
 from localdev.embedded_table import TableChanges, apply_changes, table_items
 from localdev.moto_fixes import table_lock
 from localdev.resources import (
@@ -689,6 +694,7 @@ class LocalStack:
         serve_web: bool = True,
         seed_photos: bool = False,  # `make run` (main) makes them unless LOCAL_PHOTOS=0
         photo_workers: int | None = None,
+        demo_orders: bool = False,  # `make run` (main) places them unless LOCAL_DEMO_ORDERS=0
     ) -> None:
         self.api_port, self.web_port, self.aws_port = api_port, web_port, aws_port
         self.data_dir, self.seed_file = data_dir, seed_file
@@ -696,6 +702,8 @@ class LocalStack:
         self.seed_photos = seed_photos
         self.photo_workers = photo_workers or default_workers()
         self.photo_seeding: PhotoSeeding | None = None
+        self.place_demo_orders = demo_orders
+        self.demo_orders: DemoOrders | None = None
         self.upload_pump: UploadPump | None = None
         self._renditions: RenditionFiles | None = None
         self.restored_renditions = 0
@@ -740,6 +748,11 @@ class LocalStack:
         """The photos given to seeded products here: a JSON line per photo."""
         return self.data_dir / "seeded-photos.jsonl"
 
+    @property
+    def demo_orders_file(self) -> Path:
+        """The demo shopper's orders placed (or left out) here: a JSON line per order."""
+        return self.data_dir / "demo-orders.jsonl"
+
     # -- lifecycle -------------------------------------------------------
     def start(self) -> LocalStack:
         self._use(fake_aws_environment(self.aws_url))
@@ -779,6 +792,8 @@ class LocalStack:
         self._write_stack_file()
         if self.seed_photos:
             self._start_photo_seeding()
+        if self.place_demo_orders and self.serve_api:
+            self._start_demo_orders()
         return self
 
     def stop(self) -> None:
@@ -831,6 +846,13 @@ class LocalStack:
             seed_ids, self.seeded_photos_file, self.upload_pump, self.photo_processes, 2 * self.photo_workers
         ).start()
         self._servers.append(self.photo_seeding)
+
+    def _start_demo_orders(self) -> None:
+        """The demo shopper's orders, through the API just started (stopped before it: later in the list)."""
+        email, password, _ = next(user for user in DEMO_USERS if not user[2])  # the shopper (no admin group)
+        plan = plan_orders(read_catalog(self.seed_file))
+        self.demo_orders = DemoOrders(plan, self.api_url, self.site_auth(), email, password, self.demo_orders_file)
+        self._servers.append(self.demo_orders.start())
 
     def _start_api(self) -> None:
         from chalice.cli import create_local_server
@@ -1024,6 +1046,7 @@ def main(argv: list[str] | None = None) -> None:
         serve_api=not args.aws_only,
         serve_web=not args.aws_only,
         seed_photos=os.environ.get("LOCAL_PHOTOS", "1").strip().lower() not in ("0", "no", "false", "off"),
+        demo_orders=os.environ.get("LOCAL_DEMO_ORDERS", "1").strip().lower() not in ("0", "no", "false", "off"),
     )
     stopping = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -1067,6 +1090,10 @@ def banner(stack: LocalStack, took_s: float) -> str:
         f"{email} / {password}" + (f"  ({', '.join(groups)})" if groups else "")
         for email, password, groups in DEMO_USERS
     )
+    orders = ""
+    if stack.demo_orders is not None:
+        shopper = stack.demo_orders.email
+        orders = f"\n                {shopper} gets a few orders once, in the background (LOCAL_DEMO_ORDERS=0: none)"
     photos = f"served at {stack.web_url}/img/<key> (as CloudFront serves the renditions bucket)"
     if not stack.serve_web:
         photos = f"the renditions bucket {os.environ['RENDITIONS_BUCKET']} (no /img/ without the SPA's server)"
@@ -1091,7 +1118,7 @@ Serverless Pet Store is up (stage {STAGE}, {took_s:.1f}s)
 {servers}  Embedded AWS  {stack.aws_url}   (moto; AWS_ENDPOINT_URL for boto3 and the aws CLI)
   Catalog       {how}
                 delete .local/ to start again from the seed file
-  Demo users    {users}
+  Demo users    {users}{orders}
   Photos        {photos}
   Order events  confirmations by SES from {os.environ["NOTIFY_FROM"]} and low-stock alerts by SNS,
                 logged below; messages sent: {stack.aws_url}/moto-api/data.json ("ses" -> "Message")

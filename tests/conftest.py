@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -34,16 +35,31 @@ def aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 class DynamoCalls:
-    """Records the DynamoDB operations the code under test makes."""
+    """Records the DynamoDB operations the code under test makes.
+
+    ``operations`` are the calls made in the test's own thread (where the
+    Chalice test client runs a request); ``everywhere`` adds those of the
+    background threads, such as the stream pump's readers (the indexer reads
+    the table too).
+    """
 
     def __init__(self) -> None:
-        self.operations: list[str] = []
+        self.calls: list[tuple[int, str]] = []
 
     def __call__(self, model: Any, **_: Any) -> None:
-        self.operations.append(model.name)
+        self.calls.append((threading.get_ident(), model.name))
+
+    @property
+    def operations(self) -> list[str]:
+        here = threading.get_ident()
+        return [name for thread, name in self.calls if thread == here]
+
+    @property
+    def everywhere(self) -> list[str]:
+        return [name for _, name in self.calls]
 
     def clear(self) -> None:
-        self.operations.clear()
+        self.calls.clear()
 
 
 @pytest.fixture()

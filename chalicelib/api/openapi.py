@@ -128,7 +128,8 @@ def document(server_url: str | None = None) -> dict[str, Any]:
                         "an order counts once the stream has carried it, a cancellation takes it back), then "
                         "by name; only products that have sold. Same product shape as a search's items, "
                         "photos included; prices and stock as the catalog has them now. Cached for five "
-                        "minutes (`Cache-Control: public, max-age=300`), at the shop's CloudFront too."
+                        "minutes at the shop's CloudFront, one in a browser "
+                        "(`Cache-Control: public, max-age=60, s-maxage=300`)."
                     ),
                     "operationId": "listBestSellers",
                     "parameters": _query_parameters(BestSellersParams),

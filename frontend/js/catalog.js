@@ -493,6 +493,7 @@ export function showProduct(id) {
   show("product", "Product");
   $("[data-back]").href = catalogHash;
   const container = $("[data-product]");
+  container.classList.remove("missing");
   container.replaceChildren(el("p", { class: "meta" }, "Loading the product…"));
   loading(
     () => api(`/products/${encodeURIComponent(id)}`),
@@ -505,10 +506,12 @@ export function showProduct(id) {
       failed: (error) => {
         const missing = error.status === 404;
         if (missing) document.title = "Product not found · Pet Store";
+        container.classList.add("missing");
         container.replaceChildren(
           el("h1", { tabindex: "-1" }, missing ? "We could not find that product" : "This product cannot be shown right now"),
           el("p", {}, missing ? "It may have been removed from the shop. " : "Please try again in a moment. ", el("a", { href: catalogHash }, "Search the shop")),
         );
+        return missing; // its heading says it: the status line need not (other errors are said there too)
       },
     },
   );

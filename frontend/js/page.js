@@ -85,7 +85,8 @@ export function nextHash(query) {
 /**
  * Run `load` for the current page; ignore its answer if the user went elsewhere
  * meanwhile. `failed(error)` clears what the page showed before (so an error is
- * never shown over results of another search), then the error is said.
+ * never shown over results of another search), then the error is said on the
+ * status line, unless `failed` returns true: it has shown the error itself.
  */
 export async function loading(load, render, { failed = () => {} } = {}) {
   const mine = page;
@@ -97,7 +98,7 @@ export async function loading(load, render, { failed = () => {} } = {}) {
     render(data); // may say something of its own ("No products match")
   } catch (error) {
     if (mine !== page) return;
-    failed(error);
+    if (failed(error) === true) return settle();
     fail(error);
   }
 }

@@ -55,7 +55,7 @@ def test_a_shared_search_url_reloads_as_it_was(page: Page, shop: RunningStack) -
 
 def test_an_unknown_product_shows_a_message_not_a_blank_page(page: Page) -> None:
     page.goto("/#/product/no-such-thing")
-    expect(page.get_by_role("status")).to_have_text("We could not find that.")
+    expect(page.get_by_role("heading", level=1)).to_have_text("We could not find that product")
 
 
 def test_sign_in_keeps_the_session_across_a_reload_and_sign_out_forgets_it(page: Page) -> None:

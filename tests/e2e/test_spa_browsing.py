@@ -8,10 +8,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from tests.support.running_shop import DEMO_ADMIN
-from tests.support.spa_pages import cart_count, sign_in, spa_page_size, unique
+from tests.support.spa_pages import cart_count, screenshot, sign_in, spa_page_size, unique
 
 
 def results(page: Page) -> Any:
@@ -237,38 +238,61 @@ def test_an_unknown_product_has_a_heading_and_a_way_back_to_the_search(page: Pag
     # WHEN a product the shop does not have is opened
     page.goto("/#/product/no-such-product")
 
-    # THEN the page says so in its heading, and leads back to the search
+    # THEN the page says so in its heading (once: not again on the status line), and leads back to the search
     expect(page.get_by_role("heading", level=1)).to_have_text("We could not find that product")
+    expect(page.get_by_role("status")).to_have_text("")
     page.get_by_role("link", name="Search the shop").click()
     expect(page.get_by_label("Search products")).to_have_value("salmon")
     expect(results(page).first).to_be_visible()
 
 
-def test_a_signed_in_admins_bar_keeps_to_two_rows_on_a_phone_and_the_pages_pass_axe(page: Page) -> None:
+@pytest.mark.parametrize("viewport", [(1366, 900), (390, 844)], ids=["desktop", "phone"])
+def test_every_browsing_state_passes_axe_and_a_signed_in_admins_bar_keeps_to_two_rows_on_a_phone(
+    page: Page, make_product: Any, viewport: tuple[int, int]
+) -> None:
     from axe_playwright_python import sync_playwright as axe  # in the dev lock
 
-    def violations() -> list[Any]:
-        found = axe.Axe().run(page).response["violations"]
-        return [(v["id"], v["impact"], [n["target"] for n in v["nodes"]]) for v in found]
+    found: dict[str, list[Any]] = {}
 
-    # GIVEN a phone
-    page.set_viewport_size({"width": 390, "height": 844})
+    def check(state: str) -> None:
+        violations = axe.Axe().run(page).response["violations"]
+        found[state] = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]]) for v in violations]
+        screenshot(page, f"browse-{state}-{'phone' if viewport[0] < 600 else 'desktop'}")
 
-    # WHEN the front page and an empty search are shown
+    # GIVEN the size, and a product of its own
+    page.set_viewport_size({"width": viewport[0], "height": viewport[1]})
+    word = unique("wombat")
+    product = make_product(f"{word} Rope Toy", brand="Ropeworks")
+
+    # WHEN each state of browsing is shown
     page.goto("/")
     expect(results(page).first).to_be_visible()
-    front = violations()
+    check("front")
+    page.goto(f"/#/?q={word}&brand=ropeworks&in_stock=true")
+    expect(page.get_by_role("button", name="Clear all")).to_be_visible()
+    expect(results(page)).to_have_count(1)
+    check("filtered")
     page.goto("/#/?q=qqqqzzzzxx")
     expect(page.get_by_role("status")).to_contain_text("No products match")
-    empty = violations()
-
-    # AND an admin signs in and opens the catalog admin
+    check("empty")
+    page.goto(f"/#/product/{product['id']}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(product["name"])
+    check("product")
+    page.goto("/#/product/no-such-product")
+    expect(page.get_by_role("heading", level=1)).to_have_text("We could not find that product")
+    check("unknown")
+    page.goto("/#/cart")
+    expect(page.get_by_role("heading", name="Your cart")).to_be_visible()
+    check("cart")
     sign_in(page, *DEMO_ADMIN)
     page.goto("/#/admin")
     expect(page.get_by_role("heading", name="Catalog")).to_be_visible()
-
-    # THEN the bar holds the brand and links on one row and the search on a second (not three rows)
-    assert page.locator(".bar").bounding_box()["height"] < 110
-    # AND axe finds nothing, of any impact (two search landmarks, each named)
     expect(page.get_by_role("search", name="Catalog")).to_be_visible()
-    assert (front, empty, violations()) == ([], [], [])
+    check("admin")
+
+    # THEN axe finds nothing, of any impact, in any of them
+    assert len(found) == 7
+    assert {state: v for state, v in found.items() if v} == {}
+    # AND on a phone the bar holds the brand and links on one row and the search on a second
+    if viewport[0] < 600:
+        assert page.locator(".bar").bounding_box()["height"] < 110

@@ -139,7 +139,7 @@ def test_the_best_sellers_are_the_products_the_orders_sold_most_of(
     assert (found["name"], found["price_cents"], found["stock"]) == (first.name, first.price_cents, first.stock - 3)
     assert set(found) == set(search(client, q=first.name, exact="true")["items"][0]) - {"matches"}
     assert found["photos"] == []
-    assert response.headers["Cache-Control"] == BEST_SELLERS_CACHE == "public, max-age=300"
+    assert response.headers["Cache-Control"] == BEST_SELLERS_CACHE == "public, max-age=60, s-maxage=300"
     assert len(best_sellers(client, limit=1)) == 1
 
 

@@ -78,18 +78,26 @@ def bearer_of(stack: RunningStack, email: str, password: str) -> dict[str, str]:
     return {"Authorization": "Bearer " + printed.stdout.strip()}
 
 
-def stack_environment(data_dir: Path, photos: bool = False) -> dict[str, str]:
+def stack_environment(data_dir: Path, photos: bool = False, demo_orders: bool = False) -> dict[str, str]:
     """The environment of a stack on free ports, keeping its data in ``data_dir``.
 
     Without ``photos`` it makes no seeded photos (LOCAL_PHOTOS=0): making 240
     keeps both cores busy for a minute or two, which tests of other things
     should not wait behind. tests/functional/test_local_photo_pipeline.py
-    covers the seeding."""
+    covers the seeding. Without ``demo_orders`` the demo shopper gets no
+    orders (LOCAL_DEMO_ORDERS=0): tests count their own orders and sales;
+    tests/e2e/test_local_demo_orders.py covers them."""
     ports = {name: str(free_port()) for name in ("API_PORT", "WEB_PORT", "AWS_PORT")}
     # Not the test session's own embedded AWS (the functional tier's): the
     # stack and what it runs (an import, a token) must reach this stack's.
     inherited = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    return {**inherited, **ports, "LOCAL_DATA_DIR": str(data_dir), "LOCAL_PHOTOS": "1" if photos else "0"}
+    return {
+        **inherited,
+        **ports,
+        "LOCAL_DATA_DIR": str(data_dir),
+        "LOCAL_PHOTOS": "1" if photos else "0",
+        "LOCAL_DEMO_ORDERS": "1" if demo_orders else "0",
+    }
 
 
 # The demo users every local stack creates (localdev/resources.py).
