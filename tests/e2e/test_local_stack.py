@@ -10,7 +10,7 @@ from pathlib import Path
 import requests
 
 from infra.template import ROOT
-from tests.support.running_shop import RunningStack, bearer_of, start_stack
+from tests.support.running_shop import RunningStack, bearer_of, cognito, start_stack
 from tests.support.shop_api import searched
 
 
@@ -127,21 +127,6 @@ def test_a_purchase_over_http_is_confirmed_by_the_order_events(stack: RunningSta
 
 # -- the local stack remembers its accounts, and serves only the shop ----------------
 ADDRESS = {"name": "Ada", "line1": "1 Lane", "city": "Town", "postal_code": "1", "country": "US"}
-
-
-def cognito(stack: RunningStack, action: str, body: dict[str, object]) -> requests.Response:
-    """Cognito's JSON API on the embedded AWS, called as the SPA calls it (from its origin)."""
-    auth = requests.get(f"{stack.web}/config.json", timeout=10).json()["auth"]
-    return requests.post(
-        auth["endpoint"],
-        data=json.dumps({"ClientId": auth["client_id"], **body}),
-        headers={
-            "Content-Type": "application/x-amz-json-1.1",
-            "X-Amz-Target": f"AWSCognitoIdentityProviderService.{action}",
-            "Origin": stack.web,
-        },
-        timeout=30,
-    )
 
 
 def sign_up(stack: RunningStack, email: str, password: str) -> None:

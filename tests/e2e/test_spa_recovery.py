@@ -17,7 +17,7 @@ import pytest
 import requests
 from playwright.sync_api import Locator, Page, expect
 
-from tests.support.running_shop import RunningStack
+from tests.support.running_shop import RunningStack, cognito
 from tests.support.spa_pages import screenshot, sign_in, unique, with_site_config
 
 PASSWORD = "Kibble-and-bits-9"
@@ -27,17 +27,6 @@ SIZES = [(1366, 900), (390, 844)]
 
 
 # -- accounts, made for one test through Cognito's JSON API, as the SPA calls it ----------
-def cognito(shop: RunningStack, action: str, body: dict[str, Any]) -> requests.Response:
-    auth = requests.get(f"{shop.web}/config.json", timeout=10).json()["auth"]
-    return requests.post(
-        auth["endpoint"],
-        data=json.dumps({"ClientId": auth["client_id"], **body}),
-        headers={
-            "Content-Type": "application/x-amz-json-1.1",
-            "X-Amz-Target": f"AWSCognitoIdentityProviderService.{action}",
-        },
-        timeout=30,
-    )
 
 
 def new_account(shop: RunningStack, confirmed: bool = True) -> str:

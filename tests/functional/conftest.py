@@ -231,3 +231,25 @@ def aws_faults(client: Client) -> Iterator[AwsFaults]:
     events.register("before-send.dynamodb", faults)
     yield faults
     events.unregister("before-send.dynamodb", faults)
+
+
+# -- the order events handler's settings -------------------------------------------------
+@pytest.fixture(scope="session")
+def notifications(aws: str) -> dict[str, str]:
+    """A sender, topic and queue of the session's own (localdev/resources.py)."""
+    import uuid
+
+    from localdev.resources import create_notifications
+
+    return create_notifications(f"events-{uuid.uuid4().hex[:6]}")
+
+
+@pytest.fixture()
+def events_env(client: Any, notifications: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The order events handler's settings (its sender, topic and queue), in the environment."""
+    from chalicelib import bootstrap
+
+    for name, value in notifications.items():
+        monkeypatch.setenv(name, value)
+    bootstrap.reset()
+    return notifications

@@ -20,7 +20,6 @@ import boto3
 import pytest
 from chalice.test import Client
 
-from chalicelib import bootstrap
 from chalicelib.api.responses import BEST_SELLERS_CACHE
 from chalicelib.catalog.product import Product
 from chalicelib.catalog.product_table import DynamoProductStore
@@ -32,26 +31,11 @@ from chalicelib.search.indexing import Indexer
 from chalicelib.search.language import name_key
 from chalicelib.search.results import MAX_BEST_SELLERS, SearchParams, Sort
 from chalicelib.search.service import search_products
-from localdev.resources import create_notifications
 from tests.support.api_calls import bearer, checkout, search, walk
 from tests.support.stream_records import deliver, record, wire_item
 from tests.support.waiting import eventually
 
 Sell = Callable[..., str]
-
-
-@pytest.fixture(scope="module")
-def notifications(aws: str) -> dict[str, str]:
-    return create_notifications(f"best-{uuid.uuid4().hex[:6]}")
-
-
-@pytest.fixture()
-def events_env(client: Client, notifications: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """The order events handler's settings (its sender, topic and queue)."""
-    for name, value in notifications.items():
-        monkeypatch.setenv(name, value)
-    bootstrap.reset()
-    return notifications
 
 
 @pytest.fixture()

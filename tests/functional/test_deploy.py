@@ -633,22 +633,30 @@ def test_a_wait_is_bounded(run: Deployer) -> None:
     assert "petstore-dev is still CREATE_IN_PROGRESS after 90 minutes" in run.capsys.readouterr().err
 
 
-def test_the_seed_goes_into_an_empty_table_only_unless_forced(
-    run: Deployer, site_bucket: str, pool: dict[str, str], tmp_path: Path
-) -> None:
+def a_stage_to_seed(
+    run: Deployer, site_bucket: str, pool: dict[str, str], tmp_path: Path, deploys: int, **outputs: str
+) -> tuple[str, list[dict[str, Any]], Path, deploy.DeployOptions]:
+    """A stage with an empty table, deployed ``deploys`` times without changes, and a
+    seed file of a few products of data/products.json (the same import, quicker):
+    its table's name, the products, the file and SEED=1's options."""
     table_name = f"petstore-dev-ShopTable-{uuid.uuid4().hex[:6]}"
     create_table(boto3.client("dynamodb"), table_name)
-    current = stack(
-        "dev", "UPDATE_COMPLETE", stack_outputs(site_bucket, pool, table_name), dict.fromkeys(PARAMETERS, "")
-    )
-    for _ in range(3):
+    outs = {**stack_outputs(site_bucket, pool, table_name), **outputs}
+    current = stack("dev", "UPDATE_COMPLETE", outs, dict.fromkeys(PARAMETERS, ""))
+    for _ in range(deploys):
         run.cfn.has_stack(current)
         run.cfn.change_set("UPDATE", KEEP_ALL, status="FAILED", reason=NO_CHANGES)
-    # A few products of data/products.json: the same import, quicker.
     products = json.loads((ROOT / "data" / "products.json").read_text())[:3]
     seed_file = tmp_path / "products.json"
     seed_file.write_text(json.dumps(products))
     options = deploy.DeployOptions("dev", build_dir=run.build_dir, seed=True, seed_file=seed_file, smoke=False)
+    return table_name, products, seed_file, options
+
+
+def test_the_seed_goes_into_an_empty_table_only_unless_forced(
+    run: Deployer, site_bucket: str, pool: dict[str, str], tmp_path: Path
+) -> None:
+    table_name, products, seed_file, options = a_stage_to_seed(run, site_bucket, pool, tmp_path, deploys=3)
     forced = dataclasses.replace(options, force_seed=True)
     watch = Watch(poll_seconds=0.0, sleep=run.sleeps.append)
     said: list[list[str]] = [[], [], []]
@@ -667,19 +675,11 @@ def test_seeding_a_stage_puts_a_drawn_photo_of_each_seed_product_in_its_uploads_
     run: Deployer, s3: Any, site_bucket: str, pool: dict[str, str], tmp_path: Path
 ) -> None:
     # GIVEN a stage whose table is empty, with its uploads bucket
-    table_name = f"petstore-dev-ShopTable-{uuid.uuid4().hex[:6]}"
-    create_table(boto3.client("dynamodb"), table_name)
     uploads = f"petstore-dev-uploadsbucket-{uuid.uuid4().hex[:8]}"
     s3.create_bucket(Bucket=uploads)
-    outs = {**stack_outputs(site_bucket, pool, table_name), "UploadsBucketName": uploads}
-    current = stack("dev", "UPDATE_COMPLETE", outs, dict.fromkeys(PARAMETERS, ""))
-    for _ in range(2):
-        run.cfn.has_stack(current)
-        run.cfn.change_set("UPDATE", KEEP_ALL, status="FAILED", reason=NO_CHANGES)
-    products = json.loads((ROOT / "data" / "products.json").read_text())[:3]
-    seed_file = tmp_path / "products.json"
-    seed_file.write_text(json.dumps(products))
-    options = deploy.DeployOptions("dev", build_dir=run.build_dir, seed=True, seed_file=seed_file, smoke=False)
+    table_name, products, _, options = a_stage_to_seed(
+        run, site_bucket, pool, tmp_path, deploys=2, UploadsBucketName=uploads
+    )
     watch = Watch(poll_seconds=0.0, sleep=run.sleeps.append)
     said: list[list[str]] = [[], []]
 

@@ -23,24 +23,10 @@ from chalicelib.orders.follow_ups import event_settings_from_env
 from chalicelib.orders.order import OrderIn
 from chalicelib.orders.order_table import DynamoOrderStore
 from chalicelib.platform import keys
-from localdev.resources import create_notifications
 from tests.support.stream_records import deliver, record, wire_item
 from tests.support.waiting import eventually
 
 ADDRESS = {"name": "Ada", "line1": "1 Lane", "city": "Town", "postal_code": "1234", "country": "US"}
-
-
-@pytest.fixture(scope="session")
-def notifications(aws: str) -> dict[str, str]:
-    return create_notifications(f"events-{uuid.uuid4().hex[:6]}")
-
-
-@pytest.fixture()
-def events_env(client: Client, notifications: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    for name, value in notifications.items():
-        monkeypatch.setenv(name, value)
-    bootstrap.reset()
-    return notifications
 
 
 @pytest.fixture()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -9,6 +10,9 @@ import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import requests
 
 from infra.template import ROOT
 from tests.support.ports import free_port
@@ -114,3 +118,18 @@ FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+def cognito(stack: RunningStack, action: str, body: dict[str, Any]) -> requests.Response:
+    """Cognito's JSON API on the embedded AWS, called as the SPA calls it (from its origin)."""
+    auth = requests.get(f"{stack.web}/config.json", timeout=10).json()["auth"]
+    return requests.post(
+        auth["endpoint"],
+        data=json.dumps({"ClientId": auth["client_id"], **body}),
+        headers={
+            "Content-Type": "application/x-amz-json-1.1",
+            "X-Amz-Target": f"AWSCognitoIdentityProviderService.{action}",
+            "Origin": stack.web,
+        },
+        timeout=30,
+    )
